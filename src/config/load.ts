@@ -1,0 +1,104 @@
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import type { z } from 'zod';
+import { PurgeError } from '../errors.ts';
+import { type Config, configSchema } from './schema.ts';
+
+export const DEFAULT_CONFIG_PATH = 'purge-worker.json';
+
+/** Config path: explicit argument, then PURGE_CONFIG, then ./purge-worker.json. */
+export function resolveConfigPath(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return explicit ?? env.PURGE_CONFIG ?? DEFAULT_CONFIG_PATH;
+}
+
+export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new PurgeError('CONFIG_INVALID', `cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  if (extname(path) !== '.json') {
+    throw new PurgeError('CONFIG_INVALID', `config file ${path}: only .json files are supported`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new PurgeError(
+      'CONFIG_INVALID',
+      `config file ${path} is not valid JSON: ${(error as Error).message}`,
+    );
+  }
+  return parseConfig(raw, env, path);
+}
+
+/** Interpolates `${VAR}` from env, validates, and freezes. Every bad field is named in one error. */
+export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, source = 'config'): Config {
+  const missing = new Set<string>();
+  const interpolated = interpolate(raw, env, missing);
+  if (missing.size > 0) {
+    throw new PurgeError(
+      'CONFIG_INVALID',
+      `${source}: environment variable(s) not set: ${[...missing].sort().join(', ')}`,
+    );
+  }
+  const parsed = configSchema.safeParse(withRedisUrlDefault(interpolated, env));
+  if (!parsed.success) {
+    throw new PurgeError('CONFIG_INVALID', `${source} is invalid:\n${formatIssues(parsed.error.issues)}`);
+  }
+  return deepFreeze(parsed.data);
+}
+
+export const FALLBACK_REDIS_URL = 'redis://127.0.0.1:6379';
+
+function withRedisUrlDefault(value: unknown, env: NodeJS.ProcessEnv): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const root = value as Record<string, unknown>;
+  const redis = (root.redis ?? {}) as Record<string, unknown>;
+  if (typeof redis !== 'object' || redis === null || redis.url !== undefined) return value;
+  return { ...root, redis: { ...redis, url: env.REDIS_URL ?? FALLBACK_REDIS_URL } };
+}
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map((issue) => `  - ${formatPath(issue.path)}: ${issue.message}`).join('\n');
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(root)';
+  return path
+    .map((part, index) =>
+      typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`,
+    )
+    .join('');
+}
+
+const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+function interpolate(value: unknown, env: NodeJS.ProcessEnv, missing: Set<string>): unknown {
+  if (typeof value === 'string') {
+    return value.replace(PLACEHOLDER, (_match, name: string) => {
+      const found = env[name];
+      if (found === undefined) {
+        missing.add(name);
+        return '';
+      }
+      return found;
+    });
+  }
+  if (Array.isArray(value)) return value.map((item) => interpolate(item, env, missing));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, interpolate(item, env, missing)]),
+    );
+  }
+  return value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}

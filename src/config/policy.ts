@@ -1,0 +1,109 @@
+import { z } from 'zod';
+
+/**
+ * Retry and poll policy, in Temporal's vocabulary. Defaults sit beside each field; a CDN entry may override
+ * any of them (`cdns[].policy`), merged over the global policy field by field.
+ */
+const submitFields = {
+  /** Submit calls per batch before giving up on transient errors (network, timeouts, 408/429/5xx). */
+  attempts: z.number().int().min(1).max(100),
+  initialIntervalMs: z.number().int().min(1),
+  backoffCoefficient: z.number().min(1).max(10),
+  maxIntervalMs: z.number().int().min(1),
+  /** Fraction of each delay randomised (0.2 = ±20%) so many workers do not retry in lockstep. */
+  jitter: z.number().min(0).max(1),
+};
+const submitDefaults = {
+  attempts: 6,
+  initialIntervalMs: 1_000,
+  backoffCoefficient: 2,
+  maxIntervalMs: 60_000,
+  jitter: 0.2,
+};
+
+const pollFields = {
+  initialIntervalMs: z.number().int().min(1),
+  backoffCoefficient: z.number().min(1).max(10),
+  maxIntervalMs: z.number().int().min(1),
+  jitter: z.number().min(0).max(1),
+  /** Time from enqueue after which a batch that has not finished is `timed_out`. */
+  deadlineMs: z.number().int().min(1),
+};
+const pollDefaults = {
+  initialIntervalMs: 2_000,
+  backoffCoefficient: 1.5,
+  maxIntervalMs: 30_000,
+  jitter: 0.2,
+  deadlineMs: 900_000,
+};
+
+const httpFields = {
+  connectTimeoutMs: z.number().int().min(1),
+  /** undici's own defaults are 300 s: far too long for a worker that must never hang on a stalled CDN. */
+  headersTimeoutMs: z.number().int().min(1),
+  bodyTimeoutMs: z.number().int().min(1),
+  /** Hard cap on one whole request, covering a body that trickles in just under bodyTimeout. */
+  totalTimeoutMs: z.number().int().min(1),
+  maxResponseBytes: z.number().int().min(1024),
+};
+const httpDefaults = {
+  connectTimeoutMs: 5_000,
+  headersTimeoutMs: 15_000,
+  bodyTimeoutMs: 15_000,
+  totalTimeoutMs: 30_000,
+  maxResponseBytes: 1024 * 1024,
+};
+
+/** A section with every field optional in the file and its default filled in after validation. */
+function section<F extends z.ZodRawShape, D extends { [K in keyof F]: z.output<F[K]> }>(
+  fields: F,
+  defaults: D,
+) {
+  return z
+    .object(fields)
+    .partial()
+    .strict()
+    .optional()
+    .transform((given) => ({ ...defaults, ...withoutUndefined(given) }) as D);
+}
+
+export const submitPolicySchema = section(submitFields, submitDefaults);
+export const pollPolicySchema = section(pollFields, pollDefaults);
+export const httpPolicySchema = section(httpFields, httpDefaults);
+
+export const policySchema = z
+  .object({ submit: submitPolicySchema, poll: pollPolicySchema, http: httpPolicySchema })
+  .strict()
+  .default({ submit: submitDefaults, poll: pollDefaults, http: httpDefaults });
+
+/** A per-CDN override: any subset of any section, no defaults of its own so the global values show through. */
+export const policyOverrideSchema = z
+  .object({
+    submit: z.object(submitFields).partial().strict().optional(),
+    poll: z.object(pollFields).partial().strict().optional(),
+    http: z.object(httpFields).partial().strict().optional(),
+  })
+  .strict();
+
+export type SubmitPolicy = z.infer<typeof submitPolicySchema>;
+export type PollPolicy = z.infer<typeof pollPolicySchema>;
+export type HttpPolicy = z.infer<typeof httpPolicySchema>;
+export type Policy = z.infer<typeof policySchema>;
+export type PolicyOverride = z.infer<typeof policyOverrideSchema>;
+
+export function mergePolicy(base: Policy, override: PolicyOverride | undefined): Policy {
+  return {
+    submit: { ...base.submit, ...withoutUndefined(override?.submit) },
+    poll: { ...base.poll, ...withoutUndefined(override?.poll) },
+    http: { ...base.http, ...withoutUndefined(override?.http) },
+  };
+}
+
+function withoutUndefined<T extends object>(
+  value: T | undefined,
+): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  if (value === undefined) return {};
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * The project's one error vocabulary. Every failure that crosses a module boundary is a PurgeError with a
+ * stable code, so callers branch on `code`/`retryable` instead of parsing messages, and README can list them.
+ */
+export const ERROR_CODES = {
+  CONFIG_INVALID: 'the configuration file is missing, unreadable or fails validation',
+  REQUEST_INVALID:
+    'a purge request is malformed (no targets, bad URL, bad regex, unknown CDN, unrouted host)',
+  KIND_UNSUPPORTED: 'a CDN does not support the requested purge kind (urls, dirs, pattern, all)',
+  CDN_NETWORK: 'the CDN could not be reached (connection refused or reset, DNS) — transient',
+  CDN_TIMEOUT: 'the CDN did not answer within the configured timeouts — transient',
+  CDN_RATE_LIMITED: 'the CDN answered 429 — transient, honours Retry-After',
+  CDN_UNAVAILABLE: 'the CDN answered 408 or 5xx — transient',
+  CDN_BAD_RESPONSE:
+    'the CDN answered 2xx with a body that could not be read (truncated, not the documented format) — transient',
+  CDN_REJECTED: 'the CDN refused the request (4xx other than 408/429); its body is the reason — permanent',
+  CDN_AUTH: 'the CDN refused the credentials (401/403) — permanent',
+  CDN_NOT_FOUND: 'the CDN does not know the task or resource (404) — permanent',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface PurgeErrorOptions {
+  retryable?: boolean;
+  retryAfterMs?: number;
+  httpStatus?: number;
+  cause?: unknown;
+}
+
+export class PurgeError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+  readonly httpStatus: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: PurgeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PurgeError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.retryAfterMs = options.retryAfterMs;
+    this.httpStatus = options.httpStatus;
+  }
+}
+
+export function isPurgeError(error: unknown): error is PurgeError {
+  return error instanceof PurgeError;
+}
+
+/** Anything that is not one of ours (a bug, a Redis hiccup) is treated as transient: retrying is the safe default. */
+export function isRetryable(error: unknown): boolean {
+  return isPurgeError(error) ? error.retryable : true;
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

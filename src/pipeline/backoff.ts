@@ -1,0 +1,61 @@
+import type { PollPolicy, SubmitPolicy } from '../config/policy.ts';
+
+export type Random = () => number;
+
+interface Exponential {
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maxIntervalMs: number;
+  jitter: number;
+}
+
+/** initial × coefficient^n, capped at the max interval; n counts from 0. */
+export function exponentialDelay(n: number, policy: Omit<Exponential, 'jitter'>): number {
+  return Math.min(
+    policy.maxIntervalMs,
+    policy.initialIntervalMs * policy.backoffCoefficient ** Math.max(0, n),
+  );
+}
+
+/** Spreads a delay over ±jitter of itself so workers that failed together do not retry together. */
+export function withJitter(delayMs: number, jitter: number, random: Random): number {
+  return Math.max(0, Math.round(delayMs * (1 - jitter + 2 * jitter * random())));
+}
+
+/**
+ * Delay before submit retry number `attemptsMade` (1 after the first failure). A CDN's Retry-After wins
+ * over our own schedule; jitter only ever lengthens it, so we never come back before the CDN asked.
+ */
+export function submitRetryDelay(
+  attemptsMade: number,
+  policy: SubmitPolicy,
+  retryAfterMs: number | undefined,
+  random: Random = Math.random,
+): number {
+  if (retryAfterMs !== undefined) return Math.round(retryAfterMs * (1 + policy.jitter * random()));
+  return withJitter(exponentialDelay(attemptsMade - 1, policy), policy.jitter, random);
+}
+
+export interface PollProgress {
+  /** Polls made so far (0 before the first). */
+  polls: number;
+  /** The CDN's completion estimate, 0..100, when it gives one. */
+  progress?: number;
+  /** Time since the CDN accepted the purge. */
+  elapsedMs: number;
+}
+
+/**
+ * Next poll delay: the backoff schedule, shortened when the CDN's progress says the task is nearly done.
+ * At a steady rate the rest takes elapsed × (100 − p) / p; we look again then (never sooner than the
+ * initial interval), so a purge at 90% is not left waiting for a long backoff step.
+ */
+export function nextPollDelay(state: PollProgress, policy: PollPolicy, random: Random = Math.random): number {
+  let delay = exponentialDelay(state.polls, policy);
+  const { progress } = state;
+  if (progress !== undefined && progress > 0 && progress < 100) {
+    const remaining = (state.elapsedMs * (100 - progress)) / progress;
+    delay = Math.min(delay, Math.max(policy.initialIntervalMs, remaining));
+  }
+  return withJitter(delay, policy.jitter, random);
+}

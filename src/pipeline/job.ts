@@ -1,0 +1,25 @@
+import type { PurgeTarget } from '../model/purge.ts';
+
+/**
+ * Everything a batch job carries through its life. It holds no credentials: the worker looks the CDN up in
+ * its own frozen config by `cdnId`. `step` and `remoteId` are written (job.updateData) before the job moves
+ * on, which is what lets a re-run after a crash poll instead of submitting again.
+ */
+export interface BatchJobData {
+  purgeId: string;
+  cdnId: string;
+  batchId: string;
+  target: PurgeTarget;
+  createdAt: number;
+  deadlineAt: number;
+  step: 'submit' | 'poll';
+  remoteId?: string;
+  submittedAt?: number;
+  polls: number;
+  lastProgress?: number;
+}
+
+export type StepOutcome =
+  | { kind: 'wait'; until: number; data: BatchJobData }
+  | { kind: 'finished'; state: 'succeeded'; reason?: undefined }
+  | { kind: 'finished'; state: 'failed' | 'timed_out'; reason: string };

@@ -1,0 +1,80 @@
+import type { RouteConfig } from '../config/schema.ts';
+import { PurgeError } from '../errors.ts';
+import type { PurgeRequest, PurgeTarget } from '../model/purge.ts';
+import type { Provider } from '../providers/provider.ts';
+import { routeUrls } from './route.ts';
+
+export interface PlannedBatch {
+  /** `<cdnId>-<n>`: unique within its purge, and free of `:` so it can be part of a BullMQ job id. */
+  batchId: string;
+  cdnId: string;
+  target: PurgeTarget;
+}
+
+export interface PurgePlan {
+  purgeId: string;
+  request: { urls: number; dirs: number; pattern?: string; all?: boolean };
+  cdns: string[];
+  batches: PlannedBatch[];
+}
+
+export interface PlanContext {
+  routes: readonly RouteConfig[];
+  providers: ReadonlyMap<string, Provider>;
+}
+
+/**
+ * Decides, before anything is queued, which CDNs get what and in how many API calls. Every refusal
+ * (unknown CDN, unrouted host, unsupported kind) happens here, so a request is either wholly planned or
+ * rejected with nothing enqueued.
+ */
+export function planPurge(purgeId: string, request: PurgeRequest, context: PlanContext): PurgePlan {
+  const targets = targetsByCdn(request, context);
+  const batches: PlannedBatch[] = [];
+  for (const [cdnId, target] of targets) {
+    const provider = context.providers.get(cdnId);
+    if (!provider) throw new PurgeError('REQUEST_INVALID', `unknown CDN "${cdnId}"`);
+    provider.toBatches(target).forEach((batch, index) => {
+      batches.push({ batchId: `${cdnId}-${index}`, cdnId, target: batch });
+    });
+  }
+  return {
+    purgeId,
+    request: {
+      urls: request.urls?.length ?? 0,
+      dirs: request.dirs?.length ?? 0,
+      ...(request.pattern === undefined ? {} : { pattern: request.pattern }),
+      ...(request.all ? { all: true } : {}),
+    },
+    cdns: [...targets.keys()],
+    batches,
+  };
+}
+
+function targetsByCdn(request: PurgeRequest, context: PlanContext): Map<string, PurgeTarget> {
+  const urls = dedupe(request.urls ?? []);
+  const dirs = dedupe(request.dirs ?? []);
+  const shared = {
+    ...(request.pattern === undefined ? {} : { pattern: request.pattern }),
+    ...(request.all ? { all: true } : {}),
+  };
+  if (request.cdns) {
+    const unknown = request.cdns.filter((id) => !context.providers.has(id));
+    if (unknown.length > 0)
+      throw new PurgeError('REQUEST_INVALID', `unknown CDN id(s): ${unknown.join(', ')}`);
+    return new Map(dedupe(request.cdns).map((cdnId) => [cdnId, { urls, dirs, ...shared }]));
+  }
+  if (request.pattern !== undefined || request.all) {
+    throw new PurgeError('REQUEST_INVALID', 'a pattern or all: true purge must name its CDNs (cdns)');
+  }
+  const urlsByCdn = routeUrls(context.routes, urls);
+  const dirsByCdn = routeUrls(context.routes, dirs);
+  const cdnIds = dedupe([...urlsByCdn.keys(), ...dirsByCdn.keys()]);
+  return new Map(
+    cdnIds.map((cdnId) => [cdnId, { urls: urlsByCdn.get(cdnId) ?? [], dirs: dirsByCdn.get(cdnId) ?? [] }]),
+  );
+}
+
+function dedupe<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}

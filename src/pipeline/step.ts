@@ -1,0 +1,147 @@
+import type { Policy } from '../config/policy.ts';
+import { describeError, isRetryable, type PurgeError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Provider } from '../providers/provider.ts';
+import type { StatusStore } from '../status/store.ts';
+import { nextPollDelay, type Random } from './backoff.ts';
+import type { BatchJobData, StepOutcome } from './job.ts';
+
+export interface StepContext {
+  provider: Provider;
+  store: StatusStore;
+  policy: Policy;
+  log: Logger;
+  now: () => number;
+  random: Random;
+  /** Durably stores the job's data before the step goes on (BullMQ's job.updateData). */
+  checkpoint: (data: BatchJobData) => Promise<void>;
+  /** True when a transient failure now would be the last one the queue allows. */
+  isLastAttempt: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * One step of a batch's life: submit it, or poll it once. The queue layer runs the step and carries out its
+ * outcome (re-delay the job, or finish it); nothing here knows about BullMQ.
+ */
+export function runStep(data: BatchJobData, context: StepContext): Promise<StepOutcome> {
+  return data.step === 'submit' || data.remoteId === undefined
+    ? submitStep(data, context)
+    : pollStep(data, context);
+}
+
+/*
+ * Crash windows of a submit, and why none loses the purge:
+ * - killed before the CDN answered, or after it accepted but before checkpoint(): the job is still active in
+ *   BullMQ; its lock lapses, the stalled-job check re-queues it, and the re-run submits again. The CDN may
+ *   purge twice (harmless, counted in `attempts`), never zero times.
+ * - killed after checkpoint(): the re-run finds `remoteId` in the job data and polls instead.
+ * - killed after the job moved to delayed: that delayed job is the poll, already durable in Redis.
+ */
+async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOutcome> {
+  const { provider, store, log } = ctx;
+  if (ctx.now() >= data.deadlineAt) {
+    return finish(data, ctx, 'timed_out', 'deadline passed before the CDN accepted the purge');
+  }
+  await store.update(data.purgeId, data.batchId, { state: 'submitting' }, ctx.now(), { attempts: 1 });
+  let remoteId: string;
+  try {
+    ({ remoteId } = await provider.submit(data.target, ctx.signal));
+  } catch (error) {
+    const reason = describeError(error);
+    if (isRetryable(error) && !ctx.isLastAttempt) {
+      const retryAfterMs = (error as PurgeError).retryAfterMs;
+      log.warn({ err: reason, code: (error as PurgeError).code, retryAfterMs }, 'submit failed, will retry');
+      await store.update(data.purgeId, data.batchId, { error: reason }, ctx.now());
+      throw error;
+    }
+    const why = isRetryable(error)
+      ? `gave up after ${ctx.policy.submit.attempts} attempts: ${reason}`
+      : reason;
+    return finish(data, ctx, 'failed', why);
+  }
+  const submittedAt = ctx.now();
+  const next: BatchJobData = { ...data, step: 'poll', remoteId, submittedAt, polls: 0 };
+  await ctx.checkpoint(next);
+  await store.update(
+    data.purgeId,
+    data.batchId,
+    { state: 'submitted', remoteId, submittedAt, error: null },
+    submittedAt,
+  );
+  log.info({ remoteId }, 'purge accepted by CDN');
+  const delay = nextPollDelay({ polls: 0, elapsedMs: 0 }, ctx.policy.poll, ctx.random);
+  return { kind: 'wait', until: Math.min(submittedAt + delay, data.deadlineAt), data: next };
+}
+
+async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutcome> {
+  const { provider, store, log } = ctx;
+  const remoteId = data.remoteId as string;
+  const polls = data.polls + 1;
+  let status: Awaited<ReturnType<Provider['status']>>;
+  try {
+    status = await provider.status(remoteId, ctx.signal);
+  } catch (error) {
+    const reason = describeError(error);
+    if (!isRetryable(error))
+      return finish(data, ctx, 'failed', `status check failed: ${reason}`, { polls: 1 });
+    // A failed poll is not a failed purge: look again later, within the same deadline.
+    const now = ctx.now();
+    if (now >= data.deadlineAt)
+      return finish(data, ctx, 'timed_out', `deadline passed; last poll: ${reason}`, { polls: 1 });
+    log.warn({ err: reason, code: (error as PurgeError).code }, 'poll failed, will poll again');
+    await store.update(data.purgeId, data.batchId, { error: reason }, now, { polls: 1 });
+    const retryAfterMs = (error as PurgeError).retryAfterMs ?? 0;
+    const delay = Math.max(retryAfterMs, nextPollDelay({ polls, elapsedMs: 0 }, ctx.policy.poll, ctx.random));
+    return { kind: 'wait', until: Math.min(now + delay, data.deadlineAt), data: { ...data, polls } };
+  }
+
+  if (status.state === 'succeeded') return finish(data, ctx, 'succeeded', undefined, { polls: 1 });
+  if (status.state === 'failed') return finish(data, ctx, 'failed', status.reason, { polls: 1 });
+
+  const now = ctx.now();
+  if ('note' in status && status.note)
+    log.warn({ note: status.note }, 'CDN reported an unexpected task state');
+  if (now >= data.deadlineAt) {
+    const progress = status.progress === undefined ? '' : ` at ${status.progress}%`;
+    return finish(
+      data,
+      ctx,
+      'timed_out',
+      `deadline passed while the CDN task was still ${status.state}${progress}`,
+      {
+        polls: 1,
+      },
+    );
+  }
+  const progressPatch = status.progress === undefined ? {} : { progress: status.progress };
+  await store.update(data.purgeId, data.batchId, { ...progressPatch, error: null }, now, { polls: 1 });
+  log.debug({ state: status.state, progress: status.progress, polls }, 'purge still running');
+  const elapsedMs = now - (data.submittedAt ?? data.createdAt);
+  const delay = nextPollDelay(
+    { polls, elapsedMs, ...(status.progress === undefined ? {} : { progress: status.progress }) },
+    ctx.policy.poll,
+    ctx.random,
+  );
+  const next: BatchJobData = { ...data, polls, ...progressPatch };
+  return { kind: 'wait', until: Math.min(now + delay, data.deadlineAt), data: next };
+}
+
+async function finish(
+  data: BatchJobData,
+  ctx: StepContext,
+  state: 'succeeded' | 'failed' | 'timed_out',
+  reason: string | undefined,
+  increments: { polls?: number } = {},
+): Promise<StepOutcome> {
+  const patch =
+    state === 'succeeded' ? { state, progress: 100, error: null } : { state, error: reason ?? state };
+  const result = await ctx.store.update(data.purgeId, data.batchId, patch, ctx.now(), increments);
+  const log = state === 'succeeded' ? ctx.log.info.bind(ctx.log) : ctx.log.warn.bind(ctx.log);
+  log(
+    { state, reason, polls: data.polls + (increments.polls ?? 0), alreadyFinal: result === 'already_final' },
+    `purge ${state}`,
+  );
+  if (state === 'succeeded') return { kind: 'finished', state };
+  return { kind: 'finished', state, reason: reason ?? state };
+}

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { policyOverrideSchema } from '../config/policy.ts';
+
+/**
+ * Fields every CDN entry has, whatever its provider. Ids become part of queue names and job ids, so they are
+ * restricted to characters that are safe in Redis keys and contain no `:` (BullMQ's separator).
+ */
+export const cdnEntryBaseSchema = z.object({
+  id: z
+    .string()
+    .regex(
+      /^[a-z0-9][a-z0-9_-]{0,62}$/,
+      'must be 1-63 chars of a-z, 0-9, _ or -, starting with a letter or digit',
+    ),
+  baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  policy: policyOverrideSchema.optional(),
+  /** Worker concurrency for this CDN's queue in each process. */
+  concurrency: z.number().int().min(1).max(256).default(8),
+});

@@ -1,0 +1,35 @@
+import type { PurgeTarget, TargetKind } from '../model/purge.ts';
+
+export interface ProviderCapabilities {
+  kinds: ReadonlySet<TargetKind>;
+  /** Most items (URLs + dirs) one API call takes; `toBatches` never returns a bigger batch. */
+  maxItemsPerCall: number;
+}
+
+/** What a CDN says about a submitted purge. A CDN reporting failure is a result, not an exception. */
+export type RemoteStatus =
+  | { state: 'pending' | 'running'; progress?: number; note?: string }
+  | { state: 'succeeded'; progress?: number }
+  | { state: 'failed'; reason: string; progress?: number };
+
+export interface ProviderCheck {
+  ok: boolean;
+  detail: string;
+}
+
+/**
+ * The whole contract between the pipeline and a CDN. Everything wire-specific (paths, auth, body formats,
+ * state names) stays behind it, in the provider's own folder.
+ */
+export interface Provider {
+  readonly cdnId: string;
+  readonly name: string;
+  readonly capabilities: ProviderCapabilities;
+  /** Pure: splits a target into API-call-sized batches; throws KIND_UNSUPPORTED for a kind it cannot do. */
+  toBatches(target: PurgeTarget): PurgeTarget[];
+  submit(batch: PurgeTarget, signal?: AbortSignal): Promise<{ remoteId: string }>;
+  status(remoteId: string, signal?: AbortSignal): Promise<RemoteStatus>;
+  /** Verifies credentials and reachability (for `cdns --check`). */
+  check(signal?: AbortSignal): Promise<ProviderCheck>;
+  close(): Promise<void>;
+}

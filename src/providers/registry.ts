@@ -1,0 +1,16 @@
+import type { CdnConfig } from '../config/schema.ts';
+import type { HttpClient } from './http.ts';
+import type { Provider } from './provider.ts';
+import { createVimsProvider } from './vims/provider.ts';
+
+export interface ProviderDeps {
+  http: HttpClient;
+}
+
+/** One line per provider: the config variant (by `provider`) picks the factory. */
+export function createProvider(config: CdnConfig, deps: ProviderDeps): Provider {
+  switch (config.provider) {
+    case 'vims':
+      return createVimsProvider(config, deps);
+  }
+}

@@ -1,0 +1,121 @@
+import { PurgeError } from '../../errors.ts';
+import type { PurgeTarget } from '../../model/purge.ts';
+import type { RemoteStatus } from '../provider.ts';
+
+/**
+ * Pure translation between purge targets and VIMS's wire format. VIMS purges by one regex per call
+ * (`pattern`), so URLs and dirs become an anchored, escaped alternation, and long lists are split so no
+ * pattern exceeds `maxPatternLength`.
+ */
+export type PatternScope = 'path' | 'url';
+
+export interface VimsPurgeBody {
+  target: string;
+  pattern: string;
+}
+
+const REGEX_SPECIALS = /[\\^$.*+?()[\]{}|/]/g;
+
+export function escapeRegex(text: string): string {
+  return text.replace(REGEX_SPECIALS, '\\$&');
+}
+
+/** The part of a URL VIMS is assumed to match against (see `patternScope` in config.ts). */
+export function matchSubject(url: string, scope: PatternScope): string {
+  if (scope === 'url') return url;
+  const parsed = new URL(url);
+  return `${parsed.pathname}${parsed.search}`;
+}
+
+/** `^(?:(?:<url>|<url>)$|<dir>|<dir>)`: exact match for URLs, prefix match for dirs. */
+export function buildPattern(target: PurgeTarget, scope: PatternScope): string {
+  if (target.all) return '*';
+  if (target.pattern !== undefined) return target.pattern;
+  const alternatives: string[] = [];
+  const exact = target.urls.map((url) => escapeRegex(matchSubject(url, scope)));
+  if (exact.length > 0) alternatives.push(exact.length === 1 ? `${exact[0]}$` : `(?:${exact.join('|')})$`);
+  for (const dir of target.dirs) alternatives.push(escapeRegex(matchSubject(dir, scope)));
+  if (alternatives.length === 0) {
+    throw new PurgeError('REQUEST_INVALID', 'VIMS batch has nothing to purge');
+  }
+  return alternatives.length === 1 ? `^${alternatives[0]}` : `^(?:${alternatives.join('|')})`;
+}
+
+/**
+ * Splits URLs and dirs into batches whose pattern stays within `maxLength`. A pattern or `all` is one batch
+ * of its own. A single URL too long for any pattern is refused rather than sent truncated.
+ */
+export function splitIntoBatches(target: PurgeTarget, scope: PatternScope, maxLength: number): PurgeTarget[] {
+  const batches: PurgeTarget[] = [];
+  if (target.all) return [{ urls: [], dirs: [], all: true }];
+  if (target.pattern !== undefined) batches.push({ urls: [], dirs: [], pattern: target.pattern });
+  let current: PurgeTarget = { urls: [], dirs: [] };
+  const items = [
+    ...target.urls.map((value) => ({ kind: 'urls' as const, value })),
+    ...target.dirs.map((value) => ({ kind: 'dirs' as const, value })),
+  ];
+  for (const item of items) {
+    const candidate: PurgeTarget = { ...current, [item.kind]: [...current[item.kind], item.value] };
+    if (buildPattern(candidate, scope).length <= maxLength) {
+      current = candidate;
+      continue;
+    }
+    const alone: PurgeTarget = { urls: [], dirs: [], [item.kind]: [item.value] };
+    if (buildPattern(alone, scope).length > maxLength) {
+      throw new PurgeError(
+        'REQUEST_INVALID',
+        `URL is too long for one VIMS pattern (max ${maxLength}): ${item.value}`,
+      );
+    }
+    if (current.urls.length + current.dirs.length > 0) batches.push(current);
+    current = alone;
+  }
+  if (current.urls.length + current.dirs.length > 0) batches.push(current);
+  return batches;
+}
+
+export function toPurgeBody(batch: PurgeTarget, target: string, scope: PatternScope): VimsPurgeBody {
+  return { target, pattern: buildPattern(batch, scope) };
+}
+
+const RUNNING_STATES = new Set(['RECEIVED', 'STARTED', 'RETRY', 'PROGRESS']);
+const FAILED_STATES = new Set(['FAILURE', 'REVOKED', 'REJECTED']);
+
+export interface VimsTaskData {
+  status?: unknown;
+  percentage?: unknown;
+  output?: unknown;
+}
+
+/**
+ * Celery state -> RemoteStatus. Compared case-insensitively; an unknown state counts as still running
+ * (the deadline bounds it) and carries a note so the worker can log it.
+ */
+export function mapTaskState(task: VimsTaskData): RemoteStatus {
+  const state = typeof task.status === 'string' ? task.status.trim().toUpperCase() : '';
+  const progress = toPercentage(task.percentage);
+  const withProgress = progress === undefined ? {} : { progress };
+  if (state === 'SUCCESS') return { state: 'succeeded', progress: 100 };
+  if (FAILED_STATES.has(state)) {
+    const output =
+      typeof task.output === 'string' && task.output.trim() !== '' ? task.output.trim() : undefined;
+    return {
+      state: 'failed',
+      reason: output ? `${state}: ${output}` : `task ended in state ${state}`,
+      ...withProgress,
+    };
+  }
+  if (state === 'PENDING') return { state: 'pending', ...withProgress };
+  if (RUNNING_STATES.has(state)) return { state: 'running', ...withProgress };
+  return {
+    state: 'running',
+    ...withProgress,
+    note: `unknown VIMS task state ${JSON.stringify(task.status)}`,
+  };
+}
+
+function toPercentage(value: unknown): number | undefined {
+  const number = typeof value === 'string' ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isFinite(number)) return undefined;
+  return Math.min(100, Math.max(0, number));
+}

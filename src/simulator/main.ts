@@ -1,0 +1,51 @@
+import { startSimulator } from './server.ts';
+import { DEFAULT_VIMS_SERVICES, DEFAULT_VIMS_TOKEN } from './vims.ts';
+
+function log(stream: NodeJS.WriteStream, fields: Record<string, unknown>): void {
+  stream.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
+}
+
+function intFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const port = intFromEnv('SIM_PORT', 8787);
+  const taskDurationMs = intFromEnv('SIM_TASK_MS', 3000);
+  const host = process.env.SIM_HOST || '127.0.0.1';
+  const token = process.env.SIM_VIMS_TOKEN || DEFAULT_VIMS_TOKEN;
+
+  const sim = await startSimulator({ host, port, vims: { tokens: [token], taskDurationMs } });
+  // The token is deliberately absent: it is a credential even when it is a demo one.
+  log(process.stdout, {
+    msg: 'simulator listening',
+    url: sim.url,
+    providers: ['vims'],
+    vimsServices: DEFAULT_VIMS_SERVICES.map((s) => ({ id: s.id, hosts: s.hosts.map((h) => h.vmId) })),
+    taskDurationMs,
+  });
+
+  const stop = (signal: NodeJS.Signals): void => {
+    sim.close().then(
+      () => log(process.stdout, { msg: 'simulator stopped', signal }),
+      (error: unknown) => {
+        log(process.stderr, { msg: 'simulator stop failed', error: String(error) });
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((error: unknown) => {
+  log(process.stderr, {
+    msg: 'simulator failed to start',
+    error: error instanceof Error ? error.message : String(error),
+  });
+  process.exitCode = 1;
+});

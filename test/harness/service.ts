@@ -1,0 +1,91 @@
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { inject, vi } from 'vitest';
+import { parseConfig } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/schema.ts';
+import type { PurgeStatus } from '../../src/model/status.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { createRuntime, type Runtime } from '../../src/runtime.ts';
+import { uniquePrefix } from './prefix.ts';
+
+export const TEST_VIMS_TOKEN = 'sk_live_test_secret_token';
+
+/** Timings shrunk so the pipeline's real timers (polls, retries, stalled checks) run in well under a second. */
+export function testConfigInput(simulatorUrl: string, overrides: Record<string, unknown> = {}) {
+  return {
+    redis: { url: inject('redisUrl'), prefix: uniquePrefix() },
+    cdns: [
+      {
+        id: 'vims-main',
+        provider: 'vims',
+        baseUrl: simulatorUrl,
+        token: TEST_VIMS_TOKEN,
+        cdnId: 101,
+        target: 'all',
+      },
+    ],
+    routes: [{ hosts: ['www.example.com', '*.example.com'], cdns: ['vims-main'] }],
+    policy: {
+      submit: { attempts: 4, initialIntervalMs: 20, maxIntervalMs: 200, jitter: 0 },
+      poll: { initialIntervalMs: 20, maxIntervalMs: 100, jitter: 0, deadlineMs: 10_000 },
+      http: { connectTimeoutMs: 1_000, headersTimeoutMs: 1_000, bodyTimeoutMs: 1_000, totalTimeoutMs: 2_000 },
+    },
+    worker: { lockDurationMs: 1_000, stalledIntervalMs: 300, shutdownGraceMs: 2_000 },
+    log: { level: 'debug' },
+    ...overrides,
+  };
+}
+
+export interface TestService {
+  config: Config;
+  runtime: Runtime;
+  /** Every JSON line the service logged, parsed. */
+  logs: Array<Record<string, unknown>>;
+  rawLogs(): string;
+  redis: Redis;
+  waitForFinish(purgeId: string, timeoutMs?: number): Promise<PurgeStatus>;
+  close(): Promise<void>;
+}
+
+export function startTestService(configInput: unknown, options: { workers?: boolean } = {}): TestService {
+  const config = parseConfig(configInput, {});
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const log = createLogger({ level: config.log.level, destination: sink });
+  const runtime = createRuntime(config, { log });
+  if (options.workers !== false) runtime.startWorkers();
+  const redis = new Redis(config.redis.url);
+  return {
+    config,
+    runtime,
+    get logs() {
+      return lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    },
+    rawLogs: () => lines.join('\n'),
+    redis,
+    waitForFinish: (purgeId, timeoutMs = 15_000) => waitForFinish(runtime, purgeId, timeoutMs),
+    async close() {
+      await runtime.close();
+      redis.disconnect();
+    },
+  };
+}
+
+/** Waits on the purge record (not on time) until every batch is terminal. */
+export function waitForFinish(runtime: Runtime, purgeId: string, timeoutMs: number): Promise<PurgeStatus> {
+  return vi.waitFor(
+    async () => {
+      const status = await runtime.store.get(purgeId);
+      if (!status || !['succeeded', 'failed', 'timed_out'].includes(status.state)) {
+        throw new Error(`purge ${purgeId} not finished: ${JSON.stringify(status?.batches ?? null)}`);
+      }
+      return status;
+    },
+    { timeout: timeoutMs, interval: 20 },
+  );
+}
