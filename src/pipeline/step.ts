@@ -45,8 +45,9 @@ async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOut
   }
   await store.update(data.purgeId, data.batchId, { state: 'submitting' }, ctx.now(), { attempts: 1 });
   let remoteId: string;
+  let requestId: string | undefined;
   try {
-    ({ remoteId } = await provider.submit(data.target, ctx.signal));
+    ({ remoteId, requestId } = await provider.submit(data.target, ctx.signal));
   } catch (error) {
     const reason = describeError(error);
     if (isRetryable(error) && !ctx.isLastAttempt) {
@@ -69,7 +70,7 @@ async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOut
     { state: 'submitted', remoteId, submittedAt, error: null },
     submittedAt,
   );
-  log.info({ remoteId }, 'purge accepted by CDN');
+  log.info({ remoteId, ...(requestId ? { cdnRequestId: requestId } : {}) }, 'purge accepted by CDN');
   const delay = nextPollDelay({ polls: 0, elapsedMs: 0 }, ctx.policy.poll, ctx.random);
   return { kind: 'wait', until: Math.min(submittedAt + delay, data.deadlineAt), data: next };
 }

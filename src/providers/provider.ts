@@ -4,6 +4,17 @@ export interface ProviderCapabilities {
   kinds: ReadonlySet<TargetKind>;
   /** Most items (URLs + dirs) one API call takes; `toBatches` never returns a bigger batch. */
   maxItemsPerCall: number;
+  /**
+   * Items a CDN account may purge per UTC day, by kind (QUANTIL: 5000 urls, 500 dirs). Reserved in Redis
+   * when a purge is planned, so work over quota is refused up front instead of failing later.
+   */
+  dailyQuota?: Partial<Record<'urls' | 'dirs', number>>;
+}
+
+export interface SubmitResult {
+  remoteId: string;
+  /** The CDN's own id for the HTTP request (QUANTIL's x-cnc-request-id), logged for support tickets. */
+  requestId?: string;
 }
 
 /** What a CDN says about a submitted purge. A CDN reporting failure is a result, not an exception. */
@@ -25,9 +36,11 @@ export interface Provider {
   readonly cdnId: string;
   readonly name: string;
   readonly capabilities: ProviderCapabilities;
+  /** Whose quota a purge uses: CDN entries that share credentials share the account's daily quota. */
+  readonly quotaAccount?: string;
   /** Pure: splits a target into API-call-sized batches; throws KIND_UNSUPPORTED for a kind it cannot do. */
   toBatches(target: PurgeTarget): PurgeTarget[];
-  submit(batch: PurgeTarget, signal?: AbortSignal): Promise<{ remoteId: string }>;
+  submit(batch: PurgeTarget, signal?: AbortSignal): Promise<SubmitResult>;
   status(remoteId: string, signal?: AbortSignal): Promise<RemoteStatus>;
   /** Verifies credentials and reachability (for `cdns --check`). */
   check(signal?: AbortSignal): Promise<ProviderCheck>;
