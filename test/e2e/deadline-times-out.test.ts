@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
+import { startTestService, TEST_VIMS_TOKEN, type TestService, testConfigInput } from '../harness/service.ts';
+
+describe('a purge that outlives its deadline', () => {
+  let simulator: Simulator;
+  let service: TestService;
+
+  beforeAll(async () => {
+    simulator = await startSimulator({ vims: { tokens: [TEST_VIMS_TOKEN], taskDurationMs: 60_000 } });
+    const input = testConfigInput(simulator.url);
+    // The deadline comes from the per-CDN override, not the global policy (10 s in tests).
+    input.cdns = [
+      { ...(input.cdns[0] as (typeof input.cdns)[0]), policy: { poll: { deadlineMs: 400 } } } as never,
+    ];
+    service = startTestService(input);
+  });
+  afterAll(async () => {
+    await service.close();
+    await simulator.close();
+  });
+
+  it('ends timed_out after polling until the deadline, with the last progress seen', async () => {
+    const { id } = await service.runtime.producer.enqueuePurge({
+      urls: ['https://www.example.com/slow.html'],
+    });
+    const status = await service.waitForFinish(id);
+    const [batch] = status.batches;
+
+    expect(status.state).toBe('timed_out');
+    expect(batch?.state).toBe('timed_out');
+    expect(batch?.remoteId).toBeDefined();
+    expect(batch?.progress).toBeGreaterThanOrEqual(0);
+    expect(batch?.polls).toBeGreaterThanOrEqual(2);
+    expect(batch?.error).toMatch(/deadline passed while the CDN task was still (pending|running)/);
+    expect((batch?.finishedAt ?? 0) - (batch?.queuedAt ?? 0)).toBeGreaterThanOrEqual(400);
+  });
+
+  it('ends timed_out without submitting when the CDN cannot be reached before the deadline', async () => {
+    const submitsBefore = simulator.vims.requests.filter((r) => r.op === 'submit').length;
+    simulator.vims.faults.inject('submit', { kind: 'status', status: 429, retryAfter: '1' });
+    const { id } = await service.runtime.producer.enqueuePurge({
+      urls: ['https://www.example.com/late.html'],
+    });
+    const status = await service.waitForFinish(id);
+
+    expect(status.batches[0]).toMatchObject({ state: 'timed_out', attempts: 1 });
+    expect(status.batches[0]?.error).toBe('deadline passed before the CDN accepted the purge');
+    expect(simulator.vims.requests.filter((r) => r.op === 'submit').length - submitsBefore).toBe(1);
+  });
+});

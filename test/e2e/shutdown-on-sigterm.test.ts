@@ -1,0 +1,63 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
+import { spawnNode } from '../harness/child.ts';
+import { startTestService, TEST_VIMS_TOKEN, type TestService, testConfigInput } from '../harness/service.ts';
+
+describe('the service on SIGTERM', () => {
+  let simulator: Simulator;
+  let input: ReturnType<typeof testConfigInput>;
+  let configPath: string;
+  let producer: TestService;
+
+  beforeAll(async () => {
+    simulator = await startSimulator({ vims: { tokens: [TEST_VIMS_TOKEN], taskDurationMs: 100 } });
+    input = testConfigInput(simulator.url);
+    configPath = join(await mkdtemp(join(tmpdir(), 'pw-shutdown-')), 'config.json');
+    await writeFile(configPath, JSON.stringify(input));
+    producer = startTestService(input, { workers: false });
+  });
+  afterAll(async () => {
+    await producer.close();
+    await simulator.close();
+  });
+
+  it('finishes the in-flight submit, stops taking jobs, and exits 0', async () => {
+    const held = simulator.vims.holdNext('submit');
+    const service = spawnNode('src/main.ts', ['--config', configPath], {});
+    await service.printed('purge-worker started');
+    const { id } = await producer.runtime.producer.enqueuePurge({
+      urls: ['https://www.example.com/sigterm.html'],
+    });
+    await held.arrived;
+
+    service.process.kill('SIGTERM');
+    await service.printed('shutting down');
+    held.release();
+    expect(await service.exited()).toBe(0);
+    expect(service.output()).toContain('"msg":"stopped"');
+
+    // The submit in flight completed: the task id is recorded, so whoever polls next does not resubmit.
+    const afterStop = await producer.runtime.store.get(id);
+    expect(afterStop?.batches[0]).toMatchObject({ state: 'submitted', attempts: 1 });
+
+    const successor = startTestService(input);
+    try {
+      const status = await successor.waitForFinish(id);
+      expect(status.batches[0]).toMatchObject({ state: 'succeeded', attempts: 1 });
+      expect(simulator.vims.requests.filter((r) => r.op === 'submit')).toHaveLength(1);
+    } finally {
+      await successor.close();
+    }
+  });
+
+  it('exits 2 naming the bad field when the config is invalid', async () => {
+    const badPath = join(await mkdtemp(join(tmpdir(), 'pw-badconfig-')), 'config.json');
+    await writeFile(badPath, JSON.stringify({ ...input, cdns: [{ ...input.cdns[0], token: '' }] }));
+    const service = spawnNode('src/main.ts', ['--config', badPath], {});
+    expect(await service.exited()).toBe(2);
+    expect(service.output()).toContain('cdns[0].token: token is required');
+  });
+});

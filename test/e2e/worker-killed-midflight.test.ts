@@ -1,0 +1,80 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
+import { type Child, spawnNode } from '../harness/child.ts';
+import { startTestService, TEST_VIMS_TOKEN, type TestService, testConfigInput } from '../harness/service.ts';
+
+/**
+ * A worker process is SIGKILLed at the worst moments; a worker started afterwards (here, in the test
+ * process) must take the job over once its lock lapses and finish the purge.
+ */
+describe('a worker killed mid-flight', () => {
+  let simulator: Simulator;
+  let input: ReturnType<typeof testConfigInput>;
+  let producer: TestService;
+  let child: Child | undefined;
+  let rescuer: TestService | undefined;
+
+  beforeAll(async () => {
+    simulator = await startSimulator({ vims: { tokens: [TEST_VIMS_TOKEN], taskDurationMs: 100 } });
+    input = testConfigInput(simulator.url);
+    producer = startTestService(input, { workers: false });
+  });
+  afterEach(async () => {
+    child?.process.kill('SIGKILL');
+    await child?.exited();
+    await rescuer?.close();
+    child = undefined;
+    rescuer = undefined;
+  });
+  afterAll(async () => {
+    await producer.close();
+    await simulator.close();
+  });
+
+  async function startDoomedWorker(): Promise<Child> {
+    const started = spawnNode('test/harness/worker-process.ts', [], {
+      PURGE_TEST_CONFIG: JSON.stringify(input),
+    });
+    await started.printed('worker-ready');
+    return started;
+  }
+
+  it('after the CDN accepted but before the task id was stored: the purge is submitted again and completes', async () => {
+    const submitsBefore = simulator.vims.requests.filter((r) => r.op === 'submit').length;
+    const held = simulator.vims.holdNext('submit');
+    child = await startDoomedWorker();
+    const { id } = await producer.runtime.producer.enqueuePurge({
+      urls: ['https://www.example.com/crash-1.html'],
+    });
+    await held.arrived; // VIMS has created the task; its answer is still on the way
+    child.process.kill('SIGKILL');
+    await child.exited();
+    held.release();
+
+    rescuer = startTestService(input);
+    const status = await rescuer.waitForFinish(id);
+    expect(status.state).toBe('succeeded');
+    expect(status.batches[0]?.attempts).toBe(2);
+    expect(simulator.vims.requests.filter((r) => r.op === 'submit').length - submitsBefore).toBe(2);
+    expect(status.batches[0]?.remoteId).toBe(String(simulator.vims.tasks.at(-1)?.id));
+  });
+
+  it('after the task id was stored: the purge is polled, not submitted again', async () => {
+    const submitsBefore = simulator.vims.requests.filter((r) => r.op === 'submit').length;
+    const held = simulator.vims.holdNext('status');
+    child = await startDoomedWorker();
+    const { id } = await producer.runtime.producer.enqueuePurge({
+      urls: ['https://www.example.com/crash-2.html'],
+    });
+    await held.arrived;
+    child.process.kill('SIGKILL');
+    await child.exited();
+    held.release();
+
+    rescuer = startTestService(input);
+    const status = await rescuer.waitForFinish(id);
+    expect(status.state).toBe('succeeded');
+    expect(status.batches[0]?.attempts).toBe(1);
+    expect(simulator.vims.requests.filter((r) => r.op === 'submit').length - submitsBefore).toBe(1);
+  });
+});

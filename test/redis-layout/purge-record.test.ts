@@ -1,0 +1,90 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { PurgePlan } from '../../src/pipeline/plan.ts';
+import { createStatusStore, type StatusStore } from '../../src/status/store.ts';
+import { uniquePrefix } from '../harness/prefix.ts';
+
+const plan: PurgePlan = {
+  purgeId: 'p-1',
+  request: { urls: 3, dirs: 0 },
+  cdns: ['a', 'b'],
+  batches: [
+    { batchId: 'a-0', cdnId: 'a', target: { urls: ['https://x/1', 'https://x/2'], dirs: [] } },
+    { batchId: 'b-0', cdnId: 'b', target: { urls: ['https://x/3'], dirs: [] } },
+  ],
+};
+
+describe('the purge record in Redis', () => {
+  const prefix = uniquePrefix('layout');
+  let redis: Redis;
+  let store: StatusStore;
+
+  beforeAll(async () => {
+    redis = new Redis(inject('redisUrl'));
+    store = createStatusStore({ redis, prefix, ttlSeconds: 3600 });
+    await store.create(plan, 1000);
+  });
+  afterAll(() => redis.disconnect());
+
+  it('is one hash under the prefix, with a TTL, holding meta, a countdown and one field per batch', async () => {
+    const key = `${prefix}:purge:p-1`;
+    expect(await redis.keys(`${prefix}*`)).toEqual([key]);
+    expect(await redis.ttl(key)).toBeGreaterThan(3500);
+    expect(Object.keys(await redis.hgetall(key)).sort()).toEqual([
+      'batch:a-0',
+      'batch:b-0',
+      'meta',
+      'remaining',
+    ]);
+    expect(await redis.hget(key, 'remaining')).toBe('2');
+  });
+
+  it('reads back as queued, with per-batch counters at zero', async () => {
+    const status = await store.get('p-1');
+    expect(status).toMatchObject({ id: 'p-1', state: 'queued', createdAt: 1000, cdns: ['a', 'b'] });
+    expect(status?.batches.map((b) => [b.batchId, b.state, b.items, b.attempts, b.polls])).toEqual([
+      ['a-0', 'queued', 2, 0, 0],
+      ['b-0', 'queued', 1, 0, 0],
+    ]);
+  });
+
+  it('applies patches and increments atomically, and a null clears a field', async () => {
+    expect(
+      await store.update('p-1', 'a-0', { state: 'submitting', error: 'boom' }, 2000, { attempts: 1 }),
+    ).toBe('applied');
+    await store.update('p-1', 'a-0', { state: 'submitted', remoteId: '77', error: null }, 3000, {
+      attempts: 1,
+    });
+    const status = await store.get('p-1');
+    expect(status?.state).toBe('running');
+    expect(status?.batches[0]).toMatchObject({
+      state: 'submitted',
+      remoteId: '77',
+      attempts: 2,
+      updatedAt: 3000,
+    });
+    expect(status?.batches[0]).not.toHaveProperty('error');
+  });
+
+  it('never leaves a terminal state, and counts each batch down once', async () => {
+    expect(await store.update('p-1', 'a-0', { state: 'succeeded' }, 4000)).toBe('applied');
+    expect(await store.update('p-1', 'a-0', { state: 'failed', error: 'late' }, 5000)).toBe('already_final');
+    expect(await store.update('p-1', 'a-0', { state: 'succeeded' }, 5000)).toBe('already_final');
+    expect(await redis.hget(`${prefix}:purge:p-1`, 'remaining')).toBe('1');
+    expect((await store.get('p-1'))?.state).toBe('running');
+
+    await store.update('p-1', 'b-0', { state: 'timed_out', error: 'deadline' }, 6000);
+    const status = await store.get('p-1');
+    expect(status).toMatchObject({ state: 'timed_out', finishedAt: 6000 });
+    expect(status?.batches.map((b) => [b.state, b.finishedAt])).toEqual([
+      ['succeeded', 4000],
+      ['timed_out', 6000],
+    ]);
+  });
+
+  it('reports a missing record or batch instead of creating one', async () => {
+    expect(await store.update('nope', 'a-0', { state: 'failed' }, 1)).toBe('missing');
+    expect(await store.get('nope')).toBeUndefined();
+    expect(await redis.exists(`${prefix}:purge:nope`)).toBe(0);
+  });
+});
