@@ -39,42 +39,35 @@ describe('a worker killed mid-flight', () => {
     return started;
   }
 
-  it('after the CDN accepted but before the task id was stored: the purge is submitted again and completes', async () => {
-    const submitsBefore = simulator.vims.requests.filter((r) => r.op === 'submit').length;
-    const held = simulator.vims.holdNext('submit');
+  const submitCount = () => simulator.vims.requests.filter((r) => r.op === 'submit').length;
+
+  /** Enqueues a purge, SIGKILLs the worker while its `op` call is at VIMS, then starts a rescuing worker. */
+  async function purgeKilledDuring(op: 'submit' | 'status', url: string) {
+    const held = simulator.vims.holdNext(op);
     child = await startDoomedWorker();
-    const { id } = await producer.runtime.producer.enqueuePurge({
-      urls: ['https://www.example.com/crash-1.html'],
-    });
-    await held.arrived; // VIMS has created the task; its answer is still on the way
+    const { id } = await producer.runtime.producer.enqueuePurge({ urls: [url] });
+    await held.arrived; // VIMS has done the work; its answer is still on the way
     child.process.kill('SIGKILL');
     await child.exited();
     held.release();
-
     rescuer = startTestService(input);
-    const status = await rescuer.waitForFinish(id);
+    return rescuer.waitForFinish(id);
+  }
+
+  it('after the CDN accepted but before the task id was stored: the purge is submitted again and completes', async () => {
+    const submitsBefore = submitCount();
+    const status = await purgeKilledDuring('submit', 'https://www.example.com/crash-1.html');
     expect(status.state).toBe('succeeded');
     expect(status.batches[0]?.attempts).toBe(2);
-    expect(simulator.vims.requests.filter((r) => r.op === 'submit').length - submitsBefore).toBe(2);
+    expect(submitCount() - submitsBefore).toBe(2);
     expect(status.batches[0]?.remoteId).toBe(String(simulator.vims.tasks.at(-1)?.id));
   });
 
   it('after the task id was stored: the purge is polled, not submitted again', async () => {
-    const submitsBefore = simulator.vims.requests.filter((r) => r.op === 'submit').length;
-    const held = simulator.vims.holdNext('status');
-    child = await startDoomedWorker();
-    const { id } = await producer.runtime.producer.enqueuePurge({
-      urls: ['https://www.example.com/crash-2.html'],
-    });
-    await held.arrived;
-    child.process.kill('SIGKILL');
-    await child.exited();
-    held.release();
-
-    rescuer = startTestService(input);
-    const status = await rescuer.waitForFinish(id);
+    const submitsBefore = submitCount();
+    const status = await purgeKilledDuring('status', 'https://www.example.com/crash-2.html');
     expect(status.state).toBe('succeeded');
     expect(status.batches[0]?.attempts).toBe(1);
-    expect(simulator.vims.requests.filter((r) => r.op === 'submit').length - submitsBefore).toBe(1);
+    expect(submitCount() - submitsBefore).toBe(1);
   });
 });
