@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   REQUEST_INVALID:
     'a purge request is malformed (no targets, bad URL, bad regex, unknown CDN, unrouted host)',
   KIND_UNSUPPORTED: 'a CDN does not support the requested purge kind (urls, dirs, pattern, all)',
+  QUOTA_EXCEEDED: "the purge would exceed a CDN account's daily quota; nothing was enqueued",
   CDN_NETWORK: 'the CDN could not be reached (connection refused or reset, DNS) — transient',
   CDN_TIMEOUT: 'the CDN did not answer within the configured timeouts — transient',
   CDN_RATE_LIMITED: 'the CDN answered 429 — transient, honours Retry-After',

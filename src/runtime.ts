@@ -1,22 +1,26 @@
-import type { Redis } from 'ioredis';
 import { mergePolicy } from './config/policy.ts';
 import type { Config } from './config/schema.ts';
 import type { Logger } from './observability/logger.ts';
 import { createHttpClient, type HttpClient } from './providers/http.ts';
 import type { Provider } from './providers/provider.ts';
 import { createProvider } from './providers/registry.ts';
+import { createCallbackQueue, createCallbackScheduler, startCallbackWorker } from './queue/callbacks.ts';
 import { createRedisConnection } from './queue/connection.ts';
 import { createPurgeProducer, type PurgeProducer } from './queue/enqueue.ts';
 import { startWorkers, type WorkerPool } from './queue/workers.ts';
+import { createQuotaLedger, type QuotaLedger } from './status/quota.ts';
 import { createStatusStore, type StatusStore } from './status/store.ts';
 
 export interface Runtime {
   config: Config;
   providers: ReadonlyMap<string, Provider>;
   store: StatusStore;
+  quota: QuotaLedger;
   producer: PurgeProducer;
-  /** Starts this process's workers (one per CDN queue); call once. */
+  /** Starts this process's workers (one per CDN queue, plus callbacks); call once. */
   startWorkers(): WorkerPool;
+  /** Answers when Redis does: for readiness checks. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -38,42 +42,55 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     httpClients.push(http);
     providers.set(cdn.id, createProvider(cdn, { http }));
   }
-  const connection: Redis = createRedisConnection(config.redis.url, 'producer');
-  const store = createStatusStore({
-    redis: connection,
-    prefix: config.redis.prefix,
-    ttlSeconds: config.statusTtlSeconds,
-  });
+  const connection = createRedisConnection(config.redis.url, 'producer');
+  const store = createStatusStore({ redis: connection, prefix: config.redis.prefix, ttlSeconds: config.statusTtlSeconds });
+  const quota = createQuotaLedger(connection, config.redis.prefix, providers);
   const producer = createPurgeProducer({
     config,
     providers,
     store,
     connection,
+    quota,
+    idempotencyWindowSeconds: config.api.idempotencyWindowSeconds,
     ...(options.now ? { now: options.now } : {}),
   });
+  const callbackQueue = createCallbackQueue(config, connection);
   const pools: WorkerPool[] = [];
 
   return {
     config,
     providers,
     store,
+    quota,
     producer,
     startWorkers() {
-      const pool = startWorkers({
+      const callbacks = startCallbackWorker(config, store, options.log);
+      const purges = startWorkers({
         config,
         providers,
         store,
         log: options.log,
+        onPurgeFinished: createCallbackScheduler(config, callbackQueue, store),
         ...(options.now ? { now: options.now } : {}),
         ...(options.random ? { random: options.random } : {}),
       });
+      const pool: WorkerPool = {
+        workers: purges.workers,
+        async close(graceMs) {
+          await Promise.all([purges.close(graceMs), callbacks.close()]);
+        },
+      };
       pools.push(pool);
       return pool;
+    },
+    async ping() {
+      await connection.ping();
     },
     async close() {
       // Workers first: they may still write status through the shared connection.
       await Promise.all(pools.map((pool) => pool.close()));
       await producer.close();
+      await callbackQueue.close();
       await Promise.all([...providers.values()].map((provider) => provider.close()));
       await Promise.all(httpClients.map((http) => http.close()));
       await connection.quit().catch(() => connection.disconnect());

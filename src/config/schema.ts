@@ -59,6 +59,37 @@ export const workerSchema = z.object({
   shutdownGraceMs: z.number().int().min(0).default(20_000),
 });
 
+const secret = z.string().min(16, 'must be at least 16 characters');
+
+export const apiSchema = z.object({
+  host: z.string().min(1).default('0.0.0.0'),
+  port: z.number().int().min(0).max(65_535).default(8080),
+  /** Bearer tokens accepted by the purge and status endpoints. With none, those endpoints refuse every call. */
+  tokens: z.array(secret).default([]),
+  bodyLimitBytes: z.number().int().min(1024).default(1024 * 1024),
+  /** Most URLs + dirs one request may carry (413 above). */
+  maxItemsPerRequest: z.number().int().min(1).default(10_000),
+  /** How long an idempotency key or webhook event id keeps mapping to its first purge. */
+  idempotencyWindowSeconds: z.number().int().min(1).default(86_400),
+  webhook: z
+    .object({
+      /** Shared secret of the CMS publish webhook's HMAC-SHA256 signature. Without it the webhook is off. */
+      secret: secret.optional(),
+      /** Oldest (and furthest future) signed timestamp accepted, against replays. */
+      toleranceSeconds: z.number().int().min(1).default(300),
+    })
+    .prefault({}),
+});
+
+export const callbacksSchema = z.object({
+  /** Signs completion callbacks (same scheme as the webhook); defaults to the webhook secret. */
+  secret: secret.optional(),
+  attempts: z.number().int().min(1).max(50).default(10),
+  initialIntervalMs: z.number().int().min(1).default(1_000),
+  maxIntervalMs: z.number().int().min(1).default(300_000),
+  timeoutMs: z.number().int().min(1).default(10_000),
+});
+
 export const configSchema = z
   .object({
     redis: redisSchema,
@@ -66,6 +97,8 @@ export const configSchema = z
     routes: z.array(routeSchema).default([]),
     policy: policySchema,
     worker: workerSchema.prefault({}),
+    api: apiSchema.prefault({}),
+    callbacks: callbacksSchema.prefault({}),
     /** How long a purge's status can be read back after it was created. */
     statusTtlSeconds: z
       .number()

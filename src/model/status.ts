@@ -42,6 +42,8 @@ export interface PurgeStatus {
   finishedAt?: number;
   request: { urls: number; dirs: number; pattern?: string; all?: boolean };
   cdns: string[];
+  /** Where the final status is POSTed once the purge is terminal. */
+  callbackUrl?: string;
   batches: BatchStatus[];
 }
 

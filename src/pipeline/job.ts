@@ -21,5 +21,5 @@ export interface BatchJobData {
 
 export type StepOutcome =
   | { kind: 'wait'; until: number; data: BatchJobData }
-  | { kind: 'finished'; state: 'succeeded'; reason?: undefined }
-  | { kind: 'finished'; state: 'failed' | 'timed_out'; reason: string };
+  | { kind: 'finished'; state: 'succeeded'; reason?: undefined; purgeFinished: boolean }
+  | { kind: 'finished'; state: 'failed' | 'timed_out'; reason: string; purgeFinished: boolean };

@@ -140,9 +140,12 @@ async function finish(
   const result = await ctx.store.update(data.purgeId, data.batchId, patch, ctx.now(), increments);
   const log = state === 'succeeded' ? ctx.log.info.bind(ctx.log) : ctx.log.warn.bind(ctx.log);
   log(
-    { state, reason, polls: data.polls + (increments.polls ?? 0), alreadyFinal: result === 'already_final' },
+    { state, reason, polls: data.polls + (increments.polls ?? 0), alreadyFinal: result.outcome === 'already_final' },
     `purge ${state}`,
   );
-  if (state === 'succeeded') return { kind: 'finished', state };
-  return { kind: 'finished', state, reason: reason ?? state };
+  // Also true on a re-run that finds the batch already final: a crash right after the last batch finished
+  // must not lose the purge-finished signal (its consumers are idempotent).
+  const purgeFinished = result.outcome !== 'missing' && result.remaining <= 0;
+  if (state === 'succeeded') return { kind: 'finished', state, purgeFinished };
+  return { kind: 'finished', state, reason: reason ?? state, purgeFinished };
 }

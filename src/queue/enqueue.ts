@@ -5,19 +5,30 @@ import { mergePolicy } from '../config/policy.ts';
 import type { Config } from '../config/schema.ts';
 import type { PurgeRequest } from '../model/purge.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
-import { planPurge } from '../pipeline/plan.ts';
+import { type PurgePlan, planPurge } from '../pipeline/plan.ts';
 import type { Provider } from '../providers/provider.ts';
+import type { QuotaLedger } from '../status/quota.ts';
 import type { StatusStore } from '../status/store.ts';
 import { BACKOFF_TYPE, batchJobId, queueName } from './names.ts';
+
+export interface EnqueueOptions {
+  /** A repeat of the same key within the window returns the first purge's id and enqueues nothing new. */
+  idempotencyKey?: string;
+  callbackUrl?: string;
+}
 
 export interface EnqueueResult {
   id: string;
   cdns: string[];
   batches: number;
+  duplicate: boolean;
 }
 
 export interface PurgeProducer {
-  enqueuePurge(request: PurgeRequest): Promise<EnqueueResult>;
+  enqueuePurge(request: PurgeRequest, options?: EnqueueOptions): Promise<EnqueueResult>;
+  /** Checks a request as enqueuePurge would, writing nothing. */
+  plan(request: PurgeRequest): PurgePlan;
+  readonly queues: ReadonlyMap<string, Queue<BatchJobData>>;
   close(): Promise<void>;
 }
 
@@ -26,6 +37,9 @@ export interface ProducerDeps {
   providers: ReadonlyMap<string, Provider>;
   store: StatusStore;
   connection: Redis;
+  /** Reserves daily quota for a plan, throwing QUOTA_EXCEEDED when it does not fit. */
+  quota?: QuotaLedger;
+  idempotencyWindowSeconds?: number;
   now?: () => number;
   newId?: () => string;
 }
@@ -34,9 +48,10 @@ export interface ProducerDeps {
  * The producer side, shared by the HTTP API, the CLI and library callers. The request must already be
  * schema-valid (model/purge.ts); planning may still refuse it, and then nothing is written.
  *
- * Order matters for crash safety: the purge record is written first, then the jobs. A crash in between
- * leaves a record whose batches stay `queued`, but the caller never received the id, so nothing accepted
- * is lost; a caller that retries (with an idempotency key, once the API has them) gets a complete purge.
+ * Crash safety: the record (with its idempotency key, in one Lua call) is written first, then the jobs.
+ * A crash in between leaves `queued` batches with no job; the caller got no answer and retries with the
+ * same idempotency key, which maps to the same purge id, and the jobs of batches still `queued` are added
+ * again: job ids are deterministic, so a job that does exist is not added twice.
  */
 export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
   const { config, providers, store, connection } = deps;
@@ -49,40 +64,67 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
     ]),
   );
   const policies = new Map(config.cdns.map((cdn) => [cdn.id, mergePolicy(config.policy, cdn.policy)]));
+  const planFor = (id: string, request: PurgeRequest) =>
+    planPurge(id, request, { routes: config.routes, providers });
+
+  async function addJobs(plan: PurgePlan, createdAt: number, batchIds: ReadonlySet<string>): Promise<void> {
+    for (const cdnId of plan.cdns) {
+      const queue = queues.get(cdnId);
+      const policy = policies.get(cdnId);
+      if (!queue || !policy) throw new Error(`no queue for CDN ${cdnId}`);
+      const jobs = plan.batches
+        .filter((batch) => batch.cdnId === cdnId && batchIds.has(batch.batchId))
+        .map((batch) => {
+          const data: BatchJobData = {
+            purgeId: plan.purgeId,
+            cdnId,
+            batchId: batch.batchId,
+            target: batch.target,
+            createdAt,
+            deadlineAt: createdAt + policy.poll.deadlineMs,
+            step: 'submit',
+            polls: 0,
+          };
+          const jobId = batchJobId(plan.purgeId, batch.batchId);
+          return { name: 'purge', data, opts: { jobId, attempts: policy.submit.attempts, backoff: { type: BACKOFF_TYPE } } };
+        });
+      if (jobs.length > 0) await queue.addBulk(jobs);
+    }
+  }
 
   return {
-    async enqueuePurge(request) {
-      const plan = planPurge(newId(), request, { routes: config.routes, providers });
+    queues,
+    plan: (request) => planFor('check', request),
+
+    async enqueuePurge(request, options = {}) {
+      const plan = planFor(newId(), request);
       const createdAt = now();
-      await store.create(plan, createdAt);
-      for (const cdnId of plan.cdns) {
-        const queue = queues.get(cdnId);
-        const policy = policies.get(cdnId);
-        if (!queue || !policy) throw new Error(`no queue for CDN ${cdnId}`);
-        const jobs = plan.batches
-          .filter((batch) => batch.cdnId === cdnId)
-          .map((batch) => {
-            const jobId = batchJobId(plan.purgeId, batch.batchId);
-            const data: BatchJobData = {
-              purgeId: plan.purgeId,
-              cdnId,
-              batchId: batch.batchId,
-              target: batch.target,
-              createdAt,
-              deadlineAt: createdAt + policy.poll.deadlineMs,
-              step: 'submit',
-              polls: 0,
-            };
-            return {
-              name: 'purge',
-              data,
-              opts: { jobId, attempts: policy.submit.attempts, backoff: { type: BACKOFF_TYPE } },
-            };
-          });
-        await queue.addBulk(jobs);
+      // Quota first: a refusal must leave nothing behind. A duplicate gives its reservation back.
+      const reservation = await deps.quota?.reserve(plan, createdAt);
+      let created: { id: string; duplicate: boolean };
+      try {
+        created = await store.create(plan, createdAt, {
+          ...options,
+          ...(deps.idempotencyWindowSeconds ? { idempotencyWindowSeconds: deps.idempotencyWindowSeconds } : {}),
+        });
+      } catch (error) {
+        await reservation?.release().catch(() => {});
+        throw error;
       }
-      return { id: plan.purgeId, cdns: plan.cdns, batches: plan.batches.length };
+      const { id, duplicate } = created;
+      if (duplicate) await reservation?.release();
+      if (!duplicate) {
+        await addJobs(plan, createdAt, new Set(plan.batches.map((batch) => batch.batchId)));
+        return { id, cdns: plan.cdns, batches: plan.batches.length, duplicate };
+      }
+      const earlier = await store.get(id);
+      const stillQueued = new Set(
+        (earlier?.batches ?? []).filter((batch) => batch.state === 'queued').map((batch) => batch.batchId),
+      );
+      if (earlier && stillQueued.size > 0) await addJobs(planFor(id, request), earlier.createdAt, stillQueued);
+      return { id, cdns: earlier?.cdns ?? plan.cdns, batches: earlier?.batches.length ?? 0, duplicate };
     },
+
     async close() {
       await Promise.all([...queues.values()].map((queue) => queue.close()));
     },

@@ -24,6 +24,8 @@ export interface WorkerDeps {
   log: Logger;
   now?: () => number;
   random?: () => number;
+  /** Called (at least once) when a batch's end leaves its purge with no unfinished batch. */
+  onPurgeFinished?: (purgeId: string) => Promise<void>;
 }
 
 /** One BullMQ worker per CDN queue; each job walks submit -> poll -> ... -> finished by re-delaying itself. */
@@ -62,6 +64,7 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
         await job.moveToDelayed(outcome.until, token);
         throw new DelayedError();
       }
+      if (outcome.purgeFinished) await deps.onPurgeFinished?.(job.data.purgeId);
       if (outcome.state !== 'succeeded') throw new UnrecoverableError(`${outcome.state}: ${outcome.reason}`);
       return { state: outcome.state };
     };

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { aggregateState, type BatchStatus, type PurgeStatus } from '../model/status.ts';
 import type { PurgePlan } from '../pipeline/plan.ts';
-import { PURGE_FIELDS, purgeKey } from './keys.ts';
+import { idempotencyKey, PURGE_FIELDS, purgeKey } from './keys.ts';
 
 /** Fields a step may change; `null` clears a field (an error that no longer applies). */
 export type BatchPatch = {
@@ -11,10 +11,21 @@ export type BatchPatch = {
     | null;
 };
 
-export type TransitionResult = 'applied' | 'already_final' | 'missing';
+export interface TransitionResult {
+  outcome: 'applied' | 'already_final' | 'missing';
+  /** Batches of the purge not yet terminal after this call; 0 means the whole purge has finished. */
+  remaining: number;
+}
+
+export interface CreateOptions {
+  idempotencyKey?: string;
+  idempotencyWindowSeconds?: number;
+  callbackUrl?: string;
+}
 
 export interface StatusStore {
-  create(plan: PurgePlan, now: number): Promise<void>;
+  /** Writes the record; returns the id owning the request, an earlier one when the idempotency key repeats. */
+  create(plan: PurgePlan, now: number, options?: CreateOptions): Promise<{ id: string; duplicate: boolean }>;
   /** Applies a patch (and counter increments) unless the batch has already reached a terminal state. */
   update(
     purgeId: string,
@@ -32,18 +43,12 @@ export interface StatusStoreOptions {
   ttlSeconds: number;
 }
 
-type RedisWithTransition = Redis & {
-  purgeTransition(
-    key: string,
-    field: string,
-    patch: string,
-    increments: string,
-    now: string,
-  ): Promise<number>;
+type ScriptedRedis = Redis & {
+  purgeTransition(key: string, field: string, patch: string, incr: string, now: string): Promise<[number, number]>;
+  purgeCreate(record: string, idem: string, ...args: string[]): Promise<string>;
 };
 
-// Read once when the store is built, never at import time.
-let transitionLua: string | undefined;
+const script = (name: string) => readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
 
 /**
  * The purge record: one hash per purge holding its summary and one JSON field per batch. Only the Lua
@@ -51,24 +56,23 @@ let transitionLua: string | undefined;
  * move a finished batch back, or count it down twice.
  */
 export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOptions): StatusStore {
-  transitionLua ??= readFileSync(new URL('./transition.lua', import.meta.url), 'utf8');
-  const client = redis as RedisWithTransition;
+  const client = redis as ScriptedRedis;
   if (typeof client.purgeTransition !== 'function') {
-    redis.defineCommand('purgeTransition', { numberOfKeys: 1, lua: transitionLua });
+    redis.defineCommand('purgeTransition', { numberOfKeys: 1, lua: script('transition.lua') });
+    redis.defineCommand('purgeCreate', { numberOfKeys: 2, lua: script('create.lua') });
   }
 
   return {
-    async create(plan, now) {
+    async create(plan, now, options = {}) {
       const key = purgeKey(prefix, plan.purgeId);
-      const fields: Record<string, string> = {
-        [PURGE_FIELDS.meta]: JSON.stringify({
-          id: plan.purgeId,
-          createdAt: now,
-          request: plan.request,
-          cdns: plan.cdns,
-        }),
-        [PURGE_FIELDS.remaining]: String(plan.batches.length),
+      const meta = {
+        id: plan.purgeId,
+        createdAt: now,
+        request: plan.request,
+        cdns: plan.cdns,
+        ...(options.callbackUrl ? { callbackUrl: options.callbackUrl } : {}),
       };
+      const fields = [PURGE_FIELDS.meta, JSON.stringify(meta), PURGE_FIELDS.remaining, String(plan.batches.length)];
       for (const batch of plan.batches) {
         const status: BatchStatus = {
           batchId: batch.batchId,
@@ -80,27 +84,32 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
           queuedAt: now,
           updatedAt: now,
         };
-        fields[PURGE_FIELDS.batch(batch.batchId)] = JSON.stringify(status);
+        fields.push(PURGE_FIELDS.batch(batch.batchId), JSON.stringify(status));
       }
-      await redis.multi().hset(key, fields).expire(key, ttlSeconds).exec();
+      const idem = options.idempotencyKey === undefined ? key : idempotencyKey(prefix, options.idempotencyKey);
+      const window = String(options.idempotencyWindowSeconds ?? ttlSeconds);
+      const flag = options.idempotencyKey === undefined ? '0' : '1';
+      const id = await client.purgeCreate(key, idem, plan.purgeId, String(ttlSeconds), window, flag, ...fields);
+      return { id, duplicate: id !== plan.purgeId };
     },
 
     async update(purgeId, batchId, patch, now, increments = {}) {
-      const result = await client.purgeTransition(
+      const [result, remaining] = await client.purgeTransition(
         purgeKey(prefix, purgeId),
         PURGE_FIELDS.batch(batchId),
         JSON.stringify(patch),
         JSON.stringify(increments),
         String(now),
       );
-      return result === 1 ? 'applied' : result === 0 ? 'already_final' : 'missing';
+      const outcome = result === 1 ? 'applied' : result === 0 ? 'already_final' : 'missing';
+      return { outcome, remaining };
     },
 
     async get(purgeId) {
       const hash = await redis.hgetall(purgeKey(prefix, purgeId));
       const metaText = hash[PURGE_FIELDS.meta];
       if (metaText === undefined) return undefined;
-      const meta = JSON.parse(metaText) as Pick<PurgeStatus, 'id' | 'createdAt' | 'request' | 'cdns'>;
+      const meta = JSON.parse(metaText) as Pick<PurgeStatus, 'id' | 'createdAt' | 'request' | 'cdns' | 'callbackUrl'>;
       const batches = Object.entries(hash)
         .filter(([field]) => field.startsWith('batch:'))
         .map(([, value]) => JSON.parse(value) as BatchStatus)

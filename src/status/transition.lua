@@ -1,13 +1,14 @@
 -- Applies a patch to one batch of a purge record, atomically, and never leaves a terminal state.
 -- KEYS[1] purge hash; ARGV[1] batch field; ARGV[2] JSON patch; ARGV[3] JSON increments; ARGV[4] now (ms).
--- Returns 1 applied, 0 refused (batch already terminal), -1 no such batch (record expired or never written).
+-- Returns { result, remaining }: result 1 applied, 0 refused (batch already terminal), -1 no such batch
+-- (record expired or never written); remaining = batches of the purge not yet terminal.
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if not raw then return -1 end
+if not raw then return { -1, 0 } end
 local batch = cjson.decode(raw)
 local function terminal(state)
   return state == 'succeeded' or state == 'failed' or state == 'timed_out'
 end
-if terminal(batch.state) then return 0 end
+if terminal(batch.state) then return { 0, tonumber(redis.call('HGET', KEYS[1], 'remaining')) or 0 } end
 local patch = cjson.decode(ARGV[2])
 for key, value in pairs(patch) do
   if value == cjson.null then batch[key] = nil else batch[key] = value end
@@ -18,11 +19,13 @@ end
 batch.updatedAt = tonumber(ARGV[4])
 if terminal(batch.state) then batch.finishedAt = tonumber(ARGV[4]) end
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(batch))
+local remaining = tonumber(redis.call('HGET', KEYS[1], 'remaining')) or 0
 if terminal(batch.state) then
   -- Counting down (rather than scanning batches) keeps this O(1) and works unchanged once one batch
   -- carries URLs of many purges: each purge record is lowered by its own call.
-  if redis.call('HINCRBY', KEYS[1], 'remaining', -1) <= 0 then
+  remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
+  if remaining <= 0 then
     redis.call('HSET', KEYS[1], 'finishedAt', ARGV[4])
   end
 end
-return 1
+return { 1, remaining }

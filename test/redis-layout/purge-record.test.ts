@@ -22,13 +22,13 @@ describe('the purge record in Redis', () => {
   beforeAll(async () => {
     redis = new Redis(inject('redisUrl'));
     store = createStatusStore({ redis, prefix, ttlSeconds: 3600 });
-    await store.create(plan, 1000);
+    expect(await store.create(plan, 1000)).toEqual({ id: 'p-1', duplicate: false });
   });
   afterAll(() => redis.disconnect());
 
   it('is one hash under the prefix, with a TTL, holding meta, a countdown and one field per batch', async () => {
     const key = `${prefix}:purge:p-1`;
-    expect(await redis.keys(`${prefix}*`)).toEqual([key]);
+    expect(await redis.keys(`${prefix}:purge:*`)).toEqual([key]);
     expect(await redis.ttl(key)).toBeGreaterThan(3500);
     expect(Object.keys(await redis.hgetall(key)).sort()).toEqual([
       'batch:a-0',
@@ -51,7 +51,7 @@ describe('the purge record in Redis', () => {
   it('applies patches and increments atomically, and a null clears a field', async () => {
     expect(
       await store.update('p-1', 'a-0', { state: 'submitting', error: 'boom' }, 2000, { attempts: 1 }),
-    ).toBe('applied');
+    ).toEqual({ outcome: 'applied', remaining: 2 });
     await store.update('p-1', 'a-0', { state: 'submitted', remoteId: '77', error: null }, 3000, {
       attempts: 1,
     });
@@ -67,13 +67,22 @@ describe('the purge record in Redis', () => {
   });
 
   it('never leaves a terminal state, and counts each batch down once', async () => {
-    expect(await store.update('p-1', 'a-0', { state: 'succeeded' }, 4000)).toBe('applied');
-    expect(await store.update('p-1', 'a-0', { state: 'failed', error: 'late' }, 5000)).toBe('already_final');
-    expect(await store.update('p-1', 'a-0', { state: 'succeeded' }, 5000)).toBe('already_final');
+    expect(await store.update('p-1', 'a-0', { state: 'succeeded' }, 4000)).toEqual({
+      outcome: 'applied',
+      remaining: 1,
+    });
+    expect(await store.update('p-1', 'a-0', { state: 'failed', error: 'late' }, 5000)).toEqual({
+      outcome: 'already_final',
+      remaining: 1,
+    });
+    expect((await store.update('p-1', 'a-0', { state: 'succeeded' }, 5000)).outcome).toBe('already_final');
     expect(await redis.hget(`${prefix}:purge:p-1`, 'remaining')).toBe('1');
     expect((await store.get('p-1'))?.state).toBe('running');
 
-    await store.update('p-1', 'b-0', { state: 'timed_out', error: 'deadline' }, 6000);
+    expect(await store.update('p-1', 'b-0', { state: 'timed_out', error: 'deadline' }, 6000)).toEqual({
+      outcome: 'applied',
+      remaining: 0,
+    });
     const status = await store.get('p-1');
     expect(status).toMatchObject({ state: 'timed_out', finishedAt: 6000 });
     expect(status?.batches.map((b) => [b.state, b.finishedAt])).toEqual([
@@ -83,8 +92,26 @@ describe('the purge record in Redis', () => {
   });
 
   it('reports a missing record or batch instead of creating one', async () => {
-    expect(await store.update('nope', 'a-0', { state: 'failed' }, 1)).toBe('missing');
+    expect((await store.update('nope', 'a-0', { state: 'failed' }, 1)).outcome).toBe('missing');
     expect(await store.get('nope')).toBeUndefined();
     expect(await redis.exists(`${prefix}:purge:nope`)).toBe(0);
+  });
+
+  it('maps a repeated idempotency key to the first purge, in a hashed key with the window as TTL', async () => {
+    const first = await store.create({ ...plan, purgeId: 'p-2' }, 1, {
+      idempotencyKey: 'evt:42',
+      idempotencyWindowSeconds: 60,
+    });
+    const again = await store.create({ ...plan, purgeId: 'p-3' }, 2, {
+      idempotencyKey: 'evt:42',
+      idempotencyWindowSeconds: 60,
+    });
+    expect(first).toEqual({ id: 'p-2', duplicate: false });
+    expect(again).toEqual({ id: 'p-2', duplicate: true });
+    expect(await redis.exists(`${prefix}:purge:p-3`)).toBe(0);
+    const [idemKey] = await redis.keys(`${prefix}:idem:*`);
+    expect(idemKey).toMatch(/:idem:[0-9a-f]{64}$/);
+    expect(await redis.get(idemKey as string)).toBe('p-2');
+    expect(await redis.ttl(idemKey as string)).toBeLessThanOrEqual(60);
   });
 });

@@ -1,0 +1,74 @@
+import { Queue, Worker } from 'bullmq';
+import { deliverCallback } from '../callbacks/deliver.ts';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../observability/logger.ts';
+import { exponentialDelay, withJitter } from '../pipeline/backoff.ts';
+import type { StatusStore } from '../status/store.ts';
+import { createRedisConnection } from './connection.ts';
+
+export const CALLBACK_QUEUE = 'callbacks';
+
+export interface CallbackJobData {
+  purgeId: string;
+}
+
+/** Adds the one callback job a purge gets; the job id makes repeats (re-runs after a crash) no-ops. */
+export function createCallbackScheduler(config: Config, queue: Queue<CallbackJobData>, store: StatusStore) {
+  return async (purgeId: string): Promise<void> => {
+    const status = await store.get(purgeId);
+    if (!status?.callbackUrl) return;
+    await queue.add(
+      'callback',
+      { purgeId },
+      { jobId: `cb-${purgeId}`, attempts: config.callbacks.attempts, backoff: { type: 'callback' } },
+    );
+  };
+}
+
+export function createCallbackQueue(config: Config, connection: ReturnType<typeof createRedisConnection>) {
+  return new Queue<CallbackJobData>(CALLBACK_QUEUE, { connection, prefix: config.redis.prefix });
+}
+
+/** Delivers callbacks apart from the purge jobs, so a slow or failing receiver never holds a purge up. */
+export function startCallbackWorker(config: Config, store: StatusStore, log: Logger) {
+  const connection = createRedisConnection(config.redis.url, 'worker');
+  const secret = config.callbacks.secret ?? config.api.webhook.secret;
+  const policy = {
+    initialIntervalMs: config.callbacks.initialIntervalMs,
+    backoffCoefficient: 2,
+    maxIntervalMs: config.callbacks.maxIntervalMs,
+  };
+  const worker = new Worker<CallbackJobData>(
+    CALLBACK_QUEUE,
+    async (job) => {
+      const status = await store.get(job.data.purgeId);
+      if (!status) return { skipped: 'purge record expired' };
+      const code = await deliverCallback(status, {
+        secret,
+        timeoutMs: config.callbacks.timeoutMs,
+        nowSeconds: Math.floor(Date.now() / 1000),
+      });
+      log.info({ purgeId: status.id, jobId: job.id, httpStatus: code }, 'completion callback delivered');
+      return { httpStatus: code };
+    },
+    {
+      connection,
+      prefix: config.redis.prefix,
+      concurrency: 4,
+      removeOnComplete: { age: config.worker.keepCompleted.ageSeconds, count: config.worker.keepCompleted.count },
+      removeOnFail: { age: config.worker.keepFailed.ageSeconds, count: config.worker.keepFailed.count },
+      settings: { backoffStrategy: (attemptsMade: number) => withJitter(exponentialDelay(attemptsMade - 1, policy), 0.2, Math.random) },
+    },
+  );
+  worker.on('failed', (job, error) => {
+    log.warn({ purgeId: job?.data.purgeId, jobId: job?.id, err: error.message }, 'completion callback failed');
+  });
+  worker.on('error', (error) => log.error({ err: error }, 'callback worker error'));
+  return {
+    worker,
+    async close(force = false) {
+      await worker.close(force);
+      await connection.quit().catch(() => connection.disconnect());
+    },
+  };
+}
