@@ -1,47 +1,25 @@
 import { parseArgs } from 'node:util';
-import { loadConfigFile, resolveConfigPath } from './config/load.ts';
+import { resolveConfigPath } from './config/load.ts';
 import { isPurgeError } from './errors.ts';
-import { createLogger } from './observability/logger.ts';
-import { createRuntime } from './runtime.ts';
+import { ROLES, type Role, runService, stopOnSignals } from './service.ts';
 
 /**
- * Composition root: load config, build dependencies, start the workers, stop cleanly on SIGTERM/SIGINT.
- * Run with `npm start` (or `node src/main.ts --config path.json`).
+ * `npm start`: the whole service in one process (`--role all`), or one part of it.
+ * Same as `purge-worker start`; kept as a plain entry point so the service starts with no CLI around it.
  */
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' } } });
-  const configPath = resolveConfigPath(values.config);
-  let config: Awaited<ReturnType<typeof loadConfigFile>>;
-  try {
-    config = await loadConfigFile(configPath);
-  } catch (error) {
-    process.stderr.write(`purge-worker: ${isPurgeError(error) ? error.message : String(error)}\n`);
-    process.exit(2);
-  }
-  const log = createLogger({ level: config.log.level });
-  const runtime = createRuntime(config, { log });
-  runtime.startWorkers();
-  log.info(
-    { configPath, cdns: config.cdns.map((cdn) => cdn.id), prefix: config.redis.prefix },
-    'purge-worker started',
+try {
+  const { values } = parseArgs({
+    options: { config: { type: 'string', short: 'c' }, role: { type: 'string', default: 'all' } },
+  });
+  if (!ROLES.includes(values.role as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
+  const service = await runService({
+    configPath: resolveConfigPath(values.config),
+    role: values.role as Role,
+  });
+  stopOnSignals(service);
+} catch (error) {
+  process.stderr.write(
+    `purge-worker: ${isPurgeError(error) || error instanceof Error ? error.message : String(error)}\n`,
   );
-
-  let stopping = false;
-  const stop = async (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down: no new jobs, finishing in-flight ones');
-    try {
-      await runtime.close();
-      log.info('stopped');
-      process.exit(0);
-    } catch (error) {
-      log.error({ err: error }, 'shutdown failed');
-      process.exit(1);
-    }
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  process.exit(2);
 }
-
-await main();

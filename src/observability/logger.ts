@@ -27,14 +27,18 @@ export interface LoggerOptions {
   level: string;
   /** Defaults to stdout; tests pass a stream to read what was logged. */
   destination?: DestinationStream;
+  /** Human-readable lines (pino-pretty) instead of JSON, for a person at a terminal. */
+  pretty?: boolean;
 }
 
-export function createLogger({ level, destination }: LoggerOptions): Logger {
+export function createLogger({ level, destination, pretty = false }: LoggerOptions): Logger {
   const options = {
     level,
     base: { service: 'purge-worker' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  if (pretty) return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true } } });
+  return pino(options);
 }

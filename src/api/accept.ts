@@ -1,0 +1,64 @@
+import { formatIssues } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { PurgeError } from '../errors.ts';
+import { purgeRequestSchema } from '../model/purge.ts';
+import type { EnqueueResult, PurgeProducer } from '../queue/enqueue.ts';
+
+export interface AcceptInput {
+  urls?: string[] | undefined;
+  dirs?: string[] | undefined;
+  pattern?: string | undefined;
+  all?: boolean | undefined;
+  cdns?: string[] | undefined;
+  idempotencyKey?: string | undefined;
+  callbackUrl?: string | undefined;
+}
+
+/**
+ * The one path from an HTTP body to the queue, for the purge API and the CMS webhook alike: limits, the
+ * shared model's checks, then the producer. Any refusal happens before the producer writes anything.
+ */
+export async function acceptPurge(
+  input: AcceptInput,
+  config: Config,
+  producer: PurgeProducer,
+): Promise<EnqueueResult> {
+  const items = (input.urls?.length ?? 0) + (input.dirs?.length ?? 0);
+  if (items > config.api.maxItemsPerRequest) {
+    throw new PurgeError(
+      'PAYLOAD_TOO_LARGE',
+      `${items} urls + dirs is over the limit of ${config.api.maxItemsPerRequest} per request`,
+    );
+  }
+  const { idempotencyKey, callbackUrl, ...target } = input;
+  const parsed = purgeRequestSchema.safeParse(dropUndefined(target));
+  if (!parsed.success)
+    throw new PurgeError('REQUEST_INVALID', `invalid purge:\n${formatIssues(parsed.error.issues)}`);
+  if (callbackUrl !== undefined) checkCallbackUrl(callbackUrl, config);
+  return producer.enqueuePurge(parsed.data, {
+    ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    ...(callbackUrl === undefined ? {} : { callbackUrl }),
+  });
+}
+
+function checkCallbackUrl(value: string, config: Config): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new PurgeError('REQUEST_INVALID', 'callbackUrl must be an absolute http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new PurgeError('REQUEST_INVALID', 'callbackUrl must be an absolute http(s) URL');
+  }
+  if (!config.callbacks.secret && !config.api.webhook.secret) {
+    throw new PurgeError(
+      'REQUEST_INVALID',
+      'callbackUrl needs callbacks.secret (or api.webhook.secret) configured to sign callbacks',
+    );
+  }
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,35 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '../observability/logger.ts';
+import type { Runtime } from '../runtime.ts';
+import { apiErrorHandler, sendError } from './errors.ts';
+import { eventRoutes } from './routes/events.ts';
+import { healthRoutes } from './routes/health.ts';
+import { purgeRoutes } from './routes/purges.ts';
+
+export interface AppDeps {
+  runtime: Runtime;
+  log: Logger;
+}
+
+/** Builds the HTTP API; never listens by itself, so tests drive it with inject() or their own listen(). */
+export async function buildApp({ runtime, log }: AppDeps): Promise<FastifyInstance> {
+  const { api } = runtime.config;
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: api.bodyLimitBytes,
+    // Fastify's Ajv defaults coerce types and strip unknown keys; a wrong type must be an error instead.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+  });
+  // JSON only: a text/plain body would otherwise reach the schema as a string and get a vaguer 400.
+  app.removeContentTypeParser('text/plain');
+  app.setErrorHandler(apiErrorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 'NOT_FOUND', `no route ${request.method} ${request.url}`),
+  );
+
+  await app.register(healthRoutes, { runtime });
+  await app.register(purgeRoutes, { runtime });
+  const secret = api.webhook.secret;
+  if (secret) await app.register(eventRoutes, { runtime, secret });
+  return app;
+}

@@ -1,0 +1,70 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { type ErrorCode, isPurgeError } from '../errors.ts';
+
+/** HTTP status for each code the API can answer with. */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  REQUEST_INVALID: 400,
+  INVALID_JSON: 400,
+  KIND_UNSUPPORTED: 400,
+  UNAUTHORIZED: 401,
+  SIGNATURE_INVALID: 401,
+  NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  QUOTA_EXCEEDED: 429,
+  REDIS_UNAVAILABLE: 503,
+};
+
+export interface ApiErrorBody {
+  error: ErrorCode;
+  message: string;
+}
+
+export function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
+  return reply.code(STATUS[code] ?? 500).send({ error: code, message } satisfies ApiErrorBody);
+}
+
+/** Every failure leaves as `{"error": CODE, "message": ...}` with a precise status; internals are logged, not sent. */
+export function apiErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (isPurgeError(error)) return sendError(reply, error.code, error.message);
+  if (error.validation) {
+    return sendError(
+      reply,
+      'REQUEST_INVALID',
+      `${error.validationContext ?? 'body'}${formatValidation(error)}`,
+    );
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return sendError(reply, 'PAYLOAD_TOO_LARGE', 'request body is over the configured limit');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return sendError(reply, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return sendError(reply, 'INVALID_JSON', 'request body is empty');
+  }
+  if (error.statusCode === 400 && (error instanceof SyntaxError || /JSON/i.test(error.message))) {
+    return sendError(reply, 'INVALID_JSON', `request body is not valid JSON: ${error.message}`);
+  }
+  if (isRedisFailure(error)) {
+    request.log.error({ err: error }, 'Redis unavailable');
+    return sendError(reply, 'REDIS_UNAVAILABLE', 'Redis is not reachable; nothing was enqueued, retry later');
+  }
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return reply.code(error.statusCode).send({ error: 'REQUEST_INVALID', message: error.message });
+  }
+  request.log.error({ err: error }, 'unexpected error');
+  return sendError(reply, 'INTERNAL', 'unexpected error');
+}
+
+function formatValidation(error: FastifyError): string {
+  return (error.validation ?? [])
+    .map((issue) => `${issue.instancePath || ''} ${issue.message ?? 'is invalid'}`.trimEnd())
+    .join('; ');
+}
+
+function isRedisFailure(error: Error): boolean {
+  const text = `${error.name} ${error.message}`;
+  return /ECONNREFUSED|Connection is closed|max retries per request|enableOfflineQueue|Command timed out|ETIMEDOUT/i.test(
+    text,
+  );
+}

@@ -1,0 +1,42 @@
+import type { FastifyInstance } from 'fastify';
+import type { Runtime } from '../../runtime.ts';
+import { acceptPurge } from '../accept.ts';
+import { sendError } from '../errors.ts';
+import { bearerAuth } from '../plugins/bearer-auth.ts';
+import { type PurgeBody, purgeBodySchema, purgeIdParams } from '../schemas.ts';
+
+/** POST /v1/purges and GET /v1/purges/:id, behind bearer tokens. */
+export async function purgeRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }) {
+  app.addHook('onRequest', bearerAuth(runtime.config.api.tokens));
+
+  app.post<{ Body: PurgeBody }>(
+    '/v1/purges',
+    { schema: { body: purgeBodySchema } },
+    async (request, reply) => {
+      const result = await acceptPurge(request.body, runtime.config, runtime.producer);
+      request.log.info(
+        { purgeId: result.id, cdns: result.cdns, duplicate: result.duplicate },
+        'purge accepted',
+      );
+      return reply
+        .code(202)
+        .send({ id: result.id, cdns: result.cdns, ...(result.duplicate ? { duplicate: true } : {}) });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/purges/:id',
+    { schema: { params: purgeIdParams } },
+    async (request, reply) => {
+      const status = await runtime.store.get(request.params.id);
+      if (!status)
+        return sendError(
+          reply,
+          'NOT_FOUND',
+          `no purge ${request.params.id} (unknown, or its status expired)`,
+        );
+      const { callbackUrl: _hidden, ...visible } = status;
+      return reply.send(visible);
+    },
+  );
+}

@@ -1,0 +1,61 @@
+/**
+ * JSON Schemas Fastify checks before a handler runs: shape and types only. What JSON Schema cannot say
+ * (URL schemes, regex syntax, "at least one target") is checked by the shared zod model afterwards.
+ */
+const urlList = { type: 'array', items: { type: 'string', maxLength: 4096 } } as const;
+const cdnList = {
+  type: 'array',
+  minItems: 1,
+  items: { type: 'string', minLength: 1, maxLength: 63 },
+} as const;
+
+export const purgeBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    urls: urlList,
+    dirs: urlList,
+    pattern: { type: 'string' },
+    all: { type: 'boolean' },
+    cdns: cdnList,
+    idempotencyKey: { type: 'string', minLength: 1, maxLength: 256 },
+    callbackUrl: { type: 'string', minLength: 1, maxLength: 2048 },
+  },
+} as const;
+
+export const publishEventSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['eventId', 'urls'],
+  properties: {
+    eventId: { type: 'string', minLength: 1, maxLength: 256 },
+    urls: { ...urlList, minItems: 1 },
+    dirs: urlList,
+    cdns: cdnList,
+    callbackUrl: { type: 'string', minLength: 1, maxLength: 2048 },
+  },
+} as const;
+
+export const purgeIdParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' } },
+} as const;
+
+export interface PurgeBody {
+  urls?: string[];
+  dirs?: string[];
+  pattern?: string;
+  all?: boolean;
+  cdns?: string[];
+  idempotencyKey?: string;
+  callbackUrl?: string;
+}
+
+export interface PublishEventBody {
+  eventId: string;
+  urls: string[];
+  dirs?: string[];
+  cdns?: string[];
+  callbackUrl?: string;
+}

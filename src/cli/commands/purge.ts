@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { formatIssues } from '../../config/load.ts';
+import { purgeRequestSchema } from '../../model/purge.ts';
+import { withRuntime } from '../context.ts';
+import { CliExit, EXIT } from '../exit-codes.ts';
+import { followPurge } from '../follow.ts';
+
+interface PurgeOptions {
+  dir: string[];
+  pattern?: string;
+  all?: boolean;
+  cdn: string[];
+  wait?: boolean;
+  json?: boolean;
+  idempotencyKey?: string;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function purgeCommand(program: Command): void {
+  program
+    .command('purge')
+    .description('enqueue a purge directly in Redis (no API needed) and print its id')
+    .argument('[urls...]', 'URLs to purge')
+    .option('--dir <url>', 'a directory (URL prefix) to purge; repeatable', collect, [])
+    .option('--pattern <regex>', 'a regular expression (only for CDNs that support it; needs --cdn)')
+    .option('--all', 'purge everything on the named CDNs (needs --cdn)')
+    .option('--cdn <id>', 'send to this CDN instead of routing by host; repeatable', collect, [])
+    .option(
+      '--idempotency-key <key>',
+      'a repeat with the same key returns the first purge instead of a new one',
+    )
+    .option('-w, --wait', 'follow the purge until it ends; exit code tells how it ended')
+    .option('--json', 'print JSON instead of text')
+    .action(async (urls: string[], options: PurgeOptions, command: Command) => {
+      const globals = command.optsWithGlobals<{ config?: string }>();
+      const candidate = {
+        ...(urls.length > 0 ? { urls } : {}),
+        ...(options.dir.length > 0 ? { dirs: options.dir } : {}),
+        ...(options.pattern === undefined ? {} : { pattern: options.pattern }),
+        ...(options.all ? { all: true } : {}),
+        ...(options.cdn.length > 0 ? { cdns: options.cdn } : {}),
+      };
+      const parsed = purgeRequestSchema.safeParse(candidate);
+      if (!parsed.success)
+        throw new CliExit(EXIT.USAGE, `invalid purge:\n${formatIssues(parsed.error.issues)}`);
+      const code = await withRuntime(globals.config, async (runtime) => {
+        const result = await runtime.producer.enqueuePurge(
+          parsed.data,
+          options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {},
+        );
+        if (options.json && !options.wait) {
+          process.stdout.write(`${JSON.stringify(result)}\n`);
+          return EXIT.OK;
+        }
+        if (!options.json) {
+          const note = result.duplicate ? ' (repeat of an earlier request)' : '';
+          process.stdout.write(`purge ${result.id} queued for ${result.cdns.join(', ')}${note}\n`);
+        }
+        if (!options.wait) return EXIT.OK;
+        return followPurge(runtime.store, result.id, {
+          wait: true,
+          json: options.json === true,
+          out: process.stdout,
+        });
+      });
+      process.exitCode = code;
+    });
+}

@@ -1,0 +1,15 @@
+import { type Command, Option } from 'commander';
+import { resolveConfigPath } from '../../config/load.ts';
+import { ROLES, type Role, runService, stopOnSignals } from '../../service.ts';
+
+export function startCommand(program: Command): void {
+  program
+    .command('start')
+    .description('run the service: API and workers (all), or one of them to scale separately')
+    .addOption(new Option('--role <role>', 'what this process runs').choices(ROLES).default('all'))
+    .action(async (options: { role: Role }, command: Command) => {
+      const globals = command.optsWithGlobals<{ config?: string }>();
+      const service = await runService({ configPath: resolveConfigPath(globals.config), role: options.role });
+      stopOnSignals(service);
+    });
+}

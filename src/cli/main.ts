@@ -1,0 +1,45 @@
+import { Command, CommanderError } from 'commander';
+import { isPurgeError } from '../errors.ts';
+import { cdnsCommand } from './commands/cdns.ts';
+import { purgeCommand } from './commands/purge.ts';
+import { startCommand } from './commands/start.ts';
+import { statusCommand } from './commands/status.ts';
+import { CliExit, EXIT } from './exit-codes.ts';
+
+const program = new Command()
+  .name('purge-worker')
+  .description('CDN cache purges through Redis: enqueue, follow, and run the workers that carry them out')
+  .option('-c, --config <path>', 'config file (default: $PURGE_CONFIG or ./purge-worker.json)')
+  .showHelpAfterError()
+  .exitOverride();
+program.addHelpText(
+  'after',
+  '\nExit codes: 0 ok/succeeded, 1 purge failed or timed out (or a CDN check failed), 2 usage or config error,\n3 purge not found, 4 Redis unreachable.',
+);
+startCommand(program);
+purgeCommand(program);
+statusCommand(program);
+cdnsCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = exitCodeFor(error);
+}
+
+function exitCodeFor(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Help and version are not errors; commander has already printed the usage message otherwise.
+    return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+  }
+  if (error instanceof CliExit) {
+    process.stderr.write(`purge-worker: ${error.message}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`purge-worker: ${message}\n`);
+  if (isPurgeError(error)) return EXIT.USAGE;
+  if (/ECONNREFUSED|max retries per request|Connection is closed|ETIMEDOUT/i.test(message))
+    return EXIT.REDIS_UNAVAILABLE;
+  return EXIT.USAGE;
+}

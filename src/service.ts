@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './api/app.ts';
+import { loadConfigFile } from './config/load.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { createRuntime } from './runtime.ts';
+
+export const ROLES = ['all', 'worker', 'api'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface RunningService {
+  log: Logger;
+  /** Where the API listens (role all or api). */
+  address?: string;
+  stop(reason: string): Promise<void>;
+}
+
+/**
+ * Starts a process in one role: `all` (API and workers in one process, the default), `worker` or `api`,
+ * so each can be scaled on its own. Stops cleanly on SIGTERM/SIGINT: the API stops accepting, workers take
+ * no new jobs and finish (or release) the ones in flight, then Redis is closed.
+ */
+export async function runService(options: {
+  configPath: string;
+  role: Role;
+  pretty?: boolean;
+}): Promise<RunningService> {
+  const config = await loadConfigFile(options.configPath);
+  // JSON for machines; pino-pretty when a person is watching a terminal (LOG_FORMAT=json|pretty overrides).
+  const pretty =
+    options.pretty ??
+    (process.env.LOG_FORMAT ? process.env.LOG_FORMAT === 'pretty' : process.stdout.isTTY === true);
+  const log = createLogger({ level: config.log.level, pretty });
+  const runtime = createRuntime(config, { log });
+  if (options.role !== 'api') runtime.startWorkers();
+  let app: FastifyInstance | undefined;
+  let address: string | undefined;
+  if (options.role !== 'worker') {
+    app = await buildApp({ runtime, log });
+    address = await app.listen({ host: config.api.host, port: config.api.port });
+  }
+  log.info(
+    {
+      role: options.role,
+      configPath: options.configPath,
+      cdns: config.cdns.map((c) => c.id),
+      prefix: config.redis.prefix,
+      address,
+    },
+    'purge-worker started',
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = (reason: string) => {
+    stopping ??= (async () => {
+      log.info({ reason }, 'shutting down: no new jobs, finishing in-flight ones');
+      await app?.close();
+      await runtime.close();
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+  return { log, ...(address ? { address } : {}), stop };
+}
+
+/** Wires SIGTERM/SIGINT to a graceful stop and the process exit code. */
+export function stopOnSignals(service: RunningService): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    service.stop(signal).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        service.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}

@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/api/app.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { startTestService, type TestService, testConfigInput } from './service.ts';
+
+export const API_TOKEN = 'test-api-token-0123456789';
+export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
+
+export interface TestApi {
+  app: FastifyInstance;
+  service: TestService;
+  /** Every key under the test's prefix, to show a refused request wrote nothing. */
+  keys(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** The API app over a real Redis; workers only when a test needs purges to finish. */
+export async function startTestApi(
+  simulatorUrl: string,
+  overrides: Record<string, unknown> = {},
+  options: { workers?: boolean } = {},
+): Promise<TestApi> {
+  const input = testConfigInput(simulatorUrl, {
+    api: {
+      tokens: [API_TOKEN],
+      webhook: { secret: WEBHOOK_SECRET },
+      bodyLimitBytes: 64 * 1024,
+      maxItemsPerRequest: 50,
+    },
+    ...overrides,
+  });
+  const service = startTestService(input, { workers: options.workers ?? false });
+  const app = await buildApp({ runtime: service.runtime, log: createLogger({ level: 'silent' }) });
+  return {
+    app,
+    service,
+    keys: async () => (await service.redis.keys(`${service.config.redis.prefix}*`)).sort(),
+    async close() {
+      await app.close();
+      await service.close();
+    },
+  };
+}
