@@ -43,7 +43,11 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     providers.set(cdn.id, createProvider(cdn, { http }));
   }
   const connection = createRedisConnection(config.redis.url, 'producer');
-  const store = createStatusStore({ redis: connection, prefix: config.redis.prefix, ttlSeconds: config.statusTtlSeconds });
+  const store = createStatusStore({
+    redis: connection,
+    prefix: config.redis.prefix,
+    ttlSeconds: config.statusTtlSeconds,
+  });
   const quota = createQuotaLedger(connection, config.redis.prefix, providers);
   const producer = createPurgeProducer({
     config,

@@ -12,7 +12,10 @@ export async function deliverCallback(
   if (!status.callbackUrl) throw new PurgeError('REQUEST_INVALID', `purge ${status.id} has no callback URL`);
   const { callbackUrl, ...payload } = status;
   const body = JSON.stringify(payload);
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'purge-worker' };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'purge-worker',
+  };
   if (options.secret) {
     headers[TIMESTAMP_HEADER] = String(options.nowSeconds);
     headers[SIGNATURE_HEADER] = sign(options.secret, options.nowSeconds, body);
@@ -34,6 +37,7 @@ export async function deliverCallback(
   } catch (error) {
     throw toTransportError(error, req);
   }
-  if (!isSuccess(statusCode)) throw errorForStatus({ status: statusCode, headers: {}, body: text }, 'callback', text);
+  if (!isSuccess(statusCode))
+    throw errorForStatus({ status: statusCode, headers: {}, body: text }, 'callback', text);
   return statusCode;
 }

@@ -27,7 +27,10 @@ export function verify(
   if (!headers.signature) return { ok: false, reason: `missing ${SIGNATURE_HEADER} header` };
   const timestamp = Number(headers.timestamp);
   if (Math.abs(nowSeconds - timestamp) > toleranceSeconds) {
-    return { ok: false, reason: `timestamp is more than ${toleranceSeconds}s away from now (replayed or clock skew)` };
+    return {
+      ok: false,
+      reason: `timestamp is more than ${toleranceSeconds}s away from now (replayed or clock skew)`,
+    };
   }
   const expected = Buffer.from(sign(secret, timestamp, rawBody));
   const given = Buffer.from(headers.signature);

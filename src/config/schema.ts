@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { quantilCdnSchema } from '../providers/quantil/config.ts';
 import { vimsCdnSchema } from '../providers/vims/config.ts';
 import { policySchema } from './policy.ts';
 
 /** A new provider adds its entry schema here (one line) and to providers/registry.ts. */
-export const cdnSchema = z.discriminatedUnion('provider', [vimsCdnSchema]);
+export const cdnSchema = z.discriminatedUnion('provider', [vimsCdnSchema, quantilCdnSchema]);
 
 const hostPattern = z
   .string()
@@ -66,7 +67,11 @@ export const apiSchema = z.object({
   port: z.number().int().min(0).max(65_535).default(8080),
   /** Bearer tokens accepted by the purge and status endpoints. With none, those endpoints refuse every call. */
   tokens: z.array(secret).default([]),
-  bodyLimitBytes: z.number().int().min(1024).default(1024 * 1024),
+  bodyLimitBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   /** Most URLs + dirs one request may carry (413 above). */
   maxItemsPerRequest: z.number().int().min(1).default(10_000),
   /** How long an idempotency key or webhook event id keeps mapping to its first purge. */

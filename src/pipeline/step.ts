@@ -140,7 +140,12 @@ async function finish(
   const result = await ctx.store.update(data.purgeId, data.batchId, patch, ctx.now(), increments);
   const log = state === 'succeeded' ? ctx.log.info.bind(ctx.log) : ctx.log.warn.bind(ctx.log);
   log(
-    { state, reason, polls: data.polls + (increments.polls ?? 0), alreadyFinal: result.outcome === 'already_final' },
+    {
+      state,
+      reason,
+      polls: data.polls + (increments.polls ?? 0),
+      alreadyFinal: result.outcome === 'already_final',
+    },
     `purge ${state}`,
   );
   // Also true on a re-run that finds the batch already final: a crash right after the last batch finished

@@ -1,6 +1,7 @@
 import type { CdnConfig } from '../config/schema.ts';
 import type { HttpClient } from './http.ts';
 import type { Provider } from './provider.ts';
+import { createQuantilProvider } from './quantil/provider.ts';
 import { createVimsProvider } from './vims/provider.ts';
 
 export interface ProviderDeps {
@@ -12,5 +13,7 @@ export function createProvider(config: CdnConfig, deps: ProviderDeps): Provider 
   switch (config.provider) {
     case 'vims':
       return createVimsProvider(config, deps);
+    case 'quantil':
+      return createQuantilProvider(config, deps);
   }
 }

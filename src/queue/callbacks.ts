@@ -55,13 +55,22 @@ export function startCallbackWorker(config: Config, store: StatusStore, log: Log
       connection,
       prefix: config.redis.prefix,
       concurrency: 4,
-      removeOnComplete: { age: config.worker.keepCompleted.ageSeconds, count: config.worker.keepCompleted.count },
+      removeOnComplete: {
+        age: config.worker.keepCompleted.ageSeconds,
+        count: config.worker.keepCompleted.count,
+      },
       removeOnFail: { age: config.worker.keepFailed.ageSeconds, count: config.worker.keepFailed.count },
-      settings: { backoffStrategy: (attemptsMade: number) => withJitter(exponentialDelay(attemptsMade - 1, policy), 0.2, Math.random) },
+      settings: {
+        backoffStrategy: (attemptsMade: number) =>
+          withJitter(exponentialDelay(attemptsMade - 1, policy), 0.2, Math.random),
+      },
     },
   );
   worker.on('failed', (job, error) => {
-    log.warn({ purgeId: job?.data.purgeId, jobId: job?.id, err: error.message }, 'completion callback failed');
+    log.warn(
+      { purgeId: job?.data.purgeId, jobId: job?.id, err: error.message },
+      'completion callback failed',
+    );
   });
   worker.on('error', (error) => log.error({ err: error }, 'callback worker error'));
   return {

@@ -86,7 +86,11 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
             polls: 0,
           };
           const jobId = batchJobId(plan.purgeId, batch.batchId);
-          return { name: 'purge', data, opts: { jobId, attempts: policy.submit.attempts, backoff: { type: BACKOFF_TYPE } } };
+          return {
+            name: 'purge',
+            data,
+            opts: { jobId, attempts: policy.submit.attempts, backoff: { type: BACKOFF_TYPE } },
+          };
         });
       if (jobs.length > 0) await queue.addBulk(jobs);
     }
@@ -105,7 +109,9 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
       try {
         created = await store.create(plan, createdAt, {
           ...options,
-          ...(deps.idempotencyWindowSeconds ? { idempotencyWindowSeconds: deps.idempotencyWindowSeconds } : {}),
+          ...(deps.idempotencyWindowSeconds
+            ? { idempotencyWindowSeconds: deps.idempotencyWindowSeconds }
+            : {}),
         });
       } catch (error) {
         await reservation?.release().catch(() => {});
@@ -121,7 +127,8 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
       const stillQueued = new Set(
         (earlier?.batches ?? []).filter((batch) => batch.state === 'queued').map((batch) => batch.batchId),
       );
-      if (earlier && stillQueued.size > 0) await addJobs(planFor(id, request), earlier.createdAt, stillQueued);
+      if (earlier && stillQueued.size > 0)
+        await addJobs(planFor(id, request), earlier.createdAt, stillQueued);
       return { id, cdns: earlier?.cdns ?? plan.cdns, batches: earlier?.batches.length ?? 0, duplicate };
     },
 

@@ -1,3 +1,4 @@
+import { DEFAULT_QUANTIL_ACCOUNT } from './quantil.ts';
 import { startSimulator } from './server.ts';
 import { DEFAULT_VIMS_SERVICES, DEFAULT_VIMS_TOKEN } from './vims.ts';
 
@@ -18,13 +19,21 @@ async function main(): Promise<void> {
   const taskDurationMs = intFromEnv('SIM_TASK_MS', 3000);
   const host = process.env.SIM_HOST || '127.0.0.1';
   const token = process.env.SIM_VIMS_TOKEN || DEFAULT_VIMS_TOKEN;
+  const quantilUser = process.env.SIM_QUANTIL_USER || DEFAULT_QUANTIL_ACCOUNT.user;
+  const quantilKey = process.env.SIM_QUANTIL_KEY || DEFAULT_QUANTIL_ACCOUNT.apiKey;
 
-  const sim = await startSimulator({ host, port, vims: { tokens: [token], taskDurationMs } });
-  // The token is deliberately absent: it is a credential even when it is a demo one.
+  const sim = await startSimulator({
+    host,
+    port,
+    vims: { tokens: [token], taskDurationMs },
+    quantil: { accounts: [{ user: quantilUser, apiKey: quantilKey }], taskDurationMs },
+  });
+  // The VIMS token and QUANTIL key are deliberately absent: credentials even when they are demo ones.
   log(process.stdout, {
     msg: 'simulator listening',
     url: sim.url,
-    providers: ['vims'],
+    providers: ['vims', 'quantil'],
+    quantilUser,
     vimsServices: DEFAULT_VIMS_SERVICES.map((s) => ({ id: s.id, hosts: s.hosts.map((h) => h.vmId) })),
     taskDurationMs,
   });

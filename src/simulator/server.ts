@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jsonReply, send } from './faults.ts';
+import { createQuantilSimulator, type QuantilOptions, type QuantilSimulator } from './quantil.ts';
 import { createVimsSimulator, type VimsOptions, type VimsSimulator } from './vims.ts';
 
 export interface SimulatorOptions {
@@ -9,11 +10,13 @@ export interface SimulatorOptions {
   /** 0 picks a free port, so parallel test files never collide. */
   port?: number;
   vims?: VimsOptions;
+  quantil?: QuantilOptions;
 }
 
 export interface Simulator {
   url: string;
   vims: VimsSimulator;
+  quantil: QuantilSimulator;
   close(): Promise<void>;
 }
 
@@ -36,9 +39,10 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const vims = createVimsSimulator(options.vims ?? {});
-  // VIMS owns /api/services/cdn/..., /api/tasks/... and /api/task/...; QUANTIL's /api/purge... mount goes
-  // here too. The path spaces are disjoint, so order does not matter.
-  const mounts: Mount[] = [vims];
+  const quantil = createQuantilSimulator(options.quantil ?? {});
+  // VIMS owns /api/services/cdn/..., /api/tasks/... and /api/task/...; QUANTIL owns /api/purge and
+  // /api/purge/.... The path spaces are disjoint, so order does not matter.
+  const mounts: Mount[] = [vims, quantil];
 
   const server = createServer((req, res) => {
     const pathname = new URL(req.url ?? '/', 'http://simulator').pathname;
@@ -54,6 +58,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   return {
     url: `http://${host}:${address.port}`,
     vims,
+    quantil,
     close() {
       closing ??= new Promise((resolve) => {
         for (const mount of mounts) mount.dispose();

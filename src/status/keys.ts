@@ -14,7 +14,13 @@ export function idempotencyKey(prefix: string, key: string): string {
 }
 
 /** Items reserved against a CDN account's daily quota, per kind, per UTC day. */
-export function quotaKey(prefix: string, provider: string, account: string, kind: string, day: string): string {
+export function quotaKey(
+  prefix: string,
+  provider: string,
+  account: string,
+  kind: string,
+  day: string,
+): string {
   const accountHash = createHash('sha256').update(account).digest('hex').slice(0, 16);
   return `${prefix}:quota:${provider}:${accountHash}:${kind}:${day}`;
 }

@@ -36,7 +36,11 @@ export function quotaDay(now: number): string {
  * Reserving at enqueue time refuses over-quota work up front instead of letting it fail at the CDN.
  * A crash-repeat submit is not charged again here: the CDN may count it, so keep a margin in mind.
  */
-export function createQuotaLedger(redis: Redis, prefix: string, providers: ReadonlyMap<string, Provider>): QuotaLedger {
+export function createQuotaLedger(
+  redis: Redis,
+  prefix: string,
+  providers: ReadonlyMap<string, Provider>,
+): QuotaLedger {
   const client = redis as ScriptedRedis;
   if (typeof client.purgeQuota !== 'function') {
     const lua = readFileSync(new URL('./quota.lua', import.meta.url), 'utf8');
@@ -69,7 +73,12 @@ export function createQuotaLedger(redis: Redis, prefix: string, providers: Reado
       const wanted = demands(plan, now);
       if (wanted.length === 0) return { release: async () => {} };
       const args = wanted.flatMap((d) => [String(d.amount), String(d.limit)]);
-      const refused = await client.purgeQuota(wanted.length, ...wanted.map((d) => d.key), String(2 * 86_400), ...args);
+      const refused = await client.purgeQuota(
+        wanted.length,
+        ...wanted.map((d) => d.key),
+        String(2 * 86_400),
+        ...args,
+      );
       if (refused > 0) {
         const over = wanted[refused - 1] as Demand;
         const left = Math.max(0, over.limit - Number((await redis.get(over.key)) ?? 0));

@@ -44,7 +44,13 @@ export interface StatusStoreOptions {
 }
 
 type ScriptedRedis = Redis & {
-  purgeTransition(key: string, field: string, patch: string, incr: string, now: string): Promise<[number, number]>;
+  purgeTransition(
+    key: string,
+    field: string,
+    patch: string,
+    incr: string,
+    now: string,
+  ): Promise<[number, number]>;
   purgeCreate(record: string, idem: string, ...args: string[]): Promise<string>;
 };
 
@@ -72,7 +78,12 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         cdns: plan.cdns,
         ...(options.callbackUrl ? { callbackUrl: options.callbackUrl } : {}),
       };
-      const fields = [PURGE_FIELDS.meta, JSON.stringify(meta), PURGE_FIELDS.remaining, String(plan.batches.length)];
+      const fields = [
+        PURGE_FIELDS.meta,
+        JSON.stringify(meta),
+        PURGE_FIELDS.remaining,
+        String(plan.batches.length),
+      ];
       for (const batch of plan.batches) {
         const status: BatchStatus = {
           batchId: batch.batchId,
@@ -86,10 +97,19 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         };
         fields.push(PURGE_FIELDS.batch(batch.batchId), JSON.stringify(status));
       }
-      const idem = options.idempotencyKey === undefined ? key : idempotencyKey(prefix, options.idempotencyKey);
+      const idem =
+        options.idempotencyKey === undefined ? key : idempotencyKey(prefix, options.idempotencyKey);
       const window = String(options.idempotencyWindowSeconds ?? ttlSeconds);
       const flag = options.idempotencyKey === undefined ? '0' : '1';
-      const id = await client.purgeCreate(key, idem, plan.purgeId, String(ttlSeconds), window, flag, ...fields);
+      const id = await client.purgeCreate(
+        key,
+        idem,
+        plan.purgeId,
+        String(ttlSeconds),
+        window,
+        flag,
+        ...fields,
+      );
       return { id, duplicate: id !== plan.purgeId };
     },
 
@@ -109,7 +129,10 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       const hash = await redis.hgetall(purgeKey(prefix, purgeId));
       const metaText = hash[PURGE_FIELDS.meta];
       if (metaText === undefined) return undefined;
-      const meta = JSON.parse(metaText) as Pick<PurgeStatus, 'id' | 'createdAt' | 'request' | 'cdns' | 'callbackUrl'>;
+      const meta = JSON.parse(metaText) as Pick<
+        PurgeStatus,
+        'id' | 'createdAt' | 'request' | 'cdns' | 'callbackUrl'
+      >;
       const batches = Object.entries(hash)
         .filter(([field]) => field.startsWith('batch:'))
         .map(([, value]) => JSON.parse(value) as BatchStatus)

@@ -215,7 +215,7 @@ describe('VIMS simulator protocol', () => {
 
   it('answers unknown routes with a JSON 404', async () => {
     const { call } = await setup();
-    for (const path of ['/nowhere', '/api/services/cdn/101', '/api/purge']) {
+    for (const path of ['/nowhere', '/api/services/cdn/101']) {
       const res = await call(path);
       expect([res.status, res.json()]).toEqual([404, { status: 'error', message: 'not found' }]);
     }

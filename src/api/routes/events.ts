@@ -62,14 +62,12 @@ export async function eventRoutes(
         { purgeId: result.id, eventId, duplicate: result.duplicate },
         'publish event accepted',
       );
-      return reply
-        .code(202)
-        .send({
-          id: result.id,
-          cdns: result.cdns,
-          eventId,
-          ...(result.duplicate ? { duplicate: true } : {}),
-        });
+      return reply.code(202).send({
+        id: result.id,
+        cdns: result.cdns,
+        eventId,
+        ...(result.duplicate ? { duplicate: true } : {}),
+      });
     },
   );
 }

@@ -1,0 +1,95 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from '../../src/callbacks/signature.ts';
+import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
+import { API_TOKEN, startTestApi, type TestApi, WEBHOOK_SECRET } from '../harness/api.ts';
+import { TEST_VIMS_TOKEN } from '../harness/service.ts';
+
+interface Received {
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+describe('the completion callback', () => {
+  let simulator: Simulator;
+  let api: TestApi;
+  let receiver: Server;
+  let receiverUrl: string;
+  const received: Received[] = [];
+  let failuresLeft = 1;
+
+  beforeAll(async () => {
+    simulator = await startSimulator({ vims: { tokens: [TEST_VIMS_TOKEN], taskDurationMs: 50 } });
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        // The first delivery fails, so the test also shows the callback is retried.
+        res.statusCode = failuresLeft-- > 0 ? 503 : 204;
+        res.end();
+      });
+    });
+    receiver.listen(0, '127.0.0.1');
+    await once(receiver, 'listening');
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/purge-done`;
+    api = await startTestApi(
+      simulator.url,
+      { callbacks: { initialIntervalMs: 20, maxIntervalMs: 50, attempts: 3 } },
+      { workers: true },
+    );
+  });
+  afterAll(async () => {
+    await api.close();
+    receiver.close();
+    await simulator.close();
+  });
+
+  it('POSTs the final status, signed, once the purge is terminal, retrying a failed delivery', async () => {
+    const response = await api.app.inject({
+      method: 'POST',
+      url: '/v1/purges',
+      headers: { authorization: `Bearer ${API_TOKEN}` },
+      payload: { urls: ['https://www.example.com/callback.html'], callbackUrl: receiverUrl },
+    });
+    expect(response.statusCode).toBe(202);
+    const { id } = response.json<{ id: string }>();
+    await api.service.waitForFinish(id);
+
+    const delivered = await waitForDeliveries(2);
+    const last = delivered[1] as Received;
+    const payload = JSON.parse(last.body);
+    expect(payload).toMatchObject({
+      id,
+      state: 'succeeded',
+      batches: [{ cdnId: 'vims-main', state: 'succeeded' }],
+    });
+    expect(payload).not.toHaveProperty('callbackUrl');
+    const check = verify(
+      WEBHOOK_SECRET,
+      {
+        timestamp: String(last.headers[TIMESTAMP_HEADER]),
+        signature: String(last.headers[SIGNATURE_HEADER]),
+      },
+      last.body,
+      Math.floor(Date.now() / 1000),
+      60,
+    );
+    expect(check).toEqual({ ok: true });
+  });
+
+  async function waitForDeliveries(count: number): Promise<Received[]> {
+    const { vi } = await import('vitest');
+    return vi.waitFor(
+      () => {
+        if (received.length < count) throw new Error(`${received.length} deliveries so far`);
+        return received;
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+  }
+});
