@@ -1,19 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
-import { startTestService, TEST_VIMS_TOKEN, type TestService, testConfigInput } from '../harness/service.ts';
+import { RIGS } from '../harness/cdn-rigs.ts';
+import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
 
-describe('a purge that outlives its deadline', () => {
+describe.each(RIGS)('a $provider purge that outlives its deadline', (rig) => {
   let simulator: Simulator;
   let service: TestService;
 
   beforeAll(async () => {
-    simulator = await startSimulator({ vims: { tokens: [TEST_VIMS_TOKEN], taskDurationMs: 60_000 } });
-    const input = testConfigInput(simulator.url);
+    simulator = await startSimulator(rig.simulatorOptions({ taskDurationMs: 60_000 }));
     // The deadline comes from the per-CDN override, not the global policy (10 s in tests).
-    input.cdns = [
-      { ...(input.cdns[0] as (typeof input.cdns)[0]), policy: { poll: { deadlineMs: 400 } } } as never,
-    ];
-    service = startTestService(input);
+    const entry = { ...rig.cdnEntry(simulator.url), policy: { poll: { deadlineMs: 400 } } };
+    service = startTestService(testConfigInput(simulator.url, {}, [entry]));
   });
   afterAll(async () => {
     await service.close();
@@ -36,9 +34,10 @@ describe('a purge that outlives its deadline', () => {
     expect((batch?.finishedAt ?? 0) - (batch?.queuedAt ?? 0)).toBeGreaterThanOrEqual(400);
   });
 
-  it('ends timed_out without submitting when the CDN cannot be reached before the deadline', async () => {
-    const submitsBefore = simulator.vims.requests.filter((r) => r.op === 'submit').length;
-    simulator.vims.faults.inject('submit', { kind: 'status', status: 429, retryAfter: '1' });
+  it('ends timed_out without submitting again when the CDN cannot be reached before the deadline', async () => {
+    const sim = rig.sim(simulator);
+    const submitsBefore = sim.requests('submit').length;
+    sim.faults.inject('submit', { kind: 'status', status: 429, retryAfter: '1' });
     const { id } = await service.runtime.producer.enqueuePurge({
       urls: ['https://www.example.com/late.html'],
     });
@@ -46,6 +45,6 @@ describe('a purge that outlives its deadline', () => {
 
     expect(status.batches[0]).toMatchObject({ state: 'timed_out', attempts: 1 });
     expect(status.batches[0]?.error).toBe('deadline passed before the CDN accepted the purge');
-    expect(simulator.vims.requests.filter((r) => r.op === 'submit').length - submitsBefore).toBe(1);
+    expect(sim.requests('submit').length - submitsBefore).toBe(1);
   });
 });

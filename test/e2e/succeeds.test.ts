@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
-import { startTestService, TEST_VIMS_TOKEN, type TestService, testConfigInput } from '../harness/service.ts';
+import { RIGS, VIMS_RIG } from '../harness/cdn-rigs.ts';
+import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
 
-describe('a purge that the CDN completes', () => {
+describe.each(RIGS)('a purge that $provider completes', (rig) => {
   let simulator: Simulator;
   let service: TestService;
 
   beforeAll(async () => {
-    simulator = await startSimulator({ vims: { tokens: [TEST_VIMS_TOKEN], taskDurationMs: 150 } });
-    service = startTestService(testConfigInput(simulator.url));
+    simulator = await startSimulator(rig.simulatorOptions({ taskDurationMs: 150 }));
+    service = startTestService(testConfigInput(simulator.url, {}, [rig.cdnEntry(simulator.url)]));
   });
   afterAll(async () => {
     await service.close();
@@ -17,37 +18,29 @@ describe('a purge that the CDN completes', () => {
 
   it('goes queued -> submitted -> polled -> succeeded, with the remote task id recorded', async () => {
     const { id, cdns } = await service.runtime.producer.enqueuePurge({
-      urls: ['https://www.example.com/news/a.html', 'https://img.example.com/b.jpg?v=2'],
+      urls: ['https://www.example.com/news/a.html', 'https://img.example.com/b.jpg?v=2&w=3'],
+      dirs: ['https://www.example.com/sport/'],
     });
-    expect(cdns).toEqual(['vims-main']);
+    expect(cdns).toEqual([rig.cdnId]);
 
     const status = await service.waitForFinish(id);
     expect(status.state).toBe('succeeded');
     const [batch] = status.batches;
-    const task = simulator.vims.tasks[0];
-    expect(task).toBeDefined();
     expect(batch).toMatchObject({
-      cdnId: 'vims-main',
+      cdnId: rig.cdnId,
       state: 'succeeded',
-      remoteId: String(task?.id),
       progress: 100,
+      attempts: 1,
+      items: 3,
     });
-    expect(batch?.attempts).toBe(1);
+    expect(batch?.remoteId).toBe(rig.sim(simulator).remoteIds()[0]);
     expect(batch?.polls).toBeGreaterThanOrEqual(1);
     expect(batch?.submittedAt).toBeGreaterThanOrEqual(batch?.queuedAt ?? Number.POSITIVE_INFINITY);
     expect(batch?.finishedAt).toBeGreaterThanOrEqual(batch?.submittedAt ?? Number.POSITIVE_INFINITY);
     expect(status.finishedAt).toBe(batch?.finishedAt);
   });
 
-  it('sends VIMS the configured target and an escaped, anchored pattern covering exactly the URLs', async () => {
-    const before = simulator.vims.tasks.length;
-    const { id } = await service.runtime.producer.enqueuePurge({ urls: ['https://www.example.com/x/1.jpg'] });
-    await service.waitForFinish(id);
-    const task = simulator.vims.tasks[before];
-    expect(task).toMatchObject({ cdnId: 101, target: 'all', pattern: '^\\/x\\/1\\.jpg$' });
-  });
-
-  it('logs every line about a job with purge id, CDN id, job id and remote id, and never the token', async () => {
+  it('logs every line about a job with purge id, CDN id, job id and remote id, and never the credential', async () => {
     const { id } = await service.runtime.producer.enqueuePurge({ urls: ['https://www.example.com/logged'] });
     const status = await service.waitForFinish(id);
     const remoteId = status.batches[0]?.remoteId;
@@ -55,42 +48,66 @@ describe('a purge that the CDN completes', () => {
     const accepted = lines.find((line) => line.msg === 'purge accepted by CDN');
     const done = lines.find((line) => line.msg === 'purge succeeded');
     for (const line of [accepted, done]) {
-      expect(line).toMatchObject({ purgeId: id, cdnId: 'vims-main', remoteId });
-      expect(line?.jobId).toBe(`${id}-vims-main-0`);
+      expect(line).toMatchObject({ purgeId: id, cdnId: rig.cdnId, remoteId, jobId: `${id}-${rig.cdnId}-0` });
     }
-    expect(service.rawLogs()).not.toContain(TEST_VIMS_TOKEN);
+    expect(service.rawLogs()).not.toContain(rig.secret);
   });
 
-  it('keeps the token out of every Redis value', async () => {
+  it('keeps the credential out of every Redis value', async () => {
     const keys = await service.redis.keys(`${service.config.redis.prefix}*`);
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) {
       const type = await service.redis.type(key);
-      const dump =
+      const values =
         type === 'hash'
-          ? JSON.stringify(await service.redis.hgetall(key))
+          ? Object.values(await service.redis.hgetall(key))
           : type === 'string'
-            ? await service.redis.get(key)
-            : '';
-      expect(dump ?? '').not.toContain(TEST_VIMS_TOKEN);
+            ? [await service.redis.get(key)]
+            : type === 'list'
+              ? await service.redis.lrange(key, 0, -1)
+              : type === 'zset'
+                ? await service.redis.zrange(key, 0, -1)
+                : [];
+      for (const value of values) expect(value ?? '').not.toContain(rig.secret);
+    }
+  });
+});
+
+describe('a VIMS purge, on the wire', () => {
+  it('sends the configured target and an escaped, anchored pattern covering exactly the URLs', async () => {
+    const simulator = await startSimulator(VIMS_RIG.simulatorOptions({ taskDurationMs: 50 }));
+    const service = startTestService(testConfigInput(simulator.url, {}, [VIMS_RIG.cdnEntry(simulator.url)]));
+    try {
+      const { id } = await service.runtime.producer.enqueuePurge({
+        urls: ['https://www.example.com/x/1.jpg'],
+      });
+      await service.waitForFinish(id);
+      expect(simulator.vims.tasks[0]).toMatchObject({
+        cdnId: 101,
+        target: 'all',
+        pattern: '^\\/x\\/1\\.jpg$',
+      });
+    } finally {
+      await service.close();
+      await simulator.close();
     }
   });
 
   it('falls back to /api/task/<id> when /api/tasks/<id> answers 404', async () => {
-    const legacy = await startSimulator({
-      vims: { tokens: [TEST_VIMS_TOKEN], taskDurationMs: 50, taskPaths: ['task'] },
-    });
-    const other = startTestService(testConfigInput(legacy.url));
+    const options = VIMS_RIG.simulatorOptions({ taskDurationMs: 50 });
+    const simulator = await startSimulator({ vims: { ...options.vims, taskPaths: ['task'] } });
+    const service = startTestService(testConfigInput(simulator.url, {}, [VIMS_RIG.cdnEntry(simulator.url)]));
     try {
-      const { id } = await other.runtime.producer.enqueuePurge({ urls: ['https://www.example.com/legacy'] });
-      const status = await other.waitForFinish(id);
-      expect(status.state).toBe('succeeded');
-      expect(legacy.vims.requests.some((r) => r.op === 'status' && r.path.startsWith('/api/task/'))).toBe(
+      const { id } = await service.runtime.producer.enqueuePurge({
+        urls: ['https://www.example.com/legacy'],
+      });
+      expect((await service.waitForFinish(id)).state).toBe('succeeded');
+      expect(simulator.vims.requests.some((r) => r.op === 'status' && r.path.startsWith('/api/task/'))).toBe(
         true,
       );
     } finally {
-      await other.close();
-      await legacy.close();
+      await service.close();
+      await simulator.close();
     }
   });
 });

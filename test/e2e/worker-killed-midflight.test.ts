@@ -1,22 +1,25 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
+import { RIGS, type SimHandle } from '../harness/cdn-rigs.ts';
 import { type Child, spawnNode } from '../harness/child.ts';
-import { startTestService, TEST_VIMS_TOKEN, type TestService, testConfigInput } from '../harness/service.ts';
+import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
 
 /**
  * A worker process is SIGKILLed at the worst moments; a worker started afterwards (here, in the test
  * process) must take the job over once its lock lapses and finish the purge.
  */
-describe('a worker killed mid-flight', () => {
+describe.each(RIGS)('a $provider worker killed mid-flight', (rig) => {
   let simulator: Simulator;
+  let sim: SimHandle;
   let input: ReturnType<typeof testConfigInput>;
   let producer: TestService;
   let child: Child | undefined;
   let rescuer: TestService | undefined;
 
   beforeAll(async () => {
-    simulator = await startSimulator({ vims: { tokens: [TEST_VIMS_TOKEN], taskDurationMs: 100 } });
-    input = testConfigInput(simulator.url);
+    simulator = await startSimulator(rig.simulatorOptions({ taskDurationMs: 100 }));
+    sim = rig.sim(simulator);
+    input = testConfigInput(simulator.url, {}, [rig.cdnEntry(simulator.url)]);
     producer = startTestService(input, { workers: false });
   });
   afterEach(async () => {
@@ -39,14 +42,14 @@ describe('a worker killed mid-flight', () => {
     return started;
   }
 
-  const submitCount = () => simulator.vims.requests.filter((r) => r.op === 'submit').length;
+  const submitCount = () => sim.requests('submit').length;
 
-  /** Enqueues a purge, SIGKILLs the worker while its `op` call is at VIMS, then starts a rescuing worker. */
+  /** Enqueues a purge, SIGKILLs the worker while its `op` call is at the CDN, then starts a rescuing worker. */
   async function purgeKilledDuring(op: 'submit' | 'status', url: string) {
-    const held = simulator.vims.holdNext(op);
+    const held = sim.holdNext(op);
     child = await startDoomedWorker();
     const { id } = await producer.runtime.producer.enqueuePurge({ urls: [url] });
-    await held.arrived; // VIMS has done the work; its answer is still on the way
+    await held.arrived; // the CDN has done the work; its answer is still on the way
     child.process.kill('SIGKILL');
     await child.exited();
     held.release();
@@ -60,7 +63,7 @@ describe('a worker killed mid-flight', () => {
     expect(status.state).toBe('succeeded');
     expect(status.batches[0]?.attempts).toBe(2);
     expect(submitCount() - submitsBefore).toBe(2);
-    expect(status.batches[0]?.remoteId).toBe(String(simulator.vims.tasks.at(-1)?.id));
+    expect(status.batches[0]?.remoteId).toBe(sim.remoteIds().at(-1));
   });
 
   it('after the task id was stored: the purge is polled, not submitted again', async () => {

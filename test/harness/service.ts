@@ -11,20 +11,24 @@ import { uniquePrefix } from './prefix.ts';
 export const TEST_VIMS_TOKEN = 'sk_live_test_secret_token';
 
 /** Timings shrunk so the pipeline's real timers (polls, retries, stalled checks) run in well under a second. */
-export function testConfigInput(simulatorUrl: string, overrides: Record<string, unknown> = {}) {
+export function testConfigInput(
+  simulatorUrl: string,
+  overrides: Record<string, unknown> = {},
+  cdns: Array<Record<string, unknown>> = [
+    {
+      id: 'vims-main',
+      provider: 'vims',
+      baseUrl: simulatorUrl,
+      token: TEST_VIMS_TOKEN,
+      cdnId: 101,
+      target: 'all',
+    },
+  ],
+) {
   return {
     redis: { url: inject('redisUrl'), prefix: uniquePrefix() },
-    cdns: [
-      {
-        id: 'vims-main',
-        provider: 'vims',
-        baseUrl: simulatorUrl,
-        token: TEST_VIMS_TOKEN,
-        cdnId: 101,
-        target: 'all',
-      },
-    ],
-    routes: [{ hosts: ['www.example.com', '*.example.com'], cdns: ['vims-main'] }],
+    cdns,
+    routes: [{ hosts: ['www.example.com', '*.example.com'], cdns: cdns.map((cdn) => String(cdn.id)) }],
     policy: {
       submit: { attempts: 4, initialIntervalMs: 20, maxIntervalMs: 200, jitter: 0 },
       poll: { initialIntervalMs: 20, maxIntervalMs: 100, jitter: 0, deadlineMs: 10_000 },

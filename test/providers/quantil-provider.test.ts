@@ -124,10 +124,10 @@ describe('QUANTIL provider submit', () => {
     }
   });
 
-  it('reports quota refusals with the server’s explanation', async () => {
+  it('reports a quota refusal as QUOTA_EXCEEDED (not a credential problem), permanent, with the server’s explanation', async () => {
     const { provider } = await setup({ dailyQuota: { files: 0, dirs: 10 } });
     const error = await rejection(provider.submit(BATCH));
-    expect(error.code).toBe('CDN_AUTH');
+    expect([error.code, error.retryable, error.httpStatus]).toEqual(['QUOTA_EXCEEDED', false, 403]);
     expect(error.message).toMatch(/^QUANTIL purge: HTTP 403 — QuotaExceeded daily purge quota exceeded/);
   });
 

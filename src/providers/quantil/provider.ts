@@ -55,8 +55,14 @@ export function createQuantilProvider(config: QuantilCdnConfig, deps: QuantilDep
 
     async submit(batch, signal): Promise<SubmitResult> {
       const response = await call('POST', PURGE_PATH, buildPurgeXml(batch), signal);
-      if (!isSuccess(response.status))
-        throw errorForStatus(response, 'QUANTIL purge', bodyExcerpt(response.body));
+      if (!isSuccess(response.status)) {
+        const reason = bodyExcerpt(response.body);
+        // QUANTIL's quota refusal is a 403 like a credential one, but the cure differs: say which it is.
+        if (response.status === 403 && /quota/i.test(reason)) {
+          throw new PurgeError('QUOTA_EXCEEDED', `QUANTIL purge: HTTP 403 — ${reason}`, { httpStatus: 403 });
+        }
+        throw errorForStatus(response, 'QUANTIL purge', reason);
+      }
       const remoteId =
         idFromLocation(header(response, 'location'), base) ?? parsePurgeIdFromXml(response.body);
       if (remoteId === undefined) {

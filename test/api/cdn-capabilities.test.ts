@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
+import { API_TOKEN, startTestApi, type TestApi } from '../harness/api.ts';
+import { QUANTIL_RIG, VIMS_RIG } from '../harness/cdn-rigs.ts';
+import { testConfigInput } from '../harness/service.ts';
+
+const auth = { authorization: `Bearer ${API_TOKEN}` };
+
+/** What a CDN can do is checked at ingest: refusals are 4xx with nothing enqueued, never jobs that fail later. */
+describe('CDN capabilities at ingest', () => {
+  let simulator: Simulator;
+  let api: TestApi;
+
+  beforeAll(async () => {
+    simulator = await startSimulator({
+      ...VIMS_RIG.simulatorOptions({ taskDurationMs: 100 }),
+      ...QUANTIL_RIG.simulatorOptions({ taskDurationMs: 100 }),
+    });
+    const cdns = [VIMS_RIG.cdnEntry(simulator.url), QUANTIL_RIG.cdnEntry(simulator.url)];
+    api = await startTestApi(simulator.url, {
+      cdns,
+      routes: testConfigInput(simulator.url, {}, cdns).routes,
+      api: { tokens: [API_TOKEN], maxItemsPerRequest: 1000 },
+    });
+  });
+  afterAll(async () => {
+    await api.close();
+    await simulator.close();
+  });
+
+  const post = (payload: unknown) =>
+    api.app.inject({ method: 'POST', url: '/v1/purges', headers: auth, payload: payload as object });
+
+  it('refuses a pattern for QUANTIL, naming the CDN, and enqueues nothing (not even for VIMS)', async () => {
+    const before = await api.keys();
+    const response = await post({ pattern: '\\.jpg$', cdns: ['vims-main', 'quantil-main'] });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({
+      error: 'KIND_UNSUPPORTED',
+      message: 'CDN quantil-main (quantil) cannot purge by pattern',
+    });
+    expect(await api.keys()).toEqual(before);
+  });
+
+  it('refuses all for QUANTIL when its domains are not configured', async () => {
+    const response = await post({ all: true, cdns: ['quantil-main'] });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toBe('KIND_UNSUPPORTED');
+    expect(response.json().message).toMatch(/domains/);
+  });
+
+  it("splits QUANTIL work by its per-call maximum and charges the account's daily quota", async () => {
+    const dirs = Array.from({ length: 300 }, (_, i) => `https://www.example.com/section-${i}/`);
+    const response = await post({ dirs, cdns: ['quantil-main'] });
+    expect(response.statusCode).toBe(202);
+    const status = await api.service.runtime.store.get(response.json().id);
+    expect(status?.batches.map((b) => b.items)).toEqual([100, 100, 100]);
+    const provider = api.service.runtime.providers.get('quantil-main');
+    if (!provider) throw new Error('no provider');
+    expect(await api.service.runtime.quota.used(provider, 'dirs', Date.now())).toBe(300);
+  });
+
+  it('refuses work over the daily quota with 429 and the numbers, and enqueues nothing', async () => {
+    const before = await api.keys();
+    const dirs = Array.from({ length: 201 }, (_, i) => `https://www.example.com/more-${i}/`);
+    const response = await post({ dirs, cdns: ['quantil-main'] });
+    expect(response.statusCode).toBe(429);
+    expect(response.json()).toEqual({
+      error: 'QUOTA_EXCEEDED',
+      message:
+        'CDN quantil-main: daily quota of 500 dirs would be exceeded (201 requested, 200 left today, UTC)',
+    });
+    expect(await api.keys()).toEqual(before);
+  });
+});
