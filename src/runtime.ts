@@ -1,6 +1,9 @@
+import type { Queue } from 'bullmq';
 import { mergePolicy } from './config/policy.ts';
 import type { Config } from './config/schema.ts';
+import { createPipelineEvents, type PipelineEvents } from './observability/events.ts';
 import type { Logger } from './observability/logger.ts';
+import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { createHttpClient, type HttpClient } from './providers/http.ts';
 import type { Provider } from './providers/provider.ts';
 import { createProvider } from './providers/registry.ts';
@@ -17,6 +20,11 @@ export interface Runtime {
   store: StatusStore;
   quota: QuotaLedger;
   producer: PurgeProducer;
+  events: PipelineEvents;
+  /** Every queue of this deployment: one per CDN, and the callbacks queue. */
+  queues(): Queue[];
+  /** This process's Prometheus metrics, created on first use. */
+  metrics(): Metrics;
   /** Starts this process's workers (one per CDN queue, plus callbacks); call once. */
   startWorkers(): WorkerPool;
   /** Answers when Redis does: for readiness checks. */
@@ -49,7 +57,9 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     ttlSeconds: config.statusTtlSeconds,
   });
   const quota = createQuotaLedger(connection, config.redis.prefix, providers);
+  const events = createPipelineEvents();
   const producer = createPurgeProducer({
+    events,
     config,
     providers,
     store,
@@ -60,6 +70,8 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
   });
   const callbackQueue = createCallbackQueue(config, connection);
   const pools: WorkerPool[] = [];
+  const queues = (): Queue[] => [...producer.queues.values(), callbackQueue];
+  let metrics: Metrics | undefined;
 
   return {
     config,
@@ -67,6 +79,12 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     store,
     quota,
     producer,
+    events,
+    queues,
+    metrics() {
+      metrics ??= createMetrics(events, queues);
+      return metrics;
+    },
     startWorkers() {
       const callbacks = startCallbackWorker(config, store, options.log);
       const purges = startWorkers({
@@ -74,6 +92,7 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
         providers,
         store,
         log: options.log,
+        events,
         onPurgeFinished: createCallbackScheduler(config, callbackQueue, store),
         ...(options.now ? { now: options.now } : {}),
         ...(options.random ? { random: options.random } : {}),

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from './api/app.ts';
+import { buildApp, buildMetricsApp } from './api/app.ts';
 import { loadConfigFile } from './config/load.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createRuntime } from './runtime.ts';
@@ -9,7 +9,7 @@ export type Role = (typeof ROLES)[number];
 
 export interface RunningService {
   log: Logger;
-  /** Where the API listens (role all or api). */
+  /** Where the API (role all or api) or the metrics server (role worker) listens. */
   address?: string;
   stop(reason: string): Promise<void>;
 }
@@ -34,7 +34,10 @@ export async function runService(options: {
   if (options.role !== 'api') runtime.startWorkers();
   let app: FastifyInstance | undefined;
   let address: string | undefined;
-  if (options.role !== 'worker') {
+  if (options.role === 'worker') {
+    app = await buildMetricsApp({ runtime, log });
+    address = await app.listen({ host: config.metrics.host, port: config.metrics.port });
+  } else {
     app = await buildApp({ runtime, log });
     address = await app.listen({ host: config.api.host, port: config.api.port });
   }

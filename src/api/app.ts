@@ -2,13 +2,26 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../observability/logger.ts';
 import type { Runtime } from '../runtime.ts';
 import { apiErrorHandler, sendError } from './errors.ts';
+import { DASHBOARD_PATH, dashboardPlugin } from './plugins/dashboard.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { purgeRoutes } from './routes/purges.ts';
 
 export interface AppDeps {
   runtime: Runtime;
   log: Logger;
+}
+
+/**
+ * A worker-only process's own small server: /metrics (its counters: submits, polls, outcomes) and the
+ * health checks, so workers scaled apart from the API can be scraped too.
+ */
+export async function buildMetricsApp({ runtime, log }: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
+  await app.register(healthRoutes, { runtime });
+  await app.register(metricsRoutes, { runtime });
+  return app;
 }
 
 /** Builds the HTTP API; never listens by itself, so tests drive it with inject() or their own listen(). */
@@ -29,7 +42,14 @@ export async function buildApp({ runtime, log }: AppDeps): Promise<FastifyInstan
 
   await app.register(healthRoutes, { runtime });
   await app.register(purgeRoutes, { runtime });
+  await app.register(metricsRoutes, { runtime });
   const secret = api.webhook.secret;
   if (secret) await app.register(eventRoutes, { runtime, secret });
+  const { dashboard } = runtime.config;
+  if (dashboard.users.length > 0) {
+    await app.register(dashboardPlugin, { runtime, users: dashboard.users, readOnly: dashboard.readOnly });
+  } else {
+    log.warn(`no dashboard.users configured: the queue dashboard (${DASHBOARD_PATH}) is not mounted`);
+  }
   return app;
 }

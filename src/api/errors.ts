@@ -49,6 +49,7 @@ export function apiErrorHandler(error: FastifyError, request: FastifyRequest, re
     request.log.error({ err: error }, 'Redis unavailable');
     return sendError(reply, 'REDIS_UNAVAILABLE', 'Redis is not reachable; nothing was enqueued, retry later');
   }
+  if (error.statusCode === 401) return sendError(reply, 'UNAUTHORIZED', error.message);
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return reply.code(error.statusCode).send({ error: 'REQUEST_INVALID', message: error.message });
   }

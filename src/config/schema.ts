@@ -86,6 +86,19 @@ export const apiSchema = z.object({
     .prefault({}),
 });
 
+export const dashboardSchema = z.object({
+  /** HTTP basic-auth users of the queue dashboard at /admin/queues; with none, the dashboard is not mounted. */
+  users: z.array(z.object({ username: z.string().min(1), password: secret })).default([]),
+  /** Read-only unless set to false: then retrying and cleaning jobs from the dashboard is allowed. */
+  readOnly: z.boolean().default(true),
+});
+
+export const metricsSchema = z.object({
+  /** A worker-only process (`--role worker`) serves /metrics here; others serve it on the API port. */
+  host: z.string().min(1).default('0.0.0.0'),
+  port: z.number().int().min(0).max(65_535).default(9464),
+});
+
 export const callbacksSchema = z.object({
   /** Signs completion callbacks (same scheme as the webhook); defaults to the webhook secret. */
   secret: secret.optional(),
@@ -104,6 +117,8 @@ export const configSchema = z
     worker: workerSchema.prefault({}),
     api: apiSchema.prefault({}),
     callbacks: callbacksSchema.prefault({}),
+    dashboard: dashboardSchema.prefault({}),
+    metrics: metricsSchema.prefault({}),
     /** How long a purge's status can be read back after it was created. */
     statusTtlSeconds: z
       .number()

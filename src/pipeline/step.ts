@@ -1,5 +1,6 @@
 import type { Policy } from '../config/policy.ts';
 import { describeError, isRetryable, type PurgeError } from '../errors.ts';
+import { callOutcome, type PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { StatusStore } from '../status/store.ts';
@@ -17,6 +18,7 @@ export interface StepContext {
   checkpoint: (data: BatchJobData) => Promise<void>;
   /** True when a transient failure now would be the last one the queue allows. */
   isLastAttempt: boolean;
+  events?: PipelineEvents;
   signal?: AbortSignal;
 }
 
@@ -50,7 +52,13 @@ async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOut
     ({ remoteId, requestId } = await provider.submit(data.target, ctx.signal));
   } catch (error) {
     const reason = describeError(error);
+    ctx.events?.emit('cdn:call', {
+      cdnId: data.cdnId,
+      op: 'submit',
+      outcome: callOutcome(error as PurgeError),
+    });
     if (isRetryable(error) && !ctx.isLastAttempt) {
+      ctx.events?.emit('batch:retry', { cdnId: data.cdnId, op: 'submit' });
       const retryAfterMs = (error as PurgeError).retryAfterMs;
       log.warn({ err: reason, code: (error as PurgeError).code, retryAfterMs }, 'submit failed, will retry');
       await store.update(data.purgeId, data.batchId, { error: reason }, ctx.now());
@@ -62,6 +70,7 @@ async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOut
     return finish(data, ctx, 'failed', why);
   }
   const submittedAt = ctx.now();
+  ctx.events?.emit('cdn:call', { cdnId: data.cdnId, op: 'submit', outcome: callOutcome() });
   const next: BatchJobData = { ...data, step: 'poll', remoteId, submittedAt, polls: 0 };
   await ctx.checkpoint(next);
   await store.update(
@@ -71,6 +80,8 @@ async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOut
     submittedAt,
   );
   log.info({ remoteId, ...(requestId ? { cdnRequestId: requestId } : {}) }, 'purge accepted by CDN');
+  const secondsSinceQueued = (submittedAt - data.createdAt) / 1000;
+  ctx.events?.emit('batch:submitted', { cdnId: data.cdnId, purgeId: data.purgeId, secondsSinceQueued });
   const delay = nextPollDelay({ polls: 0, elapsedMs: 0 }, ctx.policy.poll, ctx.random);
   return { kind: 'wait', until: Math.min(submittedAt + delay, data.deadlineAt), data: next };
 }
@@ -82,8 +93,14 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
   let status: Awaited<ReturnType<Provider['status']>>;
   try {
     status = await provider.status(remoteId, ctx.signal);
+    ctx.events?.emit('cdn:call', { cdnId: data.cdnId, op: 'poll', outcome: callOutcome() });
   } catch (error) {
     const reason = describeError(error);
+    ctx.events?.emit('cdn:call', {
+      cdnId: data.cdnId,
+      op: 'poll',
+      outcome: callOutcome(error as PurgeError),
+    });
     if (!isRetryable(error))
       return finish(data, ctx, 'failed', `status check failed: ${reason}`, { polls: 1 });
     // A failed poll is not a failed purge: look again later, within the same deadline.
@@ -91,6 +108,7 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
     if (now >= data.deadlineAt)
       return finish(data, ctx, 'timed_out', `deadline passed; last poll: ${reason}`, { polls: 1 });
     log.warn({ err: reason, code: (error as PurgeError).code }, 'poll failed, will poll again');
+    ctx.events?.emit('batch:retry', { cdnId: data.cdnId, op: 'poll' });
     await store.update(data.purgeId, data.batchId, { error: reason }, now, { polls: 1 });
     const retryAfterMs = (error as PurgeError).retryAfterMs ?? 0;
     const delay = Math.max(retryAfterMs, nextPollDelay({ polls, elapsedMs: 0 }, ctx.policy.poll, ctx.random));
@@ -137,7 +155,19 @@ async function finish(
 ): Promise<StepOutcome> {
   const patch =
     state === 'succeeded' ? { state, progress: 100, error: null } : { state, error: reason ?? state };
-  const result = await ctx.store.update(data.purgeId, data.batchId, patch, ctx.now(), increments);
+  const now = ctx.now();
+  const result = await ctx.store.update(data.purgeId, data.batchId, patch, now, increments);
+  const polls = data.polls + (increments.polls ?? 0);
+  if (result.outcome === 'applied') {
+    const secondsSinceQueued = (now - data.createdAt) / 1000;
+    ctx.events?.emit('batch:finished', {
+      cdnId: data.cdnId,
+      purgeId: data.purgeId,
+      state,
+      secondsSinceQueued,
+      polls,
+    });
+  }
   const log = state === 'succeeded' ? ctx.log.info.bind(ctx.log) : ctx.log.warn.bind(ctx.log);
   log(
     {

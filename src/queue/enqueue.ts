@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { mergePolicy } from '../config/policy.ts';
 import type { Config } from '../config/schema.ts';
 import type { PurgeRequest } from '../model/purge.ts';
+import type { PipelineEvents } from '../observability/events.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
 import { type PurgePlan, planPurge } from '../pipeline/plan.ts';
 import type { Provider } from '../providers/provider.ts';
@@ -40,6 +41,7 @@ export interface ProducerDeps {
   /** Reserves daily quota for a plan, throwing QUOTA_EXCEEDED when it does not fit. */
   quota?: QuotaLedger;
   idempotencyWindowSeconds?: number;
+  events?: PipelineEvents;
   now?: () => number;
   newId?: () => string;
 }
@@ -121,6 +123,7 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
       if (duplicate) await reservation?.release();
       if (!duplicate) {
         await addJobs(plan, createdAt, new Set(plan.batches.map((batch) => batch.batchId)));
+        deps.events?.emit('purge:accepted', { purgeId: id, cdns: plan.cdns, batches: plan.batches.length });
         return { id, cdns: plan.cdns, batches: plan.batches.length, duplicate };
       }
       const earlier = await store.get(id);

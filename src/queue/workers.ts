@@ -2,6 +2,7 @@ import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { mergePolicy } from '../config/policy.ts';
 import type { Config } from '../config/schema.ts';
 import { isPurgeError } from '../errors.ts';
+import type { PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { submitRetryDelay } from '../pipeline/backoff.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
@@ -24,6 +25,7 @@ export interface WorkerDeps {
   log: Logger;
   now?: () => number;
   random?: () => number;
+  events?: PipelineEvents;
   /** Called (at least once) when a batch's end leaves its purge with no unfinished batch. */
   onPurgeFinished?: (purgeId: string) => Promise<void>;
 }
@@ -57,6 +59,7 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
         random,
         checkpoint: (data) => job.updateData(data),
         isLastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+        ...(deps.events ? { events: deps.events } : {}),
       });
       if (outcome.kind === 'wait') {
         // Data first, then the move: a crash between the two re-runs the step with the new data.

@@ -20,7 +20,7 @@ describe('CDN capabilities at ingest', () => {
     api = await startTestApi(simulator.url, {
       cdns,
       routes: testConfigInput(simulator.url, {}, cdns).routes,
-      api: { tokens: [API_TOKEN], maxItemsPerRequest: 1000 },
+      api: { host: '127.0.0.1', port: 0, tokens: [API_TOKEN], maxItemsPerRequest: 1000 },
     });
   });
   afterAll(async () => {

@@ -35,6 +35,9 @@ export function testConfigInput(
       http: { connectTimeoutMs: 1_000, headersTimeoutMs: 1_000, bodyTimeoutMs: 1_000, totalTimeoutMs: 2_000 },
     },
     worker: { lockDurationMs: 1_000, stalledIntervalMs: 300, shutdownGraceMs: 2_000 },
+    // Port 0: a test that starts a server gets a free port, never a clash with another file.
+    api: { host: '127.0.0.1', port: 0 },
+    metrics: { host: '127.0.0.1', port: 0 },
     log: { level: 'debug' },
     ...overrides,
   };

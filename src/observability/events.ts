@@ -1,0 +1,46 @@
+import { EventEmitter } from 'node:events';
+
+/**
+ * What the pipeline tells the outside world. Stages emit; metrics (and anything else) subscribe, so the
+ * pipeline never imports prom-client.
+ */
+export interface PipelineEventMap {
+  'purge:accepted': { purgeId: string; cdns: string[]; batches: number };
+  /** One HTTP call to a CDN: outcome is a status class (2xx, 4xx, 5xx), network_error, timeout or bad_response. */
+  'cdn:call': { cdnId: string; op: 'submit' | 'poll'; outcome: string };
+  'batch:submitted': { cdnId: string; purgeId: string; secondsSinceQueued: number };
+  'batch:retry': { cdnId: string; op: 'submit' | 'poll' };
+  'batch:finished': {
+    cdnId: string;
+    purgeId: string;
+    state: 'succeeded' | 'failed' | 'timed_out';
+    secondsSinceQueued: number;
+    polls: number;
+  };
+}
+
+export interface PipelineEvents {
+  emit<K extends keyof PipelineEventMap>(name: K, event: PipelineEventMap[K]): void;
+  on<K extends keyof PipelineEventMap>(name: K, listener: (event: PipelineEventMap[K]) => void): void;
+}
+
+export function createPipelineEvents(): PipelineEvents {
+  const emitter = new EventEmitter();
+  return {
+    emit: (name, event) => {
+      emitter.emit(name, event);
+    },
+    on: (name, listener) => {
+      emitter.on(name, listener);
+    },
+  };
+}
+
+/** The outcome label of a CDN call, from the error (if any) it ended with. */
+export function callOutcome(error?: { code?: string; httpStatus?: number | undefined }): string {
+  if (!error) return '2xx';
+  if (error.httpStatus !== undefined) return `${Math.floor(error.httpStatus / 100)}xx`;
+  if (error.code === 'CDN_TIMEOUT') return 'timeout';
+  if (error.code === 'CDN_NETWORK') return 'network_error';
+  return 'bad_response';
+}

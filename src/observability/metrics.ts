@@ -1,0 +1,106 @@
+import type { Queue } from 'bullmq';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { PipelineEvents } from './events.ts';
+
+export interface Metrics {
+  registry: Registry;
+  /** Prometheus text exposition of everything this process knows. */
+  render(): Promise<string>;
+}
+
+const QUEUE_STATES = ['waiting', 'delayed', 'active', 'failed', 'completed', 'prioritized'] as const;
+const DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+
+/**
+ * Prometheus metrics on a registry of our own (never the global one, so tests and embedders can run
+ * several side by side). Counters follow pipeline events; queue gauges are read from Redis at scrape time,
+ * so every process that can reach Redis reports the same queue depths.
+ */
+export function createMetrics(events: PipelineEvents, queues: () => Iterable<Queue>): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'purge_worker_' });
+
+  const accepted = new Counter({
+    name: 'purge_worker_purges_accepted_total',
+    help: 'Purges accepted',
+    registers: [registry],
+  });
+  const finished = new Counter({
+    name: 'purge_worker_batches_finished_total',
+    help: 'CDN batches that reached a terminal state',
+    labelNames: ['cdn', 'state'],
+    registers: [registry],
+  });
+  const calls = new Counter({
+    name: 'purge_worker_cdn_requests_total',
+    help: 'HTTP calls to CDNs by operation and outcome (status class, network_error, timeout, bad_response)',
+    labelNames: ['cdn', 'op', 'outcome'],
+    registers: [registry],
+  });
+  const retries = new Counter({
+    name: 'purge_worker_retries_total',
+    help: 'Submits and polls that failed transiently and will be tried again',
+    labelNames: ['cdn', 'op'],
+    registers: [registry],
+  });
+  const timeToSubmit = new Histogram({
+    name: 'purge_worker_time_to_submit_seconds',
+    help: 'From enqueue to the CDN accepting the purge',
+    labelNames: ['cdn'],
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const timeToComplete = new Histogram({
+    name: 'purge_worker_time_to_completion_seconds',
+    help: 'From enqueue to a terminal state',
+    labelNames: ['cdn', 'state'],
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const polls = new Histogram({
+    name: 'purge_worker_polls_per_batch',
+    help: 'Status polls a batch needed before reaching a terminal state',
+    labelNames: ['cdn'],
+    buckets: [0, 1, 2, 3, 5, 8, 13, 21, 34, 55],
+    registers: [registry],
+  });
+
+  events.on('purge:accepted', () => accepted.inc());
+  events.on('cdn:call', (e) => calls.inc({ cdn: e.cdnId, op: e.op, outcome: e.outcome }));
+  events.on('batch:retry', (e) => retries.inc({ cdn: e.cdnId, op: e.op }));
+  events.on('batch:submitted', (e) => timeToSubmit.observe({ cdn: e.cdnId }, e.secondsSinceQueued));
+  events.on('batch:finished', (e) => {
+    finished.inc({ cdn: e.cdnId, state: e.state });
+    timeToComplete.observe({ cdn: e.cdnId, state: e.state }, e.secondsSinceQueued);
+    polls.observe({ cdn: e.cdnId }, e.polls);
+  });
+
+  new Gauge({
+    name: 'purge_worker_queue_jobs',
+    help: 'Jobs per queue and state, read from Redis at scrape time',
+    labelNames: ['queue', 'state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const queue of queues()) {
+        const counts = await queue.getJobCounts(...QUEUE_STATES);
+        for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0);
+      }
+    },
+  });
+  new Gauge({
+    name: 'purge_worker_queue_oldest_waiting_seconds',
+    help: 'Age of the oldest job waiting for a worker (0 when none waits): workers are missing or too few',
+    labelNames: ['queue'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const queue of queues()) {
+        const [oldest] = await queue.getJobs(['wait'], 0, 0, true);
+        this.set({ queue: queue.name }, oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0);
+      }
+    },
+  });
+
+  return { registry, render: () => registry.metrics() };
+}
