@@ -16,4 +16,12 @@ export const cdnEntryBaseSchema = z.object({
   policy: policyOverrideSchema.optional(),
   /** Worker concurrency for this CDN's queue in each process. */
   concurrency: z.number().int().min(1).max(256).default(8),
+  /**
+   * Most calls (submits and polls alike: each is one job run) per `durationMs` to this CDN, across every
+   * worker process: BullMQ keeps the limit in Redis, on the CDN's own queue.
+   */
+  rateLimit: z
+    .object({ max: z.number().int().min(1), durationMs: z.number().int().min(1) })
+    .strict()
+    .optional(),
 });
