@@ -27,8 +27,6 @@ export interface Runtime {
   metrics(): Metrics;
   /** Starts this process's workers (one per CDN queue, plus callbacks); call once. */
   startWorkers(): WorkerPool;
-  /** Applies the configured per-CDN rate limits to the queues (done by every process that serves). */
-  applyRateLimits(): Promise<void>;
   /** Answers when Redis does: for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -108,7 +106,6 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
       pools.push(pool);
       return pool;
     },
-    applyRateLimits: () => producer.applyRateLimits(),
     async ping() {
       await connection.ping();
     },

@@ -31,7 +31,6 @@ export async function runService(options: {
     (process.env.LOG_FORMAT ? process.env.LOG_FORMAT === 'pretty' : process.stdout.isTTY === true);
   const log = createLogger({ level: config.log.level, pretty });
   const runtime = createRuntime(config, { log });
-  await runtime.applyRateLimits();
   if (options.role !== 'api') runtime.startWorkers();
   let app: FastifyInstance | undefined;
   let address: string | undefined;

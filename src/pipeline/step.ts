@@ -1,5 +1,5 @@
 import type { Policy } from '../config/policy.ts';
-import { describeError, isRetryable, type PurgeError } from '../errors.ts';
+import { describeError, isRetryable, PurgeError } from '../errors.ts';
 import { callOutcome, type PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Provider } from '../providers/provider.ts';
@@ -19,6 +19,8 @@ export interface StepContext {
   /** True when a transient failure now would be the last one the queue allows. */
   isLastAttempt: boolean;
   events?: PipelineEvents;
+  /** Told when the CDN answers 429, to hold every call to it (all workers) for that long. */
+  onRateLimited?: (ms: number) => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -57,6 +59,7 @@ async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOut
       op: 'submit',
       outcome: callOutcome(error as PurgeError),
     });
+    await holdOffIfRateLimited(error, ctx);
     if (isRetryable(error) && !ctx.isLastAttempt) {
       ctx.events?.emit('batch:retry', { cdnId: data.cdnId, op: 'submit' });
       const retryAfterMs = (error as PurgeError).retryAfterMs;
@@ -101,6 +104,7 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
       op: 'poll',
       outcome: callOutcome(error as PurgeError),
     });
+    await holdOffIfRateLimited(error, ctx);
     if (!isRetryable(error))
       return finish(data, ctx, 'failed', `status check failed: ${reason}`, { polls: 1 });
     // A failed poll is not a failed purge: look again later, within the same deadline.
@@ -144,6 +148,12 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
   );
   const next: BatchJobData = { ...data, polls, ...progressPatch };
   return { kind: 'wait', until: Math.min(now + delay, data.deadlineAt), data: next };
+}
+
+/** A 429 speaks for the whole CDN account, not just this job: every worker holds off for Retry-After. */
+async function holdOffIfRateLimited(error: unknown, ctx: StepContext): Promise<void> {
+  if (!(error instanceof PurgeError) || error.code !== 'CDN_RATE_LIMITED' || !ctx.onRateLimited) return;
+  await ctx.onRateLimited(error.retryAfterMs ?? ctx.policy.submit.initialIntervalMs);
 }
 
 async function finish(

@@ -30,8 +30,6 @@ export interface PurgeProducer {
   /** Checks a request as enqueuePurge would, writing nothing. */
   plan(request: PurgeRequest): PurgePlan;
   readonly queues: ReadonlyMap<string, Queue<BatchJobData>>;
-  /** Writes each CDN's rate limit (or its absence) to its queue, where every worker process reads it. */
-  applyRateLimits(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -103,15 +101,6 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
   return {
     queues,
     plan: (request) => planFor('check', request),
-
-    async applyRateLimits() {
-      for (const cdn of config.cdns) {
-        const queue = queues.get(cdn.id);
-        if (!queue) continue;
-        if (cdn.rateLimit) await queue.setGlobalRateLimit(cdn.rateLimit.max, cdn.rateLimit.durationMs);
-        else await queue.removeGlobalRateLimit();
-      }
-    },
 
     async enqueuePurge(request, options = {}) {
       const plan = planFor(newId(), request);

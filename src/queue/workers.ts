@@ -1,4 +1,4 @@
-import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { mergePolicy } from '../config/policy.ts';
 import type { Config } from '../config/schema.ts';
 import { isPurgeError } from '../errors.ts';
@@ -11,6 +11,7 @@ import type { Provider } from '../providers/provider.ts';
 import type { StatusStore } from '../status/store.ts';
 import { createRedisConnection } from './connection.ts';
 import { BACKOFF_TYPE, queueName } from './names.ts';
+import { applyRateLimit } from './rate-limit.ts';
 
 export interface WorkerPool {
   readonly workers: ReadonlyMap<string, Worker<BatchJobData>>;
@@ -37,11 +38,16 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
   const random = deps.random ?? Math.random;
   const workers = new Map<string, Worker<BatchJobData>>();
   const connections = config.cdns.map(() => createRedisConnection(config.redis.url, 'worker'));
+  const queues: Queue[] = [];
 
   config.cdns.forEach((cdn, index) => {
     const provider = providers.get(cdn.id);
     if (!provider) throw new Error(`no provider for CDN ${cdn.id}`);
     const policy = mergePolicy(config.policy, cdn.policy);
+    const connection = connections[index] as ReturnType<typeof createRedisConnection>;
+    // Used to pause this CDN's queue for every worker process when the CDN answers 429.
+    const queue = new Queue(queueName(cdn.id), { connection, prefix: config.redis.prefix });
+    queues.push(queue);
 
     const processor = async (job: Job<BatchJobData>, token?: string) => {
       const jobLog = log.child({
@@ -59,6 +65,7 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
         random,
         checkpoint: (data) => job.updateData(data),
         isLastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+        onRateLimited: (ms) => queue.rateLimit(ms),
         ...(deps.events ? { events: deps.events } : {}),
       });
       if (outcome.kind === 'wait') {
@@ -73,8 +80,10 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
     };
 
     const worker = new Worker<BatchJobData>(queueName(cdn.id), processor, {
-      connection: connections[index] as ReturnType<typeof createRedisConnection>,
+      connection,
       prefix: config.redis.prefix,
+      // Started once the queue's rate limit is in Redis, so no job is ever taken before the limit holds.
+      autorun: false,
       concurrency: cdn.concurrency,
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
@@ -102,6 +111,11 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
       }
     });
     workers.set(cdn.id, worker);
+    applyRateLimit(queue, cdn.rateLimit).then(
+      () => void worker.run(),
+      (error: unknown) =>
+        log.error({ err: error, cdnId: cdn.id }, 'cannot set the rate limit; worker not started'),
+    );
   });
 
   return {
