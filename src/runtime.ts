@@ -50,7 +50,9 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     httpClients.push(http);
     providers.set(cdn.id, createProvider(cdn, { http }));
   }
-  const connection = createRedisConnection(config.redis.url, 'producer');
+  const connection = createRedisConnection(config.redis.url, 'producer', (error) =>
+    options.log.error({ err: error.message, redis: redactedUrl(config.redis.url) }, 'Redis connection error'),
+  );
   const store = createStatusStore({
     redis: connection,
     prefix: config.redis.prefix,
@@ -71,6 +73,9 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
   const callbackQueue = createCallbackQueue(config, connection);
   const pools: WorkerPool[] = [];
   const queues = (): Queue[] => [...producer.queues.values(), callbackQueue];
+  // The shared connection already reports an outage once; without a listener BullMQ prints every retry.
+  for (const queue of queues())
+    queue.on('error', (error) => options.log.debug({ err: error.message }, 'queue error'));
   let metrics: Metrics | undefined;
 
   return {
@@ -119,4 +124,14 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
       await connection.quit().catch(() => connection.disconnect());
     },
   };
+}
+
+/** A Redis URL may carry a password: logs get the host only. */
+function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}`;
+  } catch {
+    return 'redis';
+  }
 }

@@ -37,7 +37,9 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
   const workers = new Map<string, Worker<BatchJobData>>();
-  const connections = config.cdns.map(() => createRedisConnection(config.redis.url, 'worker'));
+  const onRedisError = (error: Error) =>
+    log.error({ err: error.message }, 'Redis connection error (workers)');
+  const connections = config.cdns.map(() => createRedisConnection(config.redis.url, 'worker', onRedisError));
   const queues: Queue[] = [];
 
   config.cdns.forEach((cdn, index) => {
@@ -47,6 +49,7 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
     const connection = connections[index] as ReturnType<typeof createRedisConnection>;
     // Used to pause this CDN's queue for every worker process when the CDN answers 429.
     const queue = new Queue(queueName(cdn.id), { connection, prefix: config.redis.prefix });
+    queue.on('error', (error) => log.debug({ err: error.message, cdnId: cdn.id }, 'queue error'));
     queues.push(queue);
 
     const processor = async (job: Job<BatchJobData>, token?: string) => {
