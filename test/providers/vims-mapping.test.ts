@@ -111,3 +111,18 @@ describe('VIMS mapping: Celery task states', () => {
     });
   });
 });
+
+describe('VIMS batch splitting at scale', () => {
+  it('splits 10,000 URLs into nearly full batches, each URL once, every pattern within the bound', () => {
+    const urls = Array.from(
+      { length: 10_000 },
+      (_, i) => `https://www.example.com/section/${i}/article.html?v=${i}`,
+    );
+    const batches = splitIntoBatches({ urls, dirs: [] }, 'path', 4000);
+    expect(batches.flatMap((batch) => batch.urls)).toEqual(urls);
+    for (const batch of batches) expect(buildPattern(batch, 'path').length).toBeLessThanOrEqual(4000);
+    // Full batches: the bound is used, not wasted (each pattern is at least 90% of the maximum).
+    for (const batch of batches.slice(0, -1))
+      expect(buildPattern(batch, 'path').length).toBeGreaterThan(3600);
+  });
+});
