@@ -98,7 +98,7 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
         store,
         log: options.log,
         events,
-        onPurgeFinished: createCallbackScheduler(config, callbackQueue, store),
+        onCallbackDue: createCallbackScheduler(config, callbackQueue),
         ...(options.now ? { now: options.now } : {}),
         ...(options.random ? { random: options.random } : {}),
       });

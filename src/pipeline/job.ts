@@ -20,6 +20,7 @@ export interface BatchJobData {
 }
 
 export type StepOutcome =
-  | { kind: 'wait'; until: number; data: BatchJobData }
-  | { kind: 'finished'; state: 'succeeded'; reason?: undefined; purgeFinished: boolean }
-  | { kind: 'finished'; state: 'failed' | 'timed_out'; reason: string; purgeFinished: boolean };
+  /** `persisted`: the step already stored `data` (checkpoint), so the queue need not write it again. */
+  | { kind: 'wait'; until: number; data: BatchJobData; persisted?: boolean }
+  | { kind: 'finished'; state: 'succeeded'; reason?: undefined; callbackDue: boolean }
+  | { kind: 'finished'; state: 'failed' | 'timed_out'; reason: string; callbackDue: boolean };

@@ -86,7 +86,7 @@ async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOut
   const secondsSinceQueued = (submittedAt - data.createdAt) / 1000;
   ctx.events?.emit('batch:submitted', { cdnId: data.cdnId, purgeId: data.purgeId, secondsSinceQueued });
   const delay = nextPollDelay({ polls: 0, elapsedMs: 0 }, ctx.policy.poll, ctx.random);
-  return { kind: 'wait', until: Math.min(submittedAt + delay, data.deadlineAt), data: next };
+  return { kind: 'wait', until: Math.min(submittedAt + delay, data.deadlineAt), data: next, persisted: true };
 }
 
 async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutcome> {
@@ -189,8 +189,8 @@ async function finish(
     `purge ${state}`,
   );
   // Also true on a re-run that finds the batch already final: a crash right after the last batch finished
-  // must not lose the purge-finished signal (its consumers are idempotent).
-  const purgeFinished = result.outcome !== 'missing' && result.remaining <= 0;
-  if (state === 'succeeded') return { kind: 'finished', state, purgeFinished };
-  return { kind: 'finished', state, reason: reason ?? state, purgeFinished };
+  // must not lose the callback (scheduling it is idempotent).
+  const { callbackDue } = result;
+  if (state === 'succeeded') return { kind: 'finished', state, callbackDue };
+  return { kind: 'finished', state, reason: reason ?? state, callbackDue };
 }

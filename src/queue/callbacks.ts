@@ -13,10 +13,8 @@ export interface CallbackJobData {
 }
 
 /** Adds the one callback job a purge gets; the job id makes repeats (re-runs after a crash) no-ops. */
-export function createCallbackScheduler(config: Config, queue: Queue<CallbackJobData>, store: StatusStore) {
+export function createCallbackScheduler(config: Config, queue: Queue<CallbackJobData>) {
   return async (purgeId: string): Promise<void> => {
-    const status = await store.get(purgeId);
-    if (!status?.callbackUrl) return;
     await queue.add(
       'callback',
       { purgeId },

@@ -27,8 +27,8 @@ export interface WorkerDeps {
   now?: () => number;
   random?: () => number;
   events?: PipelineEvents;
-  /** Called (at least once) when a batch's end leaves its purge with no unfinished batch. */
-  onPurgeFinished?: (purgeId: string) => Promise<void>;
+  /** Called (at least once) when a batch's end leaves its purge finished, with a callback URL to notify. */
+  onCallbackDue?: (purgeId: string) => Promise<void>;
 }
 
 /** One BullMQ worker per CDN queue; each job walks submit -> poll -> ... -> finished by re-delaying itself. */
@@ -73,11 +73,11 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
       });
       if (outcome.kind === 'wait') {
         // Data first, then the move: a crash between the two re-runs the step with the new data.
-        await job.updateData(outcome.data);
+        if (!outcome.persisted) await job.updateData(outcome.data);
         await job.moveToDelayed(outcome.until, token);
         throw new DelayedError();
       }
-      if (outcome.purgeFinished) await deps.onPurgeFinished?.(job.data.purgeId);
+      if (outcome.callbackDue) await deps.onCallbackDue?.(job.data.purgeId);
       if (outcome.state !== 'succeeded') throw new UnrecoverableError(`${outcome.state}: ${outcome.reason}`);
       return { state: outcome.state };
     };

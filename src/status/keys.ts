@@ -30,5 +30,7 @@ export const PURGE_FIELDS = {
   meta: 'meta',
   remaining: 'remaining',
   finishedAt: 'finishedAt',
+  /** Its own field (not only in meta) so the finishing transition can tell, cheaply, that one is due. */
+  callbackUrl: 'callbackUrl',
   batch: (batchId: string) => `batch:${batchId}`,
 } as const;

@@ -15,6 +15,8 @@ export interface TransitionResult {
   outcome: 'applied' | 'already_final' | 'missing';
   /** Batches of the purge not yet terminal after this call; 0 means the whole purge has finished. */
   remaining: number;
+  /** The purge has finished and has a callback URL to notify. */
+  callbackDue: boolean;
 }
 
 export interface CreateOptions {
@@ -50,7 +52,7 @@ type ScriptedRedis = Redis & {
     patch: string,
     incr: string,
     now: string,
-  ): Promise<[number, number]>;
+  ): Promise<[number, number, number]>;
   purgeCreate(record: string, idem: string, ...args: string[]): Promise<string>;
 };
 
@@ -84,6 +86,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         PURGE_FIELDS.remaining,
         String(plan.batches.length),
       ];
+      if (options.callbackUrl) fields.push(PURGE_FIELDS.callbackUrl, options.callbackUrl);
       for (const batch of plan.batches) {
         const status: BatchStatus = {
           batchId: batch.batchId,
@@ -114,7 +117,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
     },
 
     async update(purgeId, batchId, patch, now, increments = {}) {
-      const [result, remaining] = await client.purgeTransition(
+      const [result, remaining, callbackDue] = await client.purgeTransition(
         purgeKey(prefix, purgeId),
         PURGE_FIELDS.batch(batchId),
         JSON.stringify(patch),
@@ -122,7 +125,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         String(now),
       );
       const outcome = result === 1 ? 'applied' : result === 0 ? 'already_final' : 'missing';
-      return { outcome, remaining };
+      return { outcome, remaining, callbackDue: callbackDue === 1 };
     },
 
     async get(purgeId) {

@@ -1,14 +1,22 @@
 -- Applies a patch to one batch of a purge record, atomically, and never leaves a terminal state.
 -- KEYS[1] purge hash; ARGV[1] batch field; ARGV[2] JSON patch; ARGV[3] JSON increments; ARGV[4] now (ms).
--- Returns { result, remaining }: result 1 applied, 0 refused (batch already terminal), -1 no such batch
--- (record expired or never written); remaining = batches of the purge not yet terminal.
+-- Returns { result, remaining, callbackDue }: result 1 applied, 0 refused (batch already terminal), -1 no
+-- such batch (record expired or never written); remaining = batches of the purge not yet terminal;
+-- callbackDue 1 when none remain and the purge has a callback URL (so no caller has to read the record).
+local function callbackDue(remaining)
+  if remaining <= 0 and redis.call('HEXISTS', KEYS[1], 'callbackUrl') == 1 then return 1 end
+  return 0
+end
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if not raw then return { -1, 0 } end
+if not raw then return { -1, 0, 0 } end
 local batch = cjson.decode(raw)
 local function terminal(state)
   return state == 'succeeded' or state == 'failed' or state == 'timed_out'
 end
-if terminal(batch.state) then return { 0, tonumber(redis.call('HGET', KEYS[1], 'remaining')) or 0 } end
+if terminal(batch.state) then
+  local left = tonumber(redis.call('HGET', KEYS[1], 'remaining')) or 0
+  return { 0, left, callbackDue(left) }
+end
 local patch = cjson.decode(ARGV[2])
 for key, value in pairs(patch) do
   if value == cjson.null then batch[key] = nil else batch[key] = value end
@@ -28,4 +36,4 @@ if terminal(batch.state) then
     redis.call('HSET', KEYS[1], 'finishedAt', ARGV[4])
   end
 end
-return { 1, remaining }
+return { 1, remaining, callbackDue(remaining) }

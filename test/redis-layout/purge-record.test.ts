@@ -51,7 +51,7 @@ describe('the purge record in Redis', () => {
   it('applies patches and increments atomically, and a null clears a field', async () => {
     expect(
       await store.update('p-1', 'a-0', { state: 'submitting', error: 'boom' }, 2000, { attempts: 1 }),
-    ).toEqual({ outcome: 'applied', remaining: 2 });
+    ).toEqual({ outcome: 'applied', remaining: 2, callbackDue: false });
     await store.update('p-1', 'a-0', { state: 'submitted', remoteId: '77', error: null }, 3000, {
       attempts: 1,
     });
@@ -70,10 +70,12 @@ describe('the purge record in Redis', () => {
     expect(await store.update('p-1', 'a-0', { state: 'succeeded' }, 4000)).toEqual({
       outcome: 'applied',
       remaining: 1,
+      callbackDue: false,
     });
     expect(await store.update('p-1', 'a-0', { state: 'failed', error: 'late' }, 5000)).toEqual({
       outcome: 'already_final',
       remaining: 1,
+      callbackDue: false,
     });
     expect((await store.update('p-1', 'a-0', { state: 'succeeded' }, 5000)).outcome).toBe('already_final');
     expect(await redis.hget(`${prefix}:purge:p-1`, 'remaining')).toBe('1');
@@ -82,6 +84,7 @@ describe('the purge record in Redis', () => {
     expect(await store.update('p-1', 'b-0', { state: 'timed_out', error: 'deadline' }, 6000)).toEqual({
       outcome: 'applied',
       remaining: 0,
+      callbackDue: false,
     });
     const status = await store.get('p-1');
     expect(status).toMatchObject({ state: 'timed_out', finishedAt: 6000 });
@@ -113,5 +116,17 @@ describe('the purge record in Redis', () => {
     expect(idemKey).toMatch(/:idem:[0-9a-f]{64}$/);
     expect(await redis.get(idemKey as string)).toBe('p-2');
     expect(await redis.ttl(idemKey as string)).toBeLessThanOrEqual(60);
+  });
+
+  it('says a callback is due only when the last batch of a purge with a callback URL ends, and on every re-run', async () => {
+    const withCallback = { ...plan, purgeId: 'p-cb' };
+    await store.create(withCallback, 1, { callbackUrl: 'https://cms.example.com/done' });
+    expect((await store.update('p-cb', 'a-0', { state: 'succeeded' }, 2)).callbackDue).toBe(false);
+    expect((await store.update('p-cb', 'b-0', { state: 'failed', error: 'x' }, 3)).callbackDue).toBe(true);
+    expect(await store.update('p-cb', 'b-0', { state: 'failed' }, 4)).toMatchObject({
+      outcome: 'already_final',
+      callbackDue: true,
+    });
+    expect(await redis.hget(`${prefix}:purge:p-cb`, 'callbackUrl')).toBe('https://cms.example.com/done');
   });
 });
