@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { resolveConfigPath } from './config/load.ts';
 import { isPurgeError } from './errors.ts';
-import { ROLES, type Role, runService, stopOnSignals } from './service.ts';
+import { ROLES, type Role } from './roles.ts';
+import { runService, stopOnSignals } from './service.ts';
 
 /**
  * `npm start`: the whole service in one process (`--role all`), or one part of it.

@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, buildMetricsApp } from './api/app.ts';
 import { loadConfigFile } from './config/load.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
+import type { Role } from './roles.ts';
 import { createRuntime } from './runtime.ts';
 
-export const ROLES = ['all', 'worker', 'api'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role } from './roles.ts';
 
 export interface RunningService {
   log: Logger;

@@ -1,20 +1,57 @@
 import { loadConfigFile, resolveConfigPath } from '../config/load.ts';
+import { describeError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
+import { CliExit, EXIT } from './exit-codes.ts';
 
-/** Builds a producer-side runtime (no workers) for one command, and always closes it. */
+const REDIS_CHECK_MS = 5_000;
+
+/**
+ * Builds a producer-side runtime (no workers) for one command, and always closes it. Commands that need
+ * Redis check it first, so an outage is one clear message and exit code 4, not a library's retry wording.
+ */
 export async function withRuntime<T>(
   configPath: string | undefined,
   use: (runtime: Runtime) => Promise<T>,
+  { needsRedis = true }: { needsRedis?: boolean } = {},
 ): Promise<T> {
   const config = await loadConfigFile(resolveConfigPath(configPath));
-  // Commands talk to the user on stdout/stderr; the library's own logs only matter when they are errors.
+  // Commands talk to the user on stdout/stderr themselves; the library stays quiet unless it is fatal.
   const runtime = createRuntime(config, {
-    log: createLogger({ level: 'error', destination: process.stderr }),
+    log: createLogger({ level: 'fatal', destination: process.stderr }),
   });
   try {
+    if (needsRedis) await checkRedis(runtime, config.redis.url);
     return await use(runtime);
   } finally {
     await runtime.close();
+  }
+}
+
+async function checkRedis(runtime: Runtime, url: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      runtime.ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${REDIS_CHECK_MS} ms`)), REDIS_CHECK_MS);
+      }),
+    ]);
+  } catch (error) {
+    throw new CliExit(
+      EXIT.REDIS_UNAVAILABLE,
+      `cannot reach Redis at ${hostOf(url)}: ${describeError(error)}`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The URL may carry a password; messages get the host only. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'the configured URL';
   }
 }

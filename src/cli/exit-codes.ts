@@ -9,6 +9,8 @@ export const EXIT = {
   NOT_FOUND: 3,
   /** Redis did not answer. */
   REDIS_UNAVAILABLE: 4,
+  /** `--wait --timeout` gave up; the purge itself is still going. */
+  WAIT_TIMEOUT: 5,
 } as const;
 
 export class CliExit extends Error {

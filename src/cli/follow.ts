@@ -9,6 +9,8 @@ export interface FollowOptions {
   json: boolean;
   out: NodeJS.WriteStream;
   intervalMs?: number;
+  /** With --wait: give up after this long (the purge goes on; no worker running is the usual cause). */
+  timeoutMs?: number;
 }
 
 /**
@@ -19,6 +21,8 @@ export async function followPurge(store: StatusStore, id: string, options: Follo
   const tty = options.out.isTTY === true && !options.json;
   let drawn = 0;
   let last = '';
+  const giveUpAt =
+    options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
   for (;;) {
     const status = await store.get(id);
     if (!status) throw new CliExit(EXIT.NOT_FOUND, `no purge ${id} (unknown, or its status expired)`);
@@ -39,6 +43,12 @@ export async function followPurge(store: StatusStore, id: string, options: Follo
       if (options.json) options.out.write(`${JSON.stringify(publicStatus(status), null, 2)}\n`);
       return exitCodeFor(status);
     }
+    if (Date.now() >= giveUpAt) {
+      throw new CliExit(
+        EXIT.WAIT_TIMEOUT,
+        `gave up waiting after ${Math.round((options.timeoutMs ?? 0) / 1000)} s: purge ${id} is still ${status.state} (are workers running?)`,
+      );
+    }
     // A person watching a purge: half a second between reads of one Redis hash is plenty.
     await delay(options.intervalMs ?? 500);
   }
@@ -47,6 +57,14 @@ export async function followPurge(store: StatusStore, id: string, options: Follo
 function publicStatus(status: PurgeStatus) {
   const { callbackUrl: _hidden, ...visible } = status;
   return visible;
+}
+
+/** `--timeout <seconds>`: a positive number, as milliseconds. */
+export function parseTimeout(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new CliExit(EXIT.USAGE, `--timeout must be a positive number of seconds, not "${value}"`);
+  return Math.round(seconds * 1000);
 }
 
 export function exitCodeFor(status: PurgeStatus): number {

@@ -29,7 +29,8 @@ export function createRedisConnection(
   const connection =
     role === 'worker'
       ? new Redis(url, { maxRetriesPerRequest: null })
-      : new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5_000 });
+      : // disconnectTimeout: ioredis otherwise keeps a short-lived CLI alive 2 s after a refused connection.
+        new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5_000, disconnectTimeout: 100 });
   reportOncePerOutage(connection, onError);
   return connection;
 }

@@ -3,7 +3,7 @@ import { formatIssues } from '../../config/load.ts';
 import { purgeRequestSchema } from '../../model/purge.ts';
 import { withRuntime } from '../context.ts';
 import { CliExit, EXIT } from '../exit-codes.ts';
-import { followPurge } from '../follow.ts';
+import { followPurge, parseTimeout } from '../follow.ts';
 
 interface PurgeOptions {
   dir: string[];
@@ -11,6 +11,7 @@ interface PurgeOptions {
   all?: boolean;
   cdn: string[];
   wait?: boolean;
+  timeout?: number;
   json?: boolean;
   idempotencyKey?: string;
 }
@@ -31,6 +32,7 @@ export function purgeCommand(program: Command): void {
       'a repeat with the same key returns the first purge instead of a new one',
     )
     .option('-w, --wait', 'follow the purge until it ends; exit code tells how it ended')
+    .option('--timeout <seconds>', 'with --wait: give up after this long (exit 5)', parseTimeout)
     .option('--json', 'print JSON instead of text')
     .action(async (urls: string[], options: PurgeOptions, command: Command) => {
       const globals = command.optsWithGlobals<{ config?: string }>();
@@ -62,6 +64,7 @@ export function purgeCommand(program: Command): void {
           wait: true,
           json: options.json === true,
           out: process.stdout,
+          ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout }),
         });
       });
       process.exitCode = code;

@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { resolveConfigPath } from '../../config/load.ts';
-import { ROLES, type Role, runService, stopOnSignals } from '../../service.ts';
+import { ROLES, type Role } from '../../roles.ts';
 
 export function startCommand(program: Command): void {
   program
@@ -9,6 +9,9 @@ export function startCommand(program: Command): void {
     .addOption(new Option('--role <role>', 'what this process runs').choices(ROLES).default('all'))
     .action(async (options: { role: Role }, command: Command) => {
       const globals = command.optsWithGlobals<{ config?: string }>();
+      // Loaded here, not at the top: the service pulls in Fastify, bull-board and prom-client, which the
+      // other commands never need and would pay for at every start.
+      const { runService, stopOnSignals } = await import('../../service.ts');
       const service = await runService({ configPath: resolveConfigPath(globals.config), role: options.role });
       stopOnSignals(service);
     });
