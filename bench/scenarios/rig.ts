@@ -1,0 +1,109 @@
+import type { Queue } from 'bullmq';
+import { parseConfig } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { createRuntime, type Runtime } from '../../src/runtime.ts';
+import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
+import { deletePrefix } from '../redis.ts';
+import { type BenchContext, uniquePrefix } from './common.ts';
+
+export const VIMS_TOKEN = 'sk_live_bench_token';
+export const QUANTIL_ACCOUNT = { user: 'bench', apiKey: 'bench-quantil-api-key' };
+export const BENCH_HOST = 'www.example.com';
+
+export type CdnKind = 'vims' | 'quantil';
+
+/** Production's shape with test-sized timings: no seconds-long poll waits, no jitter. */
+export function benchConfig(
+  redisUrl: string,
+  prefix: string,
+  simulatorUrl: string,
+  cdns: readonly CdnKind[],
+  concurrency: number,
+): Config {
+  const entries = cdns.map((kind) =>
+    kind === 'vims'
+      ? {
+          id: 'vims-bench',
+          provider: 'vims',
+          baseUrl: simulatorUrl,
+          token: VIMS_TOKEN,
+          cdnId: 101,
+          target: 'all',
+          concurrency,
+        }
+      : {
+          id: 'quantil-bench',
+          provider: 'quantil',
+          baseUrl: simulatorUrl,
+          user: QUANTIL_ACCOUNT.user,
+          apiKey: QUANTIL_ACCOUNT.apiKey,
+          concurrency,
+        },
+  );
+  return parseConfig(
+    {
+      redis: { url: redisUrl, prefix },
+      cdns: entries,
+      routes: [{ hosts: [BENCH_HOST], cdns: entries.map((entry) => entry.id) }],
+      policy: {
+        // Jitter 0 everywhere: random delays would be noise we add ourselves.
+        submit: { attempts: 3, initialIntervalMs: 10, maxIntervalMs: 100, jitter: 0 },
+        poll: { initialIntervalMs: 1, maxIntervalMs: 5, jitter: 0, deadlineMs: 120_000 },
+        http: {
+          connectTimeoutMs: 2_000,
+          headersTimeoutMs: 5_000,
+          bodyTimeoutMs: 5_000,
+          totalTimeoutMs: 10_000,
+        },
+      },
+      // Long locks: a loaded 2-core machine must not turn a slow job into a stalled re-run mid-measurement.
+      worker: { lockDurationMs: 30_000, stalledIntervalMs: 30_000, shutdownGraceMs: 5_000 },
+      api: { host: '127.0.0.1', port: 0 },
+      metrics: { host: '127.0.0.1', port: 0 },
+      log: { level: 'silent' },
+    },
+    // An empty env: nothing from the caller's environment may leak into the bench config.
+    {},
+    'bench config',
+  );
+}
+
+export interface Rig {
+  prefix: string;
+  runtime: Runtime;
+  simulator: Simulator;
+  /** The CDN queues (not the callbacks queue): where batch jobs complete. */
+  queues: Queue[];
+  close(): Promise<void>;
+}
+
+/** A simulator with instant tasks and a runtime wired to it, under a prefix of its own. */
+export async function startRig(
+  ctx: BenchContext,
+  cdns: readonly CdnKind[],
+  concurrency: number,
+): Promise<Rig> {
+  const simulator = await startSimulator({
+    vims: { tokens: [VIMS_TOKEN], taskDurationMs: 0 },
+    quantil: { accounts: [QUANTIL_ACCOUNT], taskDurationMs: 0 },
+  });
+  const prefix = uniquePrefix();
+  const config = benchConfig(ctx.redisUrl, prefix, simulator.url, cdns, concurrency);
+  const runtime = createRuntime(config, { log: createLogger({ level: 'silent' }) });
+  return {
+    prefix,
+    runtime,
+    simulator,
+    queues: [...runtime.producer.queues.values()],
+    async close() {
+      await runtime.close();
+      await simulator.close();
+      await deletePrefix(ctx.redisUrl, prefix);
+    },
+  };
+}
+
+export function benchUrl(index: number, variant = 0): string {
+  return `https://${BENCH_HOST}/bench/${variant}/${index}.html`;
+}
