@@ -91,14 +91,26 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
       return metrics;
     },
     startWorkers() {
-      const callbacks = startCallbackWorker(config, store, options.log);
+      // Workers write status on a connection of their own that waits out a Redis outage, as BullMQ's do:
+      // the producer's fails fast (an API answers 503), which would turn a blip into failed jobs here.
+      const workerConnection = createRedisConnection(config.redis.url, 'worker', (error) =>
+        options.log.error({ err: error.message }, 'Redis connection error (status)'),
+      );
+      const workerStore = createStatusStore({
+        redis: workerConnection,
+        prefix: config.redis.prefix,
+        ttlSeconds: config.statusTtlSeconds,
+      });
+      const workerCallbackQueue = createCallbackQueue(config, workerConnection);
+      workerCallbackQueue.on('error', (error) => options.log.debug({ err: error.message }, 'queue error'));
+      const callbacks = startCallbackWorker(config, workerStore, options.log);
       const purges = startWorkers({
         config,
         providers,
-        store,
+        store: workerStore,
         log: options.log,
         events,
-        onCallbackDue: createCallbackScheduler(config, callbackQueue),
+        onCallbackDue: createCallbackScheduler(config, workerCallbackQueue),
         ...(options.now ? { now: options.now } : {}),
         ...(options.random ? { random: options.random } : {}),
       });
@@ -106,6 +118,8 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
         workers: purges.workers,
         async close(graceMs) {
           await Promise.all([purges.close(graceMs), callbacks.close()]);
+          await workerCallbackQueue.close();
+          await workerConnection.quit().catch(() => workerConnection.disconnect());
         },
       };
       pools.push(pool);

@@ -33,11 +33,24 @@ export async function deliverCallback(
       bodyTimeout: options.timeoutMs,
     });
     statusCode = response.statusCode;
-    text = (await response.body.text()).slice(0, 200);
+    text = await firstBytes(response.body, 200);
   } catch (error) {
     throw toTransportError(error, req);
   }
   if (!isSuccess(statusCode))
     throw errorForStatus({ status: statusCode, headers: {}, body: text }, 'callback', text);
   return statusCode;
+}
+
+/** Reads at most `max` bytes of a receiver's answer (kept for the error message) and drops the rest. */
+async function firstBytes(body: AsyncIterable<Buffer> & { destroy(): void }, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= max) break;
+  }
+  body.destroy();
+  return Buffer.concat(chunks).toString('utf8').slice(0, max);
 }

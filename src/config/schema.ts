@@ -143,6 +143,13 @@ export const configSchema = z
         });
       ids.add(cdn.id);
     });
+    if (config.api.idempotencyWindowSeconds > config.statusTtlSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api', 'idempotencyWindowSeconds'],
+        message: `must not exceed statusTtlSeconds (${config.statusTtlSeconds}): a repeat would point at an expired purge`,
+      });
+    }
     config.routes.forEach((route, routeIndex) => {
       route.cdns.forEach((cdnId, cdnIndex) => {
         if (!ids.has(cdnId)) {

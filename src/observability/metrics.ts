@@ -90,14 +90,20 @@ export function createMetrics(events: PipelineEvents, queues: () => Iterable<Que
   });
   new Gauge({
     name: 'purge_worker_queue_oldest_waiting_seconds',
-    help: 'Age of the oldest job waiting for a worker (0 when none waits): workers are missing or too few',
+    help: 'How long the oldest job ready to run has waited for a worker (0 when none): workers missing or too few',
     labelNames: ['queue'],
     registers: [registry],
     async collect() {
       this.reset();
       for (const queue of queues()) {
         const [oldest] = await queue.getJobs(['wait'], 0, 0, true);
-        this.set({ queue: queue.name }, oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0);
+        // A batch job comes back to `wait` for every poll; it has waited since that poll came due
+        // (`readyAt`), not since it was enqueued minutes ago.
+        const readyAt = Math.max(
+          oldest?.timestamp ?? 0,
+          (oldest?.data as { readyAt?: number } | undefined)?.readyAt ?? 0,
+        );
+        this.set({ queue: queue.name }, oldest ? Math.max(0, (Date.now() - readyAt) / 1000) : 0);
       }
     },
   });

@@ -17,10 +17,14 @@ export interface BatchJobData {
   submittedAt?: number;
   polls: number;
   lastProgress?: number;
+  /** When the job's current wait (the next poll) comes due: how the queue-age gauge tells waiting from delayed. */
+  readyAt?: number;
 }
 
 export type StepOutcome =
   /** `persisted`: the step already stored `data` (checkpoint), so the queue need not write it again. */
   | { kind: 'wait'; until: number; data: BatchJobData; persisted?: boolean }
   | { kind: 'finished'; state: 'succeeded'; reason?: undefined; callbackDue: boolean }
-  | { kind: 'finished'; state: 'failed' | 'timed_out'; reason: string; callbackDue: boolean };
+  | { kind: 'finished'; state: 'failed' | 'timed_out'; reason: string; callbackDue: boolean }
+  /** The batch had already ended before this run; nothing was sent. */
+  | { kind: 'skipped'; callbackDue: boolean };

@@ -27,7 +27,11 @@ export function routeUrls(routes: readonly RouteConfig[], urls: readonly string[
     const host = new URL(url).hostname;
     const cdnIds = cdnsForHost(routes, host);
     if (cdnIds.length === 0) unrouted.add(host);
-    for (const cdnId of cdnIds) byCdn.set(cdnId, [...(byCdn.get(cdnId) ?? []), url]);
+    for (const cdnId of cdnIds) {
+      const list = byCdn.get(cdnId);
+      if (list) list.push(url);
+      else byCdn.set(cdnId, [url]);
+    }
   }
   if (unrouted.size > 0) {
     throw new PurgeError(

@@ -47,7 +47,11 @@ async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOut
   if (ctx.now() >= data.deadlineAt) {
     return finish(data, ctx, 'timed_out', 'deadline passed before the CDN accepted the purge');
   }
-  await store.update(data.purgeId, data.batchId, { state: 'submitting' }, ctx.now(), { attempts: 1 });
+  const claimed = await store.update(data.purgeId, data.batchId, { state: 'submitting' }, ctx.now(), {
+    attempts: 1,
+  });
+  // Ended already (a re-run after a crash, a retry from the dashboard): purging again would only cost quota.
+  if (claimed.outcome === 'already_final') return { kind: 'skipped', callbackDue: claimed.callbackDue };
   let remoteId: string;
   let requestId: string | undefined;
   try {
@@ -59,8 +63,9 @@ async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOut
       op: 'submit',
       outcome: callOutcome(error as PurgeError),
     });
-    await holdOffIfRateLimited(error, ctx);
-    if (isRetryable(error) && !ctx.isLastAttempt) {
+    const rateLimited = await holdOffIfRateLimited(error, ctx);
+    // A 429 is the CDN asking us to wait, not a failed attempt: it is retried until the deadline.
+    if (isRetryable(error) && (!ctx.isLastAttempt || rateLimited)) {
       ctx.events?.emit('batch:retry', { cdnId: data.cdnId, op: 'submit' });
       const retryAfterMs = (error as PurgeError).retryAfterMs;
       log.warn({ err: reason, code: (error as PurgeError).code, retryAfterMs }, 'submit failed, will retry');
@@ -74,7 +79,9 @@ async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOut
   }
   const submittedAt = ctx.now();
   ctx.events?.emit('cdn:call', { cdnId: data.cdnId, op: 'submit', outcome: callOutcome() });
-  const next: BatchJobData = { ...data, step: 'poll', remoteId, submittedAt, polls: 0 };
+  const delay = nextPollDelay({ polls: 0, elapsedMs: 0 }, ctx.policy.poll, ctx.random);
+  const until = Math.min(submittedAt + delay, data.deadlineAt);
+  const next: BatchJobData = { ...data, step: 'poll', remoteId, submittedAt, polls: 0, readyAt: until };
   await ctx.checkpoint(next);
   await store.update(
     data.purgeId,
@@ -85,8 +92,7 @@ async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOut
   log.info({ remoteId, ...(requestId ? { cdnRequestId: requestId } : {}) }, 'purge accepted by CDN');
   const secondsSinceQueued = (submittedAt - data.createdAt) / 1000;
   ctx.events?.emit('batch:submitted', { cdnId: data.cdnId, purgeId: data.purgeId, secondsSinceQueued });
-  const delay = nextPollDelay({ polls: 0, elapsedMs: 0 }, ctx.policy.poll, ctx.random);
-  return { kind: 'wait', until: Math.min(submittedAt + delay, data.deadlineAt), data: next, persisted: true };
+  return { kind: 'wait', until, data: next, persisted: true };
 }
 
 async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutcome> {
@@ -116,7 +122,8 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
     await store.update(data.purgeId, data.batchId, { error: reason }, now, { polls: 1 });
     const retryAfterMs = (error as PurgeError).retryAfterMs ?? 0;
     const delay = Math.max(retryAfterMs, nextPollDelay({ polls, elapsedMs: 0 }, ctx.policy.poll, ctx.random));
-    return { kind: 'wait', until: Math.min(now + delay, data.deadlineAt), data: { ...data, polls } };
+    const until = Math.min(now + delay, data.deadlineAt);
+    return { kind: 'wait', until, data: { ...data, polls, readyAt: until } };
   }
 
   if (status.state === 'succeeded') return finish(data, ctx, 'succeeded', undefined, { polls: 1 });
@@ -138,7 +145,16 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
     );
   }
   const progressPatch = status.progress === undefined ? {} : { progress: status.progress };
-  await store.update(data.purgeId, data.batchId, { ...progressPatch, error: null }, now, { polls: 1 });
+  // The submitted state rides along on every poll: a crash between the submit's checkpoint and its own
+  // status write must not leave the record saying `submitting` with no task id.
+  const submitted = {
+    state: 'submitted' as const,
+    remoteId,
+    ...(data.submittedAt ? { submittedAt: data.submittedAt } : {}),
+  };
+  await store.update(data.purgeId, data.batchId, { ...submitted, ...progressPatch, error: null }, now, {
+    polls: 1,
+  });
   log.debug({ state: status.state, progress: status.progress, polls }, 'purge still running');
   const elapsedMs = now - (data.submittedAt ?? data.createdAt);
   const delay = nextPollDelay(
@@ -146,14 +162,22 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
     ctx.policy.poll,
     ctx.random,
   );
-  const next: BatchJobData = { ...data, polls, ...progressPatch };
-  return { kind: 'wait', until: Math.min(now + delay, data.deadlineAt), data: next };
+  const until = Math.min(now + delay, data.deadlineAt);
+  return { kind: 'wait', until, data: { ...data, polls, ...progressPatch, readyAt: until } };
 }
 
-/** A 429 speaks for the whole CDN account, not just this job: every worker holds off for Retry-After. */
-async function holdOffIfRateLimited(error: unknown, ctx: StepContext): Promise<void> {
-  if (!(error instanceof PurgeError) || error.code !== 'CDN_RATE_LIMITED' || !ctx.onRateLimited) return;
-  await ctx.onRateLimited(error.retryAfterMs ?? ctx.policy.submit.initialIntervalMs);
+/**
+ * A 429 speaks for the whole CDN account, not just this job: every worker holds off for Retry-After (at
+ * least 1 ms: Redis refuses a zero expiry). Failing to pause must not hide the CDN's own answer.
+ */
+async function holdOffIfRateLimited(error: unknown, ctx: StepContext): Promise<boolean> {
+  if (!(error instanceof PurgeError) || error.code !== 'CDN_RATE_LIMITED') return false;
+  try {
+    await ctx.onRateLimited?.(Math.max(1, error.retryAfterMs ?? ctx.policy.submit.initialIntervalMs));
+  } catch (pauseError) {
+    ctx.log.error({ err: describeError(pauseError) }, 'cannot pause the queue after a 429');
+  }
+  return true;
 }
 
 async function finish(

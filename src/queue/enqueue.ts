@@ -98,6 +98,16 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
     }
   }
 
+  /** Answers a repeat with its first purge, adding the jobs of batches still queued (a crash may have lost them). */
+  async function repeatOf(id: string, request: PurgeRequest, plan: PurgePlan): Promise<EnqueueResult> {
+    const earlier = await store.get(id);
+    const stillQueued = new Set(
+      (earlier?.batches ?? []).filter((batch) => batch.state === 'queued').map((batch) => batch.batchId),
+    );
+    if (earlier && stillQueued.size > 0) await addJobs(planFor(id, request), earlier.createdAt, stillQueued);
+    return { id, cdns: earlier?.cdns ?? plan.cdns, batches: earlier?.batches.length ?? 0, duplicate: true };
+  }
+
   return {
     queues,
     plan: (request) => planFor('check', request),
@@ -105,7 +115,13 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
     async enqueuePurge(request, options = {}) {
       const plan = planFor(newId(), request);
       const createdAt = now();
-      // Quota first: a refusal must leave nothing behind. A duplicate gives its reservation back.
+      // A known repeat is answered before any quota is reserved: it must not be refused for quota its
+      // first delivery already holds.
+      const known = options.idempotencyKey
+        ? await store.findByIdempotencyKey(options.idempotencyKey)
+        : undefined;
+      if (known) return repeatOf(known, request, plan);
+      // Quota next: a refusal must leave nothing behind. A repeat that raced us gives its reservation back.
       const reservation = await deps.quota?.reserve(plan, createdAt);
       let created: { id: string; duplicate: boolean };
       try {
@@ -126,13 +142,7 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
         deps.events?.emit('purge:accepted', { purgeId: id, cdns: plan.cdns, batches: plan.batches.length });
         return { id, cdns: plan.cdns, batches: plan.batches.length, duplicate };
       }
-      const earlier = await store.get(id);
-      const stillQueued = new Set(
-        (earlier?.batches ?? []).filter((batch) => batch.state === 'queued').map((batch) => batch.batchId),
-      );
-      if (earlier && stillQueued.size > 0)
-        await addJobs(planFor(id, request), earlier.createdAt, stillQueued);
-      return { id, cdns: earlier?.cdns ?? plan.cdns, batches: earlier?.batches.length ?? 0, duplicate };
+      return repeatOf(id, request, plan);
     },
 
     async close() {

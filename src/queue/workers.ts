@@ -1,4 +1,4 @@
-import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, Queue, Worker } from 'bullmq';
 import { mergePolicy } from '../config/policy.ts';
 import type { Config } from '../config/schema.ts';
 import { isPurgeError } from '../errors.ts';
@@ -6,22 +6,26 @@ import type { PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { submitRetryDelay } from '../pipeline/backoff.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
-import { runStep } from '../pipeline/step.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { StatusStore } from '../status/store.ts';
+import { createBatchProcessor } from './batch-processor.ts';
 import { createRedisConnection } from './connection.ts';
 import { BACKOFF_TYPE, queueName } from './names.ts';
 import { applyRateLimit } from './rate-limit.ts';
 
 export interface WorkerPool {
   readonly workers: ReadonlyMap<string, Worker<BatchJobData>>;
-  /** Stops taking jobs, lets in-flight ones finish within `graceMs`, then releases the rest to other workers. */
+  /**
+   * Stops taking jobs and lets in-flight ones finish within `graceMs`; past it, aborts their CDN calls and
+   * drops the connections, so their locks lapse and another worker takes them over.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
 export interface WorkerDeps {
   config: Config;
   providers: ReadonlyMap<string, Provider>;
+  /** Must sit on a worker connection (it waits out Redis outages) like the workers themselves. */
   store: StatusStore;
   log: Logger;
   now?: () => number;
@@ -37,51 +41,31 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
   const workers = new Map<string, Worker<BatchJobData>>();
+  const queues: Queue[] = [];
   const onRedisError = (error: Error) =>
     log.error({ err: error.message }, 'Redis connection error (workers)');
   const connections = config.cdns.map(() => createRedisConnection(config.redis.url, 'worker', onRedisError));
-  const queues: Queue[] = [];
 
   config.cdns.forEach((cdn, index) => {
     const provider = providers.get(cdn.id);
     if (!provider) throw new Error(`no provider for CDN ${cdn.id}`);
     const policy = mergePolicy(config.policy, cdn.policy);
     const connection = connections[index] as ReturnType<typeof createRedisConnection>;
-    // Used to pause this CDN's queue for every worker process when the CDN answers 429.
     const queue = new Queue(queueName(cdn.id), { connection, prefix: config.redis.prefix });
     queue.on('error', (error) => log.debug({ err: error.message, cdnId: cdn.id }, 'queue error'));
     queues.push(queue);
 
-    const processor = async (job: Job<BatchJobData>, token?: string) => {
-      const jobLog = log.child({
-        purgeId: job.data.purgeId,
-        cdnId: job.data.cdnId,
-        jobId: job.id,
-        ...(job.data.remoteId ? { remoteId: job.data.remoteId } : {}),
-      });
-      const outcome = await runStep(job.data, {
-        provider,
-        store,
-        policy,
-        log: jobLog,
-        now,
-        random,
-        checkpoint: (data) => job.updateData(data),
-        isLastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
-        onRateLimited: (ms) => queue.rateLimit(ms),
-        ...(deps.events ? { events: deps.events } : {}),
-      });
-      if (outcome.kind === 'wait') {
-        // Data first, then the move: a crash between the two re-runs the step with the new data.
-        if (!outcome.persisted) await job.updateData(outcome.data);
-        await job.moveToDelayed(outcome.until, token);
-        throw new DelayedError();
-      }
-      if (outcome.callbackDue) await deps.onCallbackDue?.(job.data.purgeId);
-      if (outcome.state !== 'succeeded') throw new UnrecoverableError(`${outcome.state}: ${outcome.reason}`);
-      return { state: outcome.state };
-    };
-
+    const processor = createBatchProcessor({
+      provider,
+      policy,
+      store,
+      queue,
+      log,
+      now,
+      random,
+      ...(deps.events ? { events: deps.events } : {}),
+      ...(deps.onCallbackDue ? { onCallbackDue: deps.onCallbackDue } : {}),
+    });
     const worker = new Worker<BatchJobData>(queueName(cdn.id), processor, {
       connection,
       prefix: config.redis.prefix,
@@ -106,12 +90,7 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
     });
     worker.on('error', (error) => log.error({ err: error, cdnId: cdn.id }, 'worker error'));
     worker.on('failed', (job, error) => {
-      if (job && !(error instanceof DelayedError)) {
-        log.debug(
-          { purgeId: job.data.purgeId, cdnId: cdn.id, jobId: job.id, err: error.message },
-          'job attempt failed',
-        );
-      }
+      if (job) void recordFinalFailure(job, error);
     });
     workers.set(cdn.id, worker);
     applyRateLimit(queue, cdn.rateLimit).then(
@@ -120,6 +99,32 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
         log.error({ err: error, cdnId: cdn.id }, 'cannot set the rate limit; worker not started'),
     );
   });
+
+  /**
+   * BullMQ can fail a job for good without our step ever ending it: stalled more often than allowed, or out
+   * of attempts on an error the step does not handle. The batch must still reach a terminal state (the
+   * transition never leaves one, so this is a no-op after the step's own failures).
+   */
+  async function recordFinalFailure(job: Job<BatchJobData>, error: Error): Promise<void> {
+    if (typeof job.finishedOn !== 'number') return; // retrying, not final
+    try {
+      const result = await store.update(
+        job.data.purgeId,
+        job.data.batchId,
+        { state: 'failed', error: error.message },
+        now(),
+      );
+      if (result.outcome === 'applied') {
+        log.warn(
+          { purgeId: job.data.purgeId, cdnId: job.data.cdnId, jobId: job.id, err: error.message },
+          'purge failed',
+        );
+      }
+      if (result.callbackDue) await deps.onCallbackDue?.(job.data.purgeId);
+    } catch (storeError) {
+      log.error({ err: storeError, jobId: job.id }, 'cannot record a failed job in its purge record');
+    }
+  }
 
   return {
     workers,
@@ -132,9 +137,13 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
       const result = await Promise.race([graceful.then(() => 'closed' as const), expired]);
       clearTimeout(timer);
       if (result === 'expired') {
+        // worker.close(true) would only return the pending close: abort the calls and cut Redis instead.
         log.warn({ graceMs }, 'in-flight jobs did not finish in time; releasing them to other workers');
-        await Promise.all([...workers.values()].map((worker) => worker.close(true)));
+        for (const worker of workers.values()) worker.cancelAllJobs('shutting down');
+        for (const connection of connections) connection.disconnect();
+        return;
       }
+      await Promise.all(queues.map((queue) => queue.close()));
       await Promise.all(
         connections.map((connection) => connection.quit().catch(() => connection.disconnect())),
       );

@@ -37,6 +37,8 @@ export interface StatusStore {
     increments?: Partial<Record<'attempts' | 'polls', number>>,
   ): Promise<TransitionResult>;
   get(purgeId: string): Promise<PurgeStatus | undefined>;
+  /** The purge an idempotency key maps to, within its window. */
+  findByIdempotencyKey(key: string): Promise<string | undefined>;
 }
 
 export interface StatusStoreOptions {
@@ -126,6 +128,10 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       );
       const outcome = result === 1 ? 'applied' : result === 0 ? 'already_final' : 'missing';
       return { outcome, remaining, callbackDue: callbackDue === 1 };
+    },
+
+    async findByIdempotencyKey(key) {
+      return (await redis.get(idempotencyKey(prefix, key))) ?? undefined;
     },
 
     async get(purgeId) {

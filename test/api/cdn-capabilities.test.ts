@@ -72,4 +72,22 @@ describe('CDN capabilities at ingest', () => {
     });
     expect(await api.keys()).toEqual(before);
   });
+
+  it('answers a repeat of an accepted purge with its id, never with 429 for the quota the first one holds', async () => {
+    const provider = api.service.runtime.providers.get('quantil-main');
+    if (!provider) throw new Error('no provider');
+    // More than half of what is left today: charging the repeat too would go over the quota.
+    const left = 500 - (await api.service.runtime.quota.used(provider, 'dirs', Date.now()));
+    const dirs = Array.from(
+      { length: Math.floor(left / 2) + 1 },
+      (_, i) => `https://www.example.com/repeat-${i}/`,
+    );
+    const first = await post({ dirs, cdns: ['quantil-main'], idempotencyKey: 'big-batch-1' });
+    expect(first.statusCode).toBe(202);
+    const used = await api.service.runtime.quota.used(provider, 'dirs', Date.now());
+    const repeat = await post({ dirs, cdns: ['quantil-main'], idempotencyKey: 'big-batch-1' });
+    expect(repeat.statusCode).toBe(202);
+    expect(repeat.json()).toMatchObject({ id: first.json().id, duplicate: true });
+    expect(await api.service.runtime.quota.used(provider, 'dirs', Date.now())).toBe(used);
+  });
 });

@@ -102,4 +102,10 @@ describe('POST /v1/events/publish (CMS webhook)', () => {
     expect(response.status).toBe(400);
     expect(response.body.error).toBe('INVALID_JSON');
   });
+
+  it('refuses an unsigned body with 401 before looking at it, even when it is not JSON', async () => {
+    const response = await deliver('{"eventId": "evt-46", "urls": [', {});
+    expect(response.status).toBe(401);
+    expect(response.body.error).toBe('SIGNATURE_INVALID');
+  });
 });

@@ -48,8 +48,8 @@ describe('README agrees with the code', () => {
       ]),
     );
     const config = parseConfig(JSON.parse(readFileSync(new URL('examples/compose.json', root), 'utf8')), env);
-    expect(compose.services.api?.ports).toEqual([`${config.api.port}:${config.api.port}`]);
-    expect(compose.services.worker?.ports).toEqual([String(config.metrics.port)]);
+    expect(compose.services.api?.ports).toEqual([`127.0.0.1:${config.api.port}:${config.api.port}`]);
+    expect(compose.services.worker?.ports).toEqual([`127.0.0.1::${config.metrics.port}`]);
     expect(config.cdns.map((cdn) => cdn.baseUrl)).toEqual(['http://simulator:8787', 'http://simulator:8787']);
   });
 

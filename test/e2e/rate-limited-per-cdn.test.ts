@@ -57,4 +57,22 @@ describe("a CDN's rate limits", () => {
       await other.close();
     }
   });
+
+  it('does not count the waits a 429 imposes as failed attempts', async () => {
+    const other = await startSimulator(VIMS_RIG.simulatorOptions({ taskDurationMs: 0 }));
+    const entry = { ...VIMS_RIG.cdnEntry(other.url), policy: { submit: { attempts: 2 } } };
+    const throttled = startTestService(testConfigInput(other.url, {}, [entry]));
+    try {
+      other.vims.faults.inject('submit', { kind: 'status', status: 429, retryAfter: '0' }, 3);
+      const { id } = await throttled.runtime.producer.enqueuePurge({
+        urls: ['https://www.example.com/slow-down'],
+      });
+      const status = await throttled.waitForFinish(id);
+      // Four calls with only two attempts allowed: the three 429s used none of them.
+      expect(status.batches[0]).toMatchObject({ state: 'succeeded', attempts: 4 });
+    } finally {
+      await throttled.close();
+      await other.close();
+    }
+  });
 });

@@ -53,6 +53,36 @@ describe('the service on SIGTERM', () => {
     }
   });
 
+  it('past the grace period, lets go of a stuck call and exits; another worker finishes the purge', async () => {
+    const stuckPath = join(await mkdtemp(join(tmpdir(), 'pw-grace-')), 'config.json');
+    await writeFile(
+      stuckPath,
+      JSON.stringify({ ...input, worker: { ...input.worker, shutdownGraceMs: 300 } }),
+    );
+    const submitsBefore = simulator.vims.requests.filter((r) => r.op === 'submit').length;
+    const held = simulator.vims.holdNext('submit'); // the CDN never answers while the service stops
+    const service = spawnNode('src/main.ts', ['--config', stuckPath], {});
+    await service.printed('purge-worker started');
+    const { id } = await producer.runtime.producer.enqueuePurge({
+      urls: ['https://www.example.com/stuck.html'],
+    });
+    await held.arrived;
+
+    service.process.kill('SIGTERM');
+    expect(await service.exited()).toBe(0);
+    expect(service.output()).toContain('releasing them to other workers');
+    held.release();
+
+    const successor = startTestService(input);
+    try {
+      const status = await successor.waitForFinish(id);
+      expect(status.batches[0]).toMatchObject({ state: 'succeeded', attempts: 2 });
+      expect(simulator.vims.requests.filter((r) => r.op === 'submit').length - submitsBefore).toBe(2);
+    } finally {
+      await successor.close();
+    }
+  });
+
   it('exits 2 naming the bad field when the config is invalid', async () => {
     const badPath = join(await mkdtemp(join(tmpdir(), 'pw-badconfig-')), 'config.json');
     await writeFile(badPath, JSON.stringify({ ...input, cdns: [{ ...input.cdns[0], token: '' }] }));

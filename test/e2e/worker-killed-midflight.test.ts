@@ -73,4 +73,21 @@ describe.each(RIGS)('a $provider worker killed mid-flight', (rig) => {
     expect(status.batches[0]?.attempts).toBe(1);
     expect(submitCount() - submitsBefore).toBe(1);
   });
+
+  it('after more crashes than maxStalledCount allows: the purge ends failed, not stuck running', async () => {
+    const held = sim.holdNext('submit');
+    child = await startDoomedWorker();
+    const { id } = await producer.runtime.producer.enqueuePurge({
+      urls: ['https://www.example.com/crash-3.html'],
+    });
+    await held.arrived;
+    child.process.kill('SIGKILL');
+    await child.exited();
+    held.release();
+    // A rescuer that tolerates no stall at all: BullMQ fails the job itself, outside any step of ours.
+    rescuer = startTestService({ ...input, worker: { ...input.worker, maxStalledCount: 0 } });
+    const status = await rescuer.waitForFinish(id);
+    expect(status.state).toBe('failed');
+    expect(status.batches[0]?.error).toMatch(/stalled/);
+  });
 });

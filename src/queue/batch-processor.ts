@@ -1,0 +1,67 @@
+import { DelayedError, type Job, type Queue, RateLimitError, UnrecoverableError } from 'bullmq';
+import type { Policy } from '../config/policy.ts';
+import { isPurgeError } from '../errors.ts';
+import type { PipelineEvents } from '../observability/events.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { BatchJobData } from '../pipeline/job.ts';
+import { runStep } from '../pipeline/step.ts';
+import type { Provider } from '../providers/provider.ts';
+import type { StatusStore } from '../status/store.ts';
+
+export interface BatchProcessorDeps {
+  provider: Provider;
+  policy: Policy;
+  store: StatusStore;
+  /** This CDN's queue: a 429 pauses it for every worker process. */
+  queue: Queue;
+  log: Logger;
+  now: () => number;
+  random: () => number;
+  events?: PipelineEvents;
+  onCallbackDue?: (purgeId: string) => Promise<void>;
+}
+
+/**
+ * Runs one step of a batch job and carries its outcome out in BullMQ terms: re-delay the job (the next
+ * poll), complete it, fail it for good (UnrecoverableError), or hand it back while the CDN rate-limits us.
+ */
+export function createBatchProcessor(deps: BatchProcessorDeps) {
+  return async (job: Job<BatchJobData>, token?: string, signal?: AbortSignal) => {
+    const log = deps.log.child({
+      purgeId: job.data.purgeId,
+      cdnId: job.data.cdnId,
+      jobId: job.id,
+      ...(job.data.remoteId ? { remoteId: job.data.remoteId } : {}),
+    });
+    let outcome: Awaited<ReturnType<typeof runStep>>;
+    try {
+      outcome = await runStep(job.data, {
+        provider: deps.provider,
+        store: deps.store,
+        policy: deps.policy,
+        log,
+        now: deps.now,
+        random: deps.random,
+        checkpoint: (data) => job.updateData(data),
+        isLastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+        onRateLimited: (ms) => deps.queue.rateLimit(ms),
+        ...(deps.events ? { events: deps.events } : {}),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      // The queue is paused for the CDN's Retry-After; waiting for it is not a failed attempt.
+      if (isPurgeError(error) && error.code === 'CDN_RATE_LIMITED') throw new RateLimitError();
+      throw error;
+    }
+    if (outcome.kind === 'wait') {
+      // Data first, then the move: a crash between the two re-runs the step with the new data.
+      if (!outcome.persisted) await job.updateData(outcome.data);
+      await job.moveToDelayed(outcome.until, token);
+      throw new DelayedError();
+    }
+    if (outcome.callbackDue) await deps.onCallbackDue?.(job.data.purgeId);
+    if (outcome.kind === 'skipped') return { skipped: 'the batch had already ended' };
+    if (outcome.state !== 'succeeded') throw new UnrecoverableError(`${outcome.state}: ${outcome.reason}`);
+    return { state: outcome.state };
+  };
+}
