@@ -50,7 +50,7 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     httpClients.push(http);
     providers.set(cdn.id, createProvider(cdn, { http }));
   }
-  const connection = createRedisConnection(config.redis.url, 'producer', (error) =>
+  const connection = createRedisConnection(config.redis, 'producer', (error) =>
     options.log.error({ err: error.message, redis: redactedUrl(config.redis.url) }, 'Redis connection error'),
   );
   const store = createStatusStore({
@@ -93,7 +93,7 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     startWorkers() {
       // Workers write status on a connection of their own that waits out a Redis outage, as BullMQ's do:
       // the producer's fails fast (an API answers 503), which would turn a blip into failed jobs here.
-      const workerConnection = createRedisConnection(config.redis.url, 'worker', (error) =>
+      const workerConnection = createRedisConnection(config.redis, 'worker', (error) =>
         options.log.error({ err: error.message }, 'Redis connection error (status)'),
       );
       const workerStore = createStatusStore({

@@ -22,6 +22,14 @@ export const redisSchema = z.object({
   /** Default: REDIS_URL from the environment, else redis://127.0.0.1:6379 (filled in by load.ts). */
   url: z.string().min(1),
   /**
+   * Seed nodes of a Redis Cluster (`redis://[user:password@]host:port`); when given, `url` is not used. The
+   * prefix's hash tag keeps every key in one slot, which BullMQ's and our multi-key scripts require.
+   */
+  clusterNodes: z
+    .array(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }))
+    .min(1)
+    .optional(),
+  /**
    * Prefix of every key, BullMQ's and ours. The `{...}` hash tag puts all of them in one Redis Cluster slot,
    * which BullMQ's multi-key Lua scripts and our own transitions need there.
    */

@@ -29,7 +29,7 @@ export function createCallbackQueue(config: Config, connection: ReturnType<typeo
 
 /** Delivers callbacks apart from the purge jobs, so a slow or failing receiver never holds a purge up. */
 export function startCallbackWorker(config: Config, store: StatusStore, log: Logger) {
-  const connection = createRedisConnection(config.redis.url, 'worker', (error) =>
+  const connection = createRedisConnection(config.redis, 'worker', (error) =>
     log.error({ err: error.message }, 'Redis connection error (callbacks)'),
   );
   const secret = config.callbacks.secret ?? config.api.webhook.secret;

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { mergePolicy } from '../config/policy.ts';
 import type { Config } from '../config/schema.ts';
 import type { PurgeRequest } from '../model/purge.ts';
@@ -10,6 +9,7 @@ import { type PurgePlan, planPurge } from '../pipeline/plan.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { QuotaLedger } from '../status/quota.ts';
 import type { StatusStore } from '../status/store.ts';
+import type { RedisClient } from './connection.ts';
 import { BACKOFF_TYPE, batchJobId, queueName } from './names.ts';
 
 export interface EnqueueOptions {
@@ -37,7 +37,7 @@ export interface ProducerDeps {
   config: Config;
   providers: ReadonlyMap<string, Provider>;
   store: StatusStore;
-  connection: Redis;
+  connection: RedisClient;
   /** Reserves daily quota for a plan, throwing QUOTA_EXCEEDED when it does not fit. */
   quota?: QuotaLedger;
   idempotencyWindowSeconds?: number;

@@ -44,7 +44,7 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
   const queues: Queue[] = [];
   const onRedisError = (error: Error) =>
     log.error({ err: error.message }, 'Redis connection error (workers)');
-  const connections = config.cdns.map(() => createRedisConnection(config.redis.url, 'worker', onRedisError));
+  const connections = config.cdns.map(() => createRedisConnection(config.redis, 'worker', onRedisError));
 
   config.cdns.forEach((cdn, index) => {
     const provider = providers.get(cdn.id);

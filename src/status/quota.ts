@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
 import { PurgeError } from '../errors.ts';
 import type { PurgePlan } from '../pipeline/plan.ts';
 import type { Provider } from '../providers/provider.ts';
+import type { RedisClient } from '../queue/connection.ts';
 import { quotaKey } from './keys.ts';
 
 export interface QuotaReservation {
@@ -16,7 +16,7 @@ export interface QuotaLedger {
   used(provider: Provider, kind: 'urls' | 'dirs', now: number): Promise<number>;
 }
 
-type ScriptedRedis = Redis & { purgeQuota(numKeys: number, ...args: string[]): Promise<number> };
+type ScriptedRedis = RedisClient & { purgeQuota(numKeys: number, ...args: string[]): Promise<number> };
 
 interface Demand {
   key: string;
@@ -37,7 +37,7 @@ export function quotaDay(now: number): string {
  * A crash-repeat submit is not charged again here: the CDN may count it, so keep a margin in mind.
  */
 export function createQuotaLedger(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   providers: ReadonlyMap<string, Provider>,
 ): QuotaLedger {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
 import { aggregateState, type BatchStatus, type PurgeStatus } from '../model/status.ts';
 import type { PurgePlan } from '../pipeline/plan.ts';
+import type { RedisClient } from '../queue/connection.ts';
 import { idempotencyKey, PURGE_FIELDS, purgeKey } from './keys.ts';
 
 /** Fields a step may change; `null` clears a field (an error that no longer applies). */
@@ -42,12 +42,12 @@ export interface StatusStore {
 }
 
 export interface StatusStoreOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   ttlSeconds: number;
 }
 
-type ScriptedRedis = Redis & {
+type ScriptedRedis = RedisClient & {
   purgeTransition(
     key: string,
     field: string,
