@@ -8,7 +8,7 @@ import { createHttpClient, type HttpClient } from './providers/http.ts';
 import type { Provider } from './providers/provider.ts';
 import { createProvider } from './providers/registry.ts';
 import { createCallbackQueue, createCallbackScheduler, startCallbackWorker } from './queue/callbacks.ts';
-import { createRedisConnection } from './queue/connection.ts';
+import { createRedisConnection, redisHost } from './queue/connection.ts';
 import { createPurgeProducer, type PurgeProducer } from './queue/enqueue.ts';
 import { startWorkers, type WorkerPool } from './queue/workers.ts';
 import { createQuotaLedger, type QuotaLedger } from './status/quota.ts';
@@ -51,7 +51,7 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     providers.set(cdn.id, createProvider(cdn, { http }));
   }
   const connection = createRedisConnection(config.redis, 'producer', (error) =>
-    options.log.error({ err: error.message, redis: redactedUrl(config.redis.url) }, 'Redis connection error'),
+    options.log.error({ err: error.message, redis: redisHost(config.redis.url) }, 'Redis connection error'),
   );
   const store = createStatusStore({
     redis: connection,
@@ -138,14 +138,4 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
       await connection.quit().catch(() => connection.disconnect());
     },
   };
-}
-
-/** A Redis URL may carry a password: logs get the host only. */
-function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}`;
-  } catch {
-    return 'redis';
-  }
 }

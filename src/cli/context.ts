@@ -1,7 +1,9 @@
 import { loadConfigFile, resolveConfigPath } from '../config/load.ts';
 import { describeError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
+import { redisHost } from '../queue/connection.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
+import { withTimeout } from '../with-timeout.ts';
 import { CliExit, EXIT } from './exit-codes.ts';
 
 const REDIS_CHECK_MS = 5_000;
@@ -29,29 +31,12 @@ export async function withRuntime<T>(
 }
 
 async function checkRedis(runtime: Runtime, url: string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      runtime.ping(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${REDIS_CHECK_MS} ms`)), REDIS_CHECK_MS);
-      }),
-    ]);
+    await withTimeout(runtime.ping(), REDIS_CHECK_MS, 'ping');
   } catch (error) {
     throw new CliExit(
       EXIT.REDIS_UNAVAILABLE,
-      `cannot reach Redis at ${hostOf(url)}: ${describeError(error)}`,
+      `cannot reach Redis at ${redisHost(url)}: ${describeError(error)}`,
     );
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The URL may carry a password; messages get the host only. */
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return 'the configured URL';
   }
 }

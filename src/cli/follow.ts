@@ -1,8 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { PurgeStatus } from '../model/status.ts';
+import { isPurgeFinished, type PurgeStatus, publicStatus } from '../model/status.ts';
 import type { StatusStore } from '../status/store.ts';
 import { CliExit, EXIT } from './exit-codes.ts';
-import { isFinished, renderStatus } from './render.ts';
+import { renderStatus } from './render.ts';
 
 export interface FollowOptions {
   wait: boolean;
@@ -26,7 +26,7 @@ export async function followPurge(store: StatusStore, id: string, options: Follo
   for (;;) {
     const status = await store.get(id);
     if (!status) throw new CliExit(EXIT.NOT_FOUND, `no purge ${id} (unknown, or its status expired)`);
-    const finished = isFinished(status);
+    const finished = isPurgeFinished(status.state);
     if (!options.json) {
       const lines = renderStatus(status, tty);
       const text = lines.join('\n');
@@ -52,11 +52,6 @@ export async function followPurge(store: StatusStore, id: string, options: Follo
     // A person watching a purge: half a second between reads of one Redis hash is plenty.
     await delay(options.intervalMs ?? 500);
   }
-}
-
-function publicStatus(status: PurgeStatus) {
-  const { callbackUrl: _hidden, ...visible } = status;
-  return visible;
 }
 
 /** `--timeout <seconds>`: a positive number, as milliseconds. */

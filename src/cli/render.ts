@@ -27,7 +27,3 @@ export function renderStatus(status: PurgeStatus, tty: boolean): string[] {
   }
   return lines;
 }
-
-export function isFinished(status: PurgeStatus): boolean {
-  return status.state === 'succeeded' || status.state === 'failed' || status.state === 'timed_out';
-}

@@ -57,3 +57,13 @@ export function aggregateState(batches: readonly BatchStatus[]): PurgeState {
   if (batches.some((batch) => batch.state === 'timed_out')) return 'timed_out';
   return 'succeeded';
 }
+
+export function isPurgeFinished(state: PurgeState): boolean {
+  return state === 'succeeded' || state === 'failed' || state === 'timed_out';
+}
+
+/** What a caller is shown: everything but where the callback goes (it may embed a caller's token). */
+export function publicStatus(status: PurgeStatus): Omit<PurgeStatus, 'callbackUrl'> {
+  const { callbackUrl: _hidden, ...visible } = status;
+  return visible;
+}

@@ -127,7 +127,8 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
   }
 
   if (status.state === 'succeeded') return finish(data, ctx, 'succeeded', undefined, { polls: 1 });
-  if (status.state === 'failed') return finish(data, ctx, 'failed', status.reason, { polls: 1 });
+  if (status.state === 'failed')
+    return finish(data, ctx, 'failed', status.reason, { polls: 1, progress: status.progress });
 
   const now = ctx.now();
   if ('note' in status && status.note)
@@ -139,9 +140,7 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
       ctx,
       'timed_out',
       `deadline passed while the CDN task was still ${status.state}${progress}`,
-      {
-        polls: 1,
-      },
+      { polls: 1, progress: status.progress },
     );
   }
   const progressPatch = status.progress === undefined ? {} : { progress: status.progress };
@@ -185,13 +184,18 @@ async function finish(
   ctx: StepContext,
   state: 'succeeded' | 'failed' | 'timed_out',
   reason: string | undefined,
-  increments: { polls?: number } = {},
+  { polls: pollsNow = 0, progress }: { polls?: number; progress?: number | undefined } = {},
 ): Promise<StepOutcome> {
+  // A batch that did not succeed keeps the last progress the CDN reported: how far it got is worth knowing.
+  const lastProgress = progress === undefined ? {} : { progress };
   const patch =
-    state === 'succeeded' ? { state, progress: 100, error: null } : { state, error: reason ?? state };
+    state === 'succeeded'
+      ? { state, progress: 100, error: null }
+      : { state, error: reason ?? state, ...lastProgress };
   const now = ctx.now();
+  const increments = pollsNow > 0 ? { polls: pollsNow } : {};
   const result = await ctx.store.update(data.purgeId, data.batchId, patch, now, increments);
-  const polls = data.polls + (increments.polls ?? 0);
+  const polls = data.polls + pollsNow;
   if (result.outcome === 'applied') {
     const secondsSinceQueued = (now - data.createdAt) / 1000;
     ctx.events?.emit('batch:finished', {

@@ -62,3 +62,12 @@ function credentials(url: string) {
     ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
   };
 }
+
+/** A Redis URL may carry a password: logs and messages get the host only. */
+export function redisHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'the configured Redis';
+  }
+}

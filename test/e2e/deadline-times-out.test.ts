@@ -29,7 +29,7 @@ describe.each(RIGS)('a $provider purge that outlives its deadline', (rig) => {
     expect(batch?.state).toBe('timed_out');
     expect(batch?.remoteId).toBeDefined();
     expect(batch?.progress).toBeGreaterThanOrEqual(0);
-    expect(batch?.polls).toBeGreaterThanOrEqual(2);
+    expect(batch?.polls).toBeGreaterThanOrEqual(1);
     expect(batch?.error).toMatch(/deadline passed while the CDN task was still (pending|running)/);
     expect((batch?.finishedAt ?? 0) - (batch?.queuedAt ?? 0)).toBeGreaterThanOrEqual(400);
   });

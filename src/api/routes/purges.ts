@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { publicStatus } from '../../model/status.ts';
 import type { Runtime } from '../../runtime.ts';
 import { acceptPurge } from '../accept.ts';
 import { sendError } from '../errors.ts';
@@ -35,8 +36,7 @@ export async function purgeRoutes(app: FastifyInstance, { runtime }: { runtime: 
           'NOT_FOUND',
           `no purge ${request.params.id} (unknown, or its status expired)`,
         );
-      const { callbackUrl: _hidden, ...visible } = status;
-      return reply.send(visible);
+      return reply.send(publicStatus(status));
     },
   );
 }
