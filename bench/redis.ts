@@ -1,7 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { spawnRedisServer as spawnTestRedis, waitForRedis } from '../test/harness/redis-server.ts';
 
 export interface RedisHandle {
   url: string;
@@ -21,72 +19,20 @@ export async function acquireRedis(): Promise<RedisHandle> {
 }
 
 async function spawnRedisServer(): Promise<RedisHandle> {
-  const port = await freePort();
-  // No persistence: a snapshot or AOF fsync landing mid-run would show up as noise in the numbers.
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  // A crash or Ctrl-C of the bench must not leave a redis-server behind.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const failed = new Promise<never>((_, reject) => {
-    child.once('error', (error) =>
-      reject(new Error(`cannot start redis-server (is it installed? or set REDIS_URL): ${error.message}`)),
-    );
-  });
-  const url = `redis://127.0.0.1:${port}`;
-  await Promise.race([waitForRedis(url), failed]);
+  // No persistence there: a snapshot or AOF fsync landing mid-run would show up as noise in the numbers.
+  const server = await spawnTestRedis();
   return {
-    url,
+    url: server.url,
     source: 'redis-server',
-    version: await redisVersion(url),
-    stop: async () => {
-      process.off('exit', killOnExit);
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    version: await redisVersion(server.url),
+    stop: server.stop,
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port')),
-      );
-    });
-  });
 }
 
 function probe(url: string): Redis {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   client.on('error', () => {});
   return client;
-}
-
-async function waitForRedis(url: string, deadlineMs = 10_000): Promise<void> {
-  const giveUpAt = Date.now() + deadlineMs;
-  for (;;) {
-    const client = probe(url);
-    try {
-      await client.connect();
-      await client.ping();
-      return;
-    } catch (error) {
-      if (Date.now() > giveUpAt)
-        throw new Error(`Redis at ${url} did not answer: ${(error as Error).message}`);
-      await sleep(50); // the spawned process is not listening yet
-    } finally {
-      client.disconnect();
-    }
-  }
 }
 
 async function redisVersion(url: string): Promise<string> {

@@ -39,13 +39,16 @@ async function tryTestcontainers(): Promise<RedisHandle | undefined> {
   };
 }
 
-async function spawnRedisServer(): Promise<RedisHandle> {
+/** A throwaway redis-server on a free loopback port, without persistence; killed if this process exits. */
+export async function spawnRedisServer(): Promise<RedisHandle> {
   const port = await freePort();
   const child: ChildProcess = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
     { stdio: 'ignore' },
   );
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const spawned = new Promise<never>((_, reject) => {
     child.once('error', (error) =>
       reject(new Error(`cannot start redis-server (is it installed?): ${error.message}`)),
@@ -57,6 +60,8 @@ async function spawnRedisServer(): Promise<RedisHandle> {
     url,
     source: 'redis-server',
     stop: async () => {
+      process.off('exit', killOnExit);
+      if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;
@@ -77,7 +82,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForRedis(url: string, deadlineMs = 10_000): Promise<void> {
+export async function waitForRedis(url: string, deadlineMs = 10_000): Promise<void> {
   const giveUpAt = Date.now() + deadlineMs;
   for (;;) {
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
