@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { PurgeError } from '../errors.ts';
 import { type Config, configSchema } from './schema.ts';
@@ -18,20 +19,28 @@ export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = proc
   } catch (error) {
     throw new PurgeError('CONFIG_INVALID', `cannot read config file ${path}: ${(error as Error).message}`);
   }
-  if (extname(path) !== '.json') {
-    throw new PurgeError('CONFIG_INVALID', `config file ${path}: only .json files are supported`);
+  const format = FORMATS[extname(path).toLowerCase()];
+  if (!format) {
+    throw new PurgeError('CONFIG_INVALID', `config file ${path}: use a .json, .yaml or .yml file`);
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = format.parse(text);
   } catch (error) {
     throw new PurgeError(
       'CONFIG_INVALID',
-      `config file ${path} is not valid JSON: ${(error as Error).message}`,
+      `config file ${path} is not valid ${format.name}: ${(error as Error).message}`,
     );
   }
   return parseConfig(raw, env, path);
 }
+
+const yaml = { name: 'YAML', parse: (text: string) => parseYaml(text) as unknown };
+const FORMATS: Record<string, { name: string; parse: (text: string) => unknown }> = {
+  '.json': { name: 'JSON', parse: (text) => JSON.parse(text) as unknown },
+  '.yaml': yaml,
+  '.yml': yaml,
+};
 
 /** Interpolates `${VAR}` from env, validates, and freezes. Every bad field is named in one error. */
 export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, source = 'config'): Config {

@@ -98,4 +98,31 @@ describe('config validation', () => {
     await writeFile(broken, '{ "cdns": [ ');
     await expect(loadConfigFile(broken)).rejects.toThrow(/broken\.json is not valid JSON/);
   });
+
+  it('reads YAML as well as JSON, and names the format of a file it cannot parse', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pw-config-yaml-'));
+    const good = join(dir, 'purge-worker.yaml');
+    await writeFile(
+      good,
+      [
+        'cdns:',
+        '  - id: vims-main',
+        '    provider: vims',
+        '    baseUrl: http://127.0.0.1:1',
+        '    token: ${VIMS_TOKEN}',
+        '    cdnId: 101',
+        'routes:',
+        '  - hosts: ["*.example.com"]',
+        '    cdns: [vims-main]',
+      ].join('\n'),
+    );
+    const config = await loadConfigFile(good, { VIMS_TOKEN: 'sk_live_yaml' });
+    expect(config.cdns[0]).toMatchObject({ id: 'vims-main', token: 'sk_live_yaml', cdnId: '101' });
+    const bad = join(dir, 'broken.yml');
+    await writeFile(bad, 'cdns: [\n  - id: x');
+    await expect(loadConfigFile(bad)).rejects.toThrow(/broken\.yml is not valid YAML/);
+    const toml = join(dir, 'config.toml');
+    await writeFile(toml, '[redis]');
+    await expect(loadConfigFile(toml)).rejects.toThrow(/config\.toml: use a \.json, \.yaml or \.yml file/);
+  });
 });
