@@ -3,6 +3,17 @@ import { createHash } from 'node:crypto';
 /**
  * Every Redis key purge-worker itself writes (BullMQ names its own under the same prefix). The prefix
  * carries a hash tag, e.g. `{purge}`, so all keys share one Redis Cluster slot with the queues.
+ *
+ * Where each piece of state lives, and why a crash cannot lose it:
+ * - the work of a CDN batch: its BullMQ job's data (persisted; a stalled job is re-run by another worker);
+ * - the remote task id, step, polls, deadline: the same job data, written (checkpoint) before the job moves
+ *   on, so a re-run polls instead of submitting again (pipeline/step.ts walks each window);
+ * - the purge record (summary, per-batch state, counters, timestamps, errors): the hash below, changed only
+ *   by transition.lua, which never leaves a terminal state and counts each batch down once;
+ * - idempotency key -> purge id: written with the record by create.lua, so a repeat maps to the same purge
+ *   and re-adds only the jobs of batches still queued (queue/enqueue.ts);
+ * - daily quota: reserved by quota.lua, all or nothing, before anything else is written;
+ * - credentials: only in the frozen config in memory, never in Redis, job data, logs or the dashboard.
  */
 export function purgeKey(prefix: string, purgeId: string): string {
   return `${prefix}:purge:${purgeId}`;
