@@ -36,6 +36,11 @@ export const publishEventSchema = {
   },
 } as const;
 
+export const idempotencyHeader = {
+  type: 'object',
+  properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 256 } },
+} as const;
+
 export const purgeIdParams = {
   type: 'object',
   required: ['id'],

@@ -46,6 +46,13 @@ describe('POST /v1/purges', () => {
     expect(await api.keys()).toEqual(keysAfterFirst);
   });
 
+  it('takes the idempotency key from an Idempotency-Key header too', async () => {
+    const headers = { ...auth, 'idempotency-key': 'header-key-1' };
+    const first = await post({ urls: ['https://www.example.com/by-header'] }, headers);
+    const again = await post({ urls: ['https://www.example.com/by-header'] }, headers);
+    expect(again.json()).toEqual({ id: first.json().id, cdns: ['vims-main'], duplicate: true });
+  });
+
   describe('refuses bad input precisely and writes nothing', () => {
     const cases: Array<[string, unknown, number, string, RegExp]> = [
       ['malformed JSON', '{"urls": [', 400, 'INVALID_JSON', /not valid JSON/],

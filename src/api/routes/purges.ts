@@ -4,17 +4,23 @@ import type { Runtime } from '../../runtime.ts';
 import { acceptPurge } from '../accept.ts';
 import { sendError } from '../errors.ts';
 import { bearerAuth } from '../plugins/bearer-auth.ts';
-import { type PurgeBody, purgeBodySchema, purgeIdParams } from '../schemas.ts';
+import { idempotencyHeader, type PurgeBody, purgeBodySchema, purgeIdParams } from '../schemas.ts';
 
 /** POST /v1/purges and GET /v1/purges/:id, behind bearer tokens. */
 export async function purgeRoutes(app: FastifyInstance, { runtime }: { runtime: Runtime }) {
   app.addHook('onRequest', bearerAuth(runtime.config.api.tokens));
 
-  app.post<{ Body: PurgeBody }>(
+  app.post<{ Body: PurgeBody; Headers: { 'idempotency-key'?: string } }>(
     '/v1/purges',
-    { schema: { body: purgeBodySchema } },
+    { schema: { body: purgeBodySchema, headers: idempotencyHeader } },
     async (request, reply) => {
-      const result = await acceptPurge(request.body, runtime.config, runtime.producer);
+      // The conventional Idempotency-Key header and the body field mean the same; the body wins.
+      const headerKey = request.headers['idempotency-key'];
+      const body =
+        headerKey && !request.body.idempotencyKey
+          ? { ...request.body, idempotencyKey: headerKey }
+          : request.body;
+      const result = await acceptPurge(body, runtime.config, runtime.producer);
       request.log.info(
         { purgeId: result.id, cdns: result.cdns, duplicate: result.duplicate },
         'purge accepted',
