@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { resolveConfigPath } from './config/load.ts';
+import { resolveServiceConfigPath } from './config/load.ts';
 import { isPurgeError } from './errors.ts';
 import { ROLES, type Role } from './roles.ts';
 import { runService, stopOnSignals } from './service.ts';
@@ -13,10 +13,8 @@ try {
     options: { config: { type: 'string', short: 'c' }, role: { type: 'string', default: 'all' } },
   });
   if (!ROLES.includes(values.role as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
-  const service = await runService({
-    configPath: resolveConfigPath(values.config),
-    role: values.role as Role,
-  });
+  const { path, demo } = resolveServiceConfigPath(values.config);
+  const service = await runService({ configPath: path, demo, role: values.role as Role });
   stopOnSignals(service);
 } catch (error) {
   process.stderr.write(

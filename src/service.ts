@@ -23,6 +23,8 @@ export async function runService(options: {
   configPath: string;
   role: Role;
   pretty?: boolean;
+  /** The path is the demo config, chosen because the user named none: say so loudly. */
+  demo?: boolean;
 }): Promise<RunningService> {
   const config = await loadConfigFile(options.configPath);
   // JSON for machines; pino-pretty when a person is watching a terminal (LOG_FORMAT=json|pretty overrides).
@@ -40,6 +42,12 @@ export async function runService(options: {
   } else {
     app = await buildApp({ runtime, log });
     address = await app.listen({ host: config.api.host, port: config.api.port });
+  }
+  if (options.demo) {
+    log.warn(
+      { configPath: options.configPath },
+      'no purge-worker.json: running the demo config (CDN simulator on 127.0.0.1:8787, demo secrets); create purge-worker.json or pass --config',
+    );
   }
   log.info(
     {

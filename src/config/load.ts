@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -6,10 +7,23 @@ import { PurgeError } from '../errors.ts';
 import { type Config, configSchema } from './schema.ts';
 
 export const DEFAULT_CONFIG_PATH = 'purge-worker.json';
+export const DEMO_CONFIG_PATH = 'examples/demo.json';
 
 /** Config path: explicit argument, then PURGE_CONFIG, then ./purge-worker.json. */
 export function resolveConfigPath(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
   return explicit ?? env.PURGE_CONFIG ?? DEFAULT_CONFIG_PATH;
+}
+
+/**
+ * For starting the service: as resolveConfigPath, but a fresh clone with no config of its own runs the demo
+ * config (the bundled CDN simulator's address, demo secrets) instead of stopping, and says so.
+ */
+export function resolveServiceConfigPath(explicit?: string, env: NodeJS.ProcessEnv = process.env) {
+  const path = resolveConfigPath(explicit, env);
+  const nothingChosen = explicit === undefined && env.PURGE_CONFIG === undefined;
+  if (nothingChosen && !existsSync(path) && existsSync(DEMO_CONFIG_PATH))
+    return { path: DEMO_CONFIG_PATH, demo: true };
+  return { path, demo: false };
 }
 
 export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
@@ -52,7 +66,9 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, 
       `${source}: environment variable(s) not set: ${[...missing].sort().join(', ')}`,
     );
   }
-  const parsed = configSchema.safeParse(withRedisUrlDefault(interpolated, env));
+  const parsed = configSchema.safeParse(withRedisUrlDefault(interpolated, env), {
+    error: requiredFieldMessage,
+  });
   if (!parsed.success) {
     throw new PurgeError('CONFIG_INVALID', `${source} is invalid:\n${formatIssues(parsed.error.issues)}`);
   }
@@ -67,6 +83,13 @@ function withRedisUrlDefault(value: unknown, env: NodeJS.ProcessEnv): unknown {
   const redis = (root.redis ?? {}) as Record<string, unknown>;
   if (typeof redis !== 'object' || redis === null || redis.url !== undefined) return value;
   return { ...root, redis: { ...redis, url: env.REDIS_URL ?? FALLBACK_REDIS_URL } };
+}
+
+/** zod's own words for a missing field ("Invalid input: expected string, received undefined") hide the point. */
+function requiredFieldMessage(issue: { input?: unknown; code?: string }): string | undefined {
+  const missing =
+    issue.input === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_union');
+  return missing ? 'is required' : undefined;
 }
 
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {

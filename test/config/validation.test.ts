@@ -48,6 +48,13 @@ describe('config validation', () => {
     expect(error.message).toContain('routes[0].hosts[0]');
   });
 
+  it('says plainly that a required field is missing', () => {
+    const { token: _token, cdnId: _cdnId, ...incomplete } = vims;
+    const error = errorOf(() => parseConfig({ cdns: [incomplete] }, {}));
+    expect(error.message).toContain('cdns[0].token: is required');
+    expect(error.message).toContain('cdns[0].cdnId: is required');
+  });
+
   it('refuses a route to an unknown CDN and duplicate CDN ids', () => {
     const error = errorOf(() =>
       parseConfig({ cdns: [vims, vims], routes: [{ hosts: ['www.example.com'], cdns: ['ghost'] }] }, {}),
