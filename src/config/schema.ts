@@ -1,9 +1,13 @@
 import { z } from 'zod';
-import { quantilCdnSchema } from '../providers/quantil/config.ts';
-import { vimsCdnSchema } from '../providers/vims/config.ts';
+import { quantilSettingsSchema } from '../providers/quantil/config.ts';
+import { vimsSettingsSchema } from '../providers/vims/config.ts';
+import { cdnEntryBaseSchema } from './cdn-entry.ts';
 import { policySchema } from './policy.ts';
 
-/** A new provider adds its entry schema here (one line) and to providers/registry.ts. */
+export const vimsCdnSchema = cdnEntryBaseSchema.extend(vimsSettingsSchema.shape);
+export const quantilCdnSchema = cdnEntryBaseSchema.extend(quantilSettingsSchema.shape);
+
+/** A new provider adds its entry schema here (two lines) and to providers/registry.ts. */
 export const cdnSchema = z.discriminatedUnion('provider', [vimsCdnSchema, quantilCdnSchema]);
 
 const hostPattern = z

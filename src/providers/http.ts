@@ -1,5 +1,4 @@
 import { Agent, request, errors as undiciErrors } from 'undici';
-import type { HttpPolicy } from '../config/policy.ts';
 import { PurgeError } from '../errors.ts';
 import { parseRetryAfter } from './retry-after.ts';
 
@@ -23,7 +22,16 @@ export interface HttpClient {
   close(): Promise<void>;
 }
 
-export function createHttpClient(policy: HttpPolicy): HttpClient {
+/** The timeouts and size cap of one client (config's `policy.http` has this shape). */
+export interface HttpClientOptions {
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  totalTimeoutMs: number;
+  maxResponseBytes: number;
+}
+
+export function createHttpClient(policy: HttpClientOptions): HttpClient {
   const agent = new Agent({
     connect: { timeout: policy.connectTimeoutMs },
     headersTimeout: policy.headersTimeoutMs,

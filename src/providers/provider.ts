@@ -1,5 +1,11 @@
 import type { PurgeTarget, TargetKind } from '../model/purge.ts';
 
+/** What every provider's settings carry besides its own fields (the shared part of a CDN entry). */
+export interface CdnIdentity {
+  id: string;
+  baseUrl: string;
+}
+
 export interface ProviderCapabilities {
   kinds: ReadonlySet<TargetKind>;
   /** Most items (URLs + dirs) one API call takes; `toBatches` never returns a bigger batch. */

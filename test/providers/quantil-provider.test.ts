@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { quantilCdnSchema } from '../../src/config/schema.ts';
 import { PurgeError } from '../../src/errors.ts';
 import { createHttpClient, type HttpClient } from '../../src/providers/http.ts';
 import type { Provider } from '../../src/providers/provider.ts';
-import { quantilCdnSchema } from '../../src/providers/quantil/config.ts';
 import { createQuantilProvider } from '../../src/providers/quantil/provider.ts';
 import type { QuantilOptions } from '../../src/simulator/quantil.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { vimsCdnSchema } from '../../src/config/schema.ts';
 import { createHttpClient } from '../../src/providers/http.ts';
-import { vimsCdnSchema } from '../../src/providers/vims/config.ts';
 import { createVimsProvider } from '../../src/providers/vims/provider.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { VimsOptions } from '../../src/simulator/vims.ts';

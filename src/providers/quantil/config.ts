@@ -1,7 +1,11 @@
 import { z } from 'zod';
-import { cdnEntryBaseSchema } from '../cdn-entry.ts';
+import type { CdnIdentity } from '../provider.ts';
 
-export const quantilCdnSchema = cdnEntryBaseSchema.extend({
+/**
+ * Quantil's own fields of a CDN entry. config/schema.ts adds the fields every entry has (id, baseUrl, policy,
+ * concurrency, rateLimit), so this folder depends on nothing outside the provider contract.
+ */
+export const quantilSettingsSchema = z.object({
   provider: z.literal('quantil'),
   /** The QUANTIL account name: the Basic-auth user, and the account whose daily quota a purge uses. */
   user: z.string().min(1, 'user is required'),
@@ -21,4 +25,4 @@ export const quantilCdnSchema = cdnEntryBaseSchema.extend({
   rootScheme: z.enum(['http', 'https']).default('http'),
 });
 
-export type QuantilCdnConfig = z.infer<typeof quantilCdnSchema>;
+export type QuantilCdnConfig = z.infer<typeof quantilSettingsSchema> & CdnIdentity;

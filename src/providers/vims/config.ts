@@ -1,9 +1,13 @@
 import { z } from 'zod';
-import { cdnEntryBaseSchema } from '../cdn-entry.ts';
+import type { CdnIdentity } from '../provider.ts';
 
 export const VIMS_TASK_PATHS = ['/api/tasks/', '/api/task/'] as const;
 
-export const vimsCdnSchema = cdnEntryBaseSchema.extend({
+/**
+ * Vims's own fields of a CDN entry. config/schema.ts adds the fields every entry has (id, baseUrl, policy,
+ * concurrency, rateLimit), so this folder depends on nothing outside the provider contract.
+ */
+export const vimsSettingsSchema = z.object({
   provider: z.literal('vims'),
   /** API token (`sk_live_...`), sent as the raw Authorization header. Use `${ENV_VAR}` in the file. */
   token: z.string().min(1, 'token is required'),
@@ -31,4 +35,4 @@ export const vimsCdnSchema = cdnEntryBaseSchema.extend({
   maxPatternLength: z.number().int().min(64).max(65_536).default(4_000),
 });
 
-export type VimsCdnConfig = z.infer<typeof vimsCdnSchema>;
+export type VimsCdnConfig = z.infer<typeof vimsSettingsSchema> & CdnIdentity;

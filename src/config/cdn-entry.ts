@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { policyOverrideSchema } from '../config/policy.ts';
+import { policyOverrideSchema } from './policy.ts';
 
 /**
  * Fields every CDN entry has, whatever its provider. Ids become part of queue names and job ids, so they are
