@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { RIGS, VIMS_RIG } from '../harness/cdn-rigs.ts';
 import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
@@ -44,9 +44,16 @@ describe.each(RIGS)('a purge that $provider completes', (rig) => {
     const { id } = await service.runtime.producer.enqueuePurge({ urls: ['https://www.example.com/logged'] });
     const status = await service.waitForFinish(id);
     const remoteId = status.batches[0]?.remoteId;
-    const lines = service.logs.filter((line) => line.purgeId === id);
-    const accepted = lines.find((line) => line.msg === 'purge accepted by CDN');
-    const done = lines.find((line) => line.msg === 'purge succeeded');
+    // The worker logs the outcome just after writing it, so the record can be read before the line exists.
+    const { accepted, done } = await vi.waitFor(() => {
+      const lines = service.logs.filter((line) => line.purgeId === id);
+      const found = {
+        accepted: lines.find((line) => line.msg === 'purge accepted by CDN'),
+        done: lines.find((line) => line.msg === 'purge succeeded'),
+      };
+      if (!found.accepted || !found.done) throw new Error('outcome not logged yet');
+      return found;
+    });
     for (const line of [accepted, done]) {
       expect(line).toMatchObject({ purgeId: id, cdnId: rig.cdnId, remoteId, jobId: `${id}-${rig.cdnId}-0` });
     }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { startTestApi, type TestApi } from '../harness/api.ts';
 import { VIMS_RIG } from '../harness/cdn-rigs.ts';
@@ -39,6 +39,29 @@ describe('GET /metrics', () => {
     return response.body;
   };
 
+  /**
+   * The worker counts a batch's end and BullMQ completes its job just after the purge record says it is
+   * finished, so the scrape waits until this many batches have been counted and their jobs settled.
+   */
+  const scrapeOnceSettled = (batches: number) =>
+    vi.waitFor(
+      async () => {
+        const text = await scrape();
+        const counted = ['succeeded', 'failed', 'timed_out']
+          .map(
+            (state) => sample(text, 'purge_worker_batches_finished_total', { cdn: 'vims-main', state }) ?? 0,
+          )
+          .reduce((a, b) => a + b, 0);
+        const settled = ['completed', 'failed']
+          .map((state) => sample(text, 'purge_worker_queue_jobs', { queue: 'cdn-vims-main', state }) ?? 0)
+          .reduce((a, b) => a + b, 0);
+        if (counted < batches || settled < batches)
+          throw new Error(`${counted}/${settled} of ${batches} settled`);
+        return text;
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+
   it("reflects a purge's counts exactly: accepted, calls by outcome, retries, polls, terminal state, queue depth", async () => {
     simulator.vims.faults.inject('submit', { kind: 'status', status: 503 });
     const { id } = await api.service.runtime.producer.enqueuePurge({
@@ -46,7 +69,7 @@ describe('GET /metrics', () => {
     });
     const status = await api.service.waitForFinish(id);
     const polls = status.batches[0]?.polls ?? -1;
-    const text = await scrape();
+    const text = await scrapeOnceSettled(1);
     const cdn = { cdn: 'vims-main' };
 
     expect(sample(text, 'purge_worker_purges_accepted_total')).toBe(1);
@@ -74,7 +97,7 @@ describe('GET /metrics', () => {
       urls: ['https://www.example.com/broken'],
     });
     await api.service.waitForFinish(id);
-    const text = await scrape();
+    const text = await scrapeOnceSettled(2);
     expect(sample(text, 'purge_worker_batches_finished_total', { cdn: 'vims-main', state: 'failed' })).toBe(
       1,
     );

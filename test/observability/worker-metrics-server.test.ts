@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningService, runService } from '../../src/service.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { VIMS_RIG } from '../harness/cdn-rigs.ts';
@@ -32,9 +32,17 @@ describe('a worker-only process', () => {
   it('serves its own /metrics, counting the purges it carried out, and no purge API', async () => {
     const { id } = await producer.runtime.producer.enqueuePurge({ urls: ['https://www.example.com/w.html'] });
     await producer.waitForFinish(id);
-    const metrics = await request(`${worker.address}/metrics`);
-    expect(metrics.statusCode).toBe(200);
-    const text = await metrics.body.text();
+    // The worker counts the batch's end just after it writes the record the wait above reads.
+    const text = await vi.waitFor(
+      async () => {
+        const metrics = await request(`${worker.address}/metrics`);
+        expect(metrics.statusCode).toBe(200);
+        const body = await metrics.body.text();
+        if (!body.includes('purge_worker_batches_finished_total{')) throw new Error('not counted yet');
+        return body;
+      },
+      { timeout: 10_000, interval: 20 },
+    );
     expect(text).toMatch(/^purge_worker_batches_finished_total\{cdn="vims-main",state="succeeded"\} 1$/m);
     expect(text).toMatch(/^purge_worker_cdn_requests_total\{cdn="vims-main",op="submit",outcome="2xx"\} 1$/m);
 
