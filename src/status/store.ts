@@ -80,7 +80,6 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         createdAt: now,
         request: plan.request,
         cdns: plan.cdns,
-        ...(options.callbackUrl ? { callbackUrl: options.callbackUrl } : {}),
       };
       const fields = [
         PURGE_FIELDS.meta,
@@ -138,17 +137,16 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       const hash = await redis.hgetall(purgeKey(prefix, purgeId));
       const metaText = hash[PURGE_FIELDS.meta];
       if (metaText === undefined) return undefined;
-      const meta = JSON.parse(metaText) as Pick<
-        PurgeStatus,
-        'id' | 'createdAt' | 'request' | 'cdns' | 'callbackUrl'
-      >;
+      const meta = JSON.parse(metaText) as Pick<PurgeStatus, 'id' | 'createdAt' | 'request' | 'cdns'>;
       const batches = Object.entries(hash)
         .filter(([field]) => field.startsWith('batch:'))
         .map(([, value]) => JSON.parse(value) as BatchStatus)
         .sort((a, b) => a.batchId.localeCompare(b.batchId, 'en', { numeric: true }));
       const finishedAt = hash[PURGE_FIELDS.finishedAt];
+      const callbackUrl = hash[PURGE_FIELDS.callbackUrl];
       return {
         ...meta,
+        ...(callbackUrl === undefined ? {} : { callbackUrl }),
         state: aggregateState(batches),
         ...(finishedAt === undefined ? {} : { finishedAt: Number(finishedAt) }),
         batches,
