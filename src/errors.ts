@@ -7,6 +7,8 @@ export const ERROR_CODES = {
   REQUEST_INVALID:
     'a purge request is malformed (no targets, bad URL, bad regex, unknown CDN, unrouted host)',
   KIND_UNSUPPORTED: 'a CDN does not support the requested purge kind (urls, dirs, pattern, all)',
+  IDEMPOTENCY_KEY_REUSED:
+    'the idempotency key was already used, by the same client, for a different request; nothing was written',
   QUOTA_EXCEEDED: "the purge would exceed a CDN account's daily quota; nothing was enqueued",
   UNAUTHORIZED: 'missing or wrong bearer token',
   SIGNATURE_INVALID: 'a webhook signature is missing, stale or does not match the body',

@@ -1,8 +1,6 @@
-import { formatIssues } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { PurgeError } from '../errors.ts';
-import { purgeRequestSchema } from '../model/purge.ts';
-import type { EnqueueResult, PurgeProducer } from '../queue/enqueue.ts';
+import type { EnqueueResult, IdempotencyKey, PurgeProducer } from '../queue/enqueue.ts';
 
 export interface AcceptInput {
   urls?: string[] | undefined;
@@ -10,16 +8,16 @@ export interface AcceptInput {
   pattern?: string | undefined;
   all?: boolean | undefined;
   cdns?: string[] | undefined;
-  idempotencyKey?: string | undefined;
   callbackUrl?: string | undefined;
 }
 
 /**
- * The one path from an HTTP body to the queue, for the purge API and the CMS webhook alike: limits, the
- * shared model's checks, then the producer. Any refusal happens before the producer writes anything.
+ * The one path from an HTTP body to the queue, for the purge API and the CMS webhook alike: limits, then
+ * the producer (which validates and canonicalises). Any refusal happens before anything is written.
  */
 export async function acceptPurge(
   input: AcceptInput,
+  idempotency: IdempotencyKey | undefined,
   config: Config,
   producer: PurgeProducer,
 ): Promise<EnqueueResult> {
@@ -30,13 +28,10 @@ export async function acceptPurge(
       `${items} urls + dirs is over the limit of ${config.api.maxItemsPerRequest} per request`,
     );
   }
-  const { idempotencyKey, callbackUrl, ...target } = input;
-  const parsed = purgeRequestSchema.safeParse(dropUndefined(target));
-  if (!parsed.success)
-    throw new PurgeError('REQUEST_INVALID', `invalid purge:\n${formatIssues(parsed.error.issues)}`);
+  const { callbackUrl, ...target } = input;
   if (callbackUrl !== undefined) checkCallbackUrl(callbackUrl, config);
-  return producer.enqueuePurge(parsed.data, {
-    ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+  return producer.enqueuePurge(dropUndefined(target), {
+    ...(idempotency === undefined ? {} : { idempotency }),
     ...(callbackUrl === undefined ? {} : { callbackUrl }),
   });
 }

@@ -2,7 +2,8 @@
  * JSON Schemas Fastify checks before a handler runs: shape and types only. What JSON Schema cannot say
  * (URL schemes, regex syntax, "at least one target") is checked by the shared zod model afterwards.
  */
-const urlList = { type: 'array', items: { type: 'string', maxLength: 4096 } } as const;
+// Bounded here only coarsely (api.maxUrlLength is checked, with the index named, by the request model).
+const urlList = { type: 'array', items: { type: 'string', maxLength: 16_384 } } as const;
 const cdnList = {
   type: 'array',
   minItems: 1,

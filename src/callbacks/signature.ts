@@ -42,9 +42,19 @@ export function verify(
 
 /** Compares a presented secret with every accepted one in constant time (hashing evens out lengths). */
 export function matchesAny(presented: string, accepted: readonly string[]): boolean {
+  return indexOfMatch(presented, accepted) >= 0;
+}
+
+/**
+ * Which accepted secret was presented (-1 for none). Every candidate is compared, whatever matched, so the
+ * time taken tells nothing about which one (or whether any) did.
+ */
+export function indexOfMatch(presented: string, accepted: readonly string[]): number {
   const digest = (value: string) => createHmac('sha256', 'purge-worker-token').update(value).digest();
   const given = digest(presented);
-  let found = false;
-  for (const candidate of accepted) found = timingSafeEqual(given, digest(candidate)) || found;
+  let found = -1;
+  accepted.forEach((candidate, index) => {
+    if (timingSafeEqual(given, digest(candidate)) && found < 0) found = index;
+  });
   return found;
 }

@@ -74,16 +74,45 @@ export const workerSchema = z.object({
 
 const secret = z.string().min(16, 'must be at least 16 characters');
 
+/**
+ * An API token, named so logs say which client sent a request and so each client's idempotency keys are
+ * its own. A bare string is still accepted and named by its position (`tokens[0]`): reordering the list
+ * then renames it, which is why named entries are recommended.
+ */
+const apiTokenSchema = z.union([
+  secret,
+  z
+    .object({
+      name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 chars of A-Z, a-z, 0-9, _, . or -'),
+      token: secret,
+    })
+    .strict(),
+]);
+
+export interface ApiToken {
+  name: string;
+  token: string;
+}
+
 export const apiSchema = z.object({
   host: z.string().min(1).default('0.0.0.0'),
   port: z.number().int().min(0).max(65_535).default(8080),
   /** Bearer tokens accepted by the purge and status endpoints. With none, those endpoints refuse every call. */
-  tokens: z.array(secret).default([]),
+  tokens: z
+    .array(apiTokenSchema)
+    .default([])
+    .transform((tokens): ApiToken[] =>
+      tokens.map((entry, index) =>
+        typeof entry === 'string' ? { name: `tokens[${index}]`, token: entry } : entry,
+      ),
+    ),
   bodyLimitBytes: z
     .number()
     .int()
     .min(1024)
     .default(1024 * 1024),
+  /** Longest URL (or dir) accepted, as sent and once canonically encoded; longer ones are a 400 naming the index. */
+  maxUrlLength: z.number().int().min(64).max(16_384).default(2048),
   /** Most URLs + dirs one request may carry (413 above). */
   maxItemsPerRequest: z.number().int().min(1).default(10_000),
   /** How long an idempotency key or webhook event id keeps mapping to its first purge. */
@@ -154,6 +183,16 @@ export const configSchema = z
           message: `duplicate CDN id "${cdn.id}"`,
         });
       ids.add(cdn.id);
+    });
+    const tokenNames = new Set<string>();
+    config.api.tokens.forEach((token, index) => {
+      if (tokenNames.has(token.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['api', 'tokens', index, 'name'],
+          message: `duplicate token name "${token.name}"`,
+        });
+      tokenNames.add(token.name);
     });
     if (config.api.idempotencyWindowSeconds > config.statusTtlSeconds) {
       ctx.addIssue({

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { canonicalUrl, DEFAULT_MAX_URL_LENGTH, type UrlRole } from './url.ts';
 
 /** The four ways a purge can name what to invalidate; providers declare which of them they support. */
 export const TARGET_KINDS = ['urls', 'dirs', 'pattern', 'all'] as const;
@@ -6,10 +8,16 @@ export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export const MAX_PATTERN_LENGTH = 1024;
 
-const httpUrl = z
-  .string()
-  .max(4096, 'URL is longer than 4096 characters')
-  .refine(isHttpUrl, { message: 'must be an absolute http(s) URL' });
+/** A URL list canonicalised item by item (a refusal names its index), then de-duplicated. */
+function urlList(role: UrlRole, maxLength: number) {
+  const item = z.string().transform((raw, ctx) => {
+    const result = canonicalUrl(raw, role, maxLength);
+    if (result.ok) return result.value;
+    ctx.addIssue({ code: 'custom', message: result.reason });
+    return z.NEVER;
+  });
+  return z.array(item).transform((urls) => [...new Set(urls)]);
+}
 
 const regexSource = z
   .string()
@@ -19,33 +27,65 @@ const regexSource = z
 
 const cdnIdList = z.array(z.string().min(1)).min(1, 'cdns, when given, must name at least one CDN');
 
-/** What producers (API, CLI, library) hand to the pipeline. `cdns` overrides host routing. */
-export const purgeRequestSchema = z
-  .object({
-    urls: z.array(httpUrl).optional(),
-    dirs: z.array(httpUrl).optional(),
-    pattern: regexSource.optional(),
-    all: z.boolean().optional(),
-    cdns: cdnIdList.optional(),
-  })
-  .strict()
-  .superRefine((request, ctx) => {
-    const hasUrls = (request.urls?.length ?? 0) > 0;
-    const hasDirs = (request.dirs?.length ?? 0) > 0;
-    const hasPattern = request.pattern !== undefined;
-    if (!hasUrls && !hasDirs && !hasPattern && request.all !== true) {
-      ctx.addIssue({ code: 'custom', message: 'a purge needs urls, dirs, pattern or all: true' });
-    }
-    if (request.all === true && (hasUrls || hasDirs || hasPattern)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['all'],
-        message: 'all: true cannot be combined with other targets',
-      });
-    }
-  });
+export interface RequestLimits {
+  /** Longest URL accepted, before and after canonical encoding (`api.maxUrlLength`). */
+  maxUrlLength: number;
+}
 
-export type PurgeRequest = z.infer<typeof purgeRequestSchema>;
+/**
+ * What producers (API, CLI, library) hand to the pipeline, canonicalised: every URL in one spelling (see
+ * url.ts), dirs ending in `/`, duplicates dropped. `cdns` overrides host routing.
+ */
+export function createPurgeRequestSchema(limits: RequestLimits) {
+  return z
+    .object({
+      urls: urlList('url', limits.maxUrlLength).optional(),
+      dirs: urlList('dir', limits.maxUrlLength).optional(),
+      pattern: regexSource.optional(),
+      all: z.boolean().optional(),
+      cdns: cdnIdList.optional(),
+    })
+    .strict()
+    .superRefine((request, ctx) => {
+      const hasUrls = (request.urls?.length ?? 0) > 0;
+      const hasDirs = (request.dirs?.length ?? 0) > 0;
+      const hasPattern = request.pattern !== undefined;
+      if (!hasUrls && !hasDirs && !hasPattern && request.all !== true) {
+        ctx.addIssue({ code: 'custom', message: 'a purge needs urls, dirs, pattern or all: true' });
+      }
+      if (request.all === true && (hasUrls || hasDirs || hasPattern)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['all'],
+          message: 'all: true cannot be combined with other targets',
+        });
+      }
+    });
+}
+
+export const purgeRequestSchema = createPurgeRequestSchema({ maxUrlLength: DEFAULT_MAX_URL_LENGTH });
+
+/** A request as a producer receives it (before canonicalisation), and as the pipeline sees it (after). */
+export type PurgeRequestInput = z.input<typeof purgeRequestSchema>;
+export type PurgeRequest = z.output<typeof purgeRequestSchema>;
+
+/**
+ * What makes two requests the same request, for idempotency: the canonical targets as sets, the CDNs named
+ * (or their absence: "route by host"), and where the result is reported. A repeat of a key with a different
+ * fingerprint is a different request, not a retry.
+ */
+export function requestFingerprint(request: PurgeRequest, callbackUrl: string | undefined): string {
+  const sorted = (values: readonly string[] | undefined) => (values ? [...values].sort() : null);
+  const canonical = [
+    sorted(request.urls),
+    sorted(request.dirs),
+    request.pattern ?? null,
+    request.all === true,
+    request.cdns ? sorted([...new Set(request.cdns)]) : null,
+    callbackUrl ?? null,
+  ];
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
+}
 
 /**
  * What one CDN must purge. A batch is a slice of a target sized for one API call, so both share this shape:
@@ -71,15 +111,6 @@ export function targetSize(target: PurgeTarget): number {
   return (
     target.urls.length + target.dirs.length + (target.pattern === undefined ? 0 : 1) + (target.all ? 1 : 0)
   );
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname.length > 0;
-  } catch {
-    return false;
-  }
 }
 
 function compiles(source: string): boolean {

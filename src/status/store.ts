@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { aggregateState, type BatchStatus, type PurgeStatus } from '../model/status.ts';
-import type { PurgePlan } from '../pipeline/plan.ts';
+import type { PlannedBatch, PurgePlan } from '../pipeline/plan.ts';
 import type { RedisClient } from '../queue/connection.ts';
-import { idempotencyKey, PURGE_FIELDS, purgeKey } from './keys.ts';
+import { idempotencyKey, PURGE_FIELDS, planKey, purgeKey } from './keys.ts';
+
+const BATCH_FIELD_PREFIX = PURGE_FIELDS.batch('');
 
 /** Fields a step may change; `null` clears a field (an error that no longer applies). */
 export type BatchPatch = {
@@ -19,15 +21,46 @@ export interface TransitionResult {
   callbackDue: boolean;
 }
 
+/** A caller's idempotency key, in the scope of whoever sent it, with the fingerprint of its request. */
+export interface IdempotencyClaim {
+  scope: string;
+  key: string;
+  fingerprint: string;
+}
+
 export interface CreateOptions {
-  idempotencyKey?: string;
+  idempotency?: IdempotencyClaim;
   idempotencyWindowSeconds?: number;
   callbackUrl?: string;
+  /** When each CDN's batches time out (by CDN id), kept in the stored plan; else when the record expires. */
+  deadlines?: ReadonlyMap<string, number>;
+}
+
+export type CreateOutcome = 'created' | 'repeat' | 'conflict';
+
+/** One batch of the durable plan: enough to rebuild its job with nothing but the record. */
+export interface StoredBatch {
+  batchId: string;
+  cdnId: string;
+  target: PlannedBatch['target'];
+  deadlineAt: number;
+}
+
+export interface StoredPlan {
+  createdAt: number;
+  batches: StoredBatch[];
 }
 
 export interface StatusStore {
-  /** Writes the record; returns the id owning the request, an earlier one when the idempotency key repeats. */
-  create(plan: PurgePlan, now: number, options?: CreateOptions): Promise<{ id: string; duplicate: boolean }>;
+  /**
+   * Writes the record with its plan; when the idempotency key is taken, writes nothing and returns the
+   * earlier purge's id, as a `repeat` of the same request or a `conflict` with a different one.
+   */
+  create(
+    plan: PurgePlan,
+    now: number,
+    options?: CreateOptions,
+  ): Promise<{ id: string; outcome: CreateOutcome }>;
   /** Applies a patch (and counter increments) unless the batch has already reached a terminal state. */
   update(
     purgeId: string,
@@ -37,8 +70,12 @@ export interface StatusStore {
     increments?: Partial<Record<'attempts' | 'polls', number>>,
   ): Promise<TransitionResult>;
   get(purgeId: string): Promise<PurgeStatus | undefined>;
-  /** The purge an idempotency key maps to, within its window. */
-  findByIdempotencyKey(key: string): Promise<string | undefined>;
+  /** The purge an idempotency key maps to, within its window, and whether it was for the same request. */
+  findByIdempotencyKey(claim: IdempotencyClaim): Promise<{ id: string; sameRequest: boolean } | undefined>;
+  /** What the purge was planned to do when it was accepted. */
+  getPlan(purgeId: string): Promise<StoredPlan | undefined>;
+  /** Removes a record that was never handed to the queues, and its idempotency key if it still names it. */
+  discard(purgeId: string, idempotency?: IdempotencyClaim): Promise<void>;
 }
 
 export interface StatusStoreOptions {
@@ -55,7 +92,13 @@ type ScriptedRedis = RedisClient & {
     incr: string,
     now: string,
   ): Promise<[number, number, number]>;
-  purgeCreate(record: string, idem: string, ...args: string[]): Promise<string>;
+  purgeCreate(
+    record: string,
+    idem: string,
+    plan: string,
+    ...args: string[]
+  ): Promise<[string, CreateOutcome]>;
+  purgeDiscard(record: string, idem: string, plan: string, purgeId: string): Promise<number>;
 };
 
 const script = (name: string) => readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
@@ -69,8 +112,11 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
   const client = redis as ScriptedRedis;
   if (typeof client.purgeTransition !== 'function') {
     redis.defineCommand('purgeTransition', { numberOfKeys: 1, lua: script('transition.lua') });
-    redis.defineCommand('purgeCreate', { numberOfKeys: 2, lua: script('create.lua') });
+    redis.defineCommand('purgeCreate', { numberOfKeys: 3, lua: script('create.lua') });
+    redis.defineCommand('purgeDiscard', { numberOfKeys: 3, lua: script('discard.lua') });
   }
+
+  const idemKey = (claim: IdempotencyClaim) => idempotencyKey(prefix, claim.scope, claim.key);
 
   return {
     async create(plan, now, options = {}) {
@@ -88,6 +134,10 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         String(plan.batches.length),
       ];
       if (options.callbackUrl) fields.push(PURGE_FIELDS.callbackUrl, options.callbackUrl);
+      const stored: StoredBatch[] = plan.batches.map((batch) => ({
+        ...batch,
+        deadlineAt: options.deadlines?.get(batch.cdnId) ?? now + ttlSeconds * 1000,
+      }));
       for (const batch of plan.batches) {
         const status: BatchStatus = {
           batchId: batch.batchId,
@@ -101,20 +151,21 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         };
         fields.push(PURGE_FIELDS.batch(batch.batchId), JSON.stringify(status));
       }
-      const idem =
-        options.idempotencyKey === undefined ? key : idempotencyKey(prefix, options.idempotencyKey);
+      const { idempotency } = options;
       const window = String(options.idempotencyWindowSeconds ?? ttlSeconds);
-      const flag = options.idempotencyKey === undefined ? '0' : '1';
-      const id = await client.purgeCreate(
+      const [id, outcome] = await client.purgeCreate(
         key,
-        idem,
+        idempotency ? idemKey(idempotency) : key,
+        planKey(prefix, plan.purgeId),
         plan.purgeId,
         String(ttlSeconds),
         window,
-        flag,
+        idempotency ? '1' : '0',
+        idempotency?.fingerprint ?? '',
+        JSON.stringify({ batches: stored }),
         ...fields,
       );
-      return { id, duplicate: id !== plan.purgeId };
+      return { id, outcome };
     },
 
     async update(purgeId, batchId, patch, now, increments = {}) {
@@ -129,8 +180,34 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       return { outcome, remaining, callbackDue: callbackDue === 1 };
     },
 
-    async findByIdempotencyKey(key) {
-      return (await redis.get(idempotencyKey(prefix, key))) ?? undefined;
+    async findByIdempotencyKey(claim) {
+      const value = await redis.get(idemKey(claim));
+      if (value === null) return undefined;
+      const space = value.indexOf(' ');
+      // A value without a fingerprint predates fingerprints: taken as the same request (as create.lua does).
+      if (space < 0) return { id: value, sameRequest: true };
+      return { id: value.slice(0, space), sameRequest: value.slice(space + 1) === claim.fingerprint };
+    },
+
+    async getPlan(purgeId) {
+      const [metaText, planText] = await Promise.all([
+        redis.hget(purgeKey(prefix, purgeId), PURGE_FIELDS.meta),
+        redis.get(planKey(prefix, purgeId)),
+      ]);
+      if (!metaText || !planText) return undefined;
+      const { createdAt } = JSON.parse(metaText) as { createdAt: number };
+      const { batches } = JSON.parse(planText) as { batches: StoredBatch[] };
+      return { createdAt, batches };
+    },
+
+    async discard(purgeId, idempotency) {
+      const key = purgeKey(prefix, purgeId);
+      await client.purgeDiscard(
+        key,
+        idempotency ? idemKey(idempotency) : key,
+        planKey(prefix, purgeId),
+        purgeId,
+      );
     },
 
     async get(purgeId) {
@@ -139,7 +216,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       if (metaText === undefined) return undefined;
       const meta = JSON.parse(metaText) as Pick<PurgeStatus, 'id' | 'createdAt' | 'request' | 'cdns'>;
       const batches = Object.entries(hash)
-        .filter(([field]) => field.startsWith('batch:'))
+        .filter(([field]) => field.startsWith(BATCH_FIELD_PREFIX))
         .map(([, value]) => JSON.parse(value) as BatchStatus)
         .sort((a, b) => a.batchId.localeCompare(b.batchId, 'en', { numeric: true }));
       const finishedAt = hash[PURGE_FIELDS.finishedAt];

@@ -75,7 +75,7 @@ describe('purge-worker purge <url>', () => {
     const url = 'https://www.example.com/d.html';
     const first = await observer.runtime.producer.enqueuePurge(
       { urls: [url] },
-      { idempotencyKey: 'cli-repeat' },
+      { idempotency: { scope: 'cli', key: 'cli-repeat' } },
     );
     const queue = observer.runtime.producer.queues.get('vims-main');
     const records = await purgeKeys(observer.redis, input.redis.prefix);

@@ -41,7 +41,10 @@ describe.skipIf(!available)('on a Redis Cluster', () => {
       urls: ['https://www.example.com/cluster.html'],
       dirs: ['https://www.example.com/news/'],
     };
-    const options = { idempotencyKey: 'cluster-1', callbackUrl: 'http://127.0.0.1:9/unused' };
+    const options = {
+      idempotency: { scope: 'cli', key: 'cluster-1' },
+      callbackUrl: 'http://127.0.0.1:9/unused',
+    };
     const { id } = await service.runtime.producer.enqueuePurge(request, options);
     const status = await service.waitForFinish(id);
     expect(status.state).toBe('succeeded');

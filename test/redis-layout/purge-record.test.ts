@@ -22,7 +22,7 @@ describe('the purge record in Redis', () => {
   beforeAll(async () => {
     redis = new Redis(inject('redisUrl'));
     store = createStatusStore({ redis, prefix, ttlSeconds: 3600 });
-    expect(await store.create(plan, 1000)).toEqual({ id: 'p-1', duplicate: false });
+    expect(await store.create(plan, 1000)).toEqual({ id: 'p-1', outcome: 'created' });
   });
   afterAll(() => redis.disconnect());
 
@@ -100,22 +100,68 @@ describe('the purge record in Redis', () => {
     expect(await redis.exists(`${prefix}:purge:nope`)).toBe(0);
   });
 
+  it("keeps the plan under a key of its own with the record's TTL: every batch's target and deadline", async () => {
+    const key = `${prefix}:plan:p-1`;
+    expect(await redis.ttl(key)).toBeGreaterThan(3500);
+    expect(JSON.parse((await redis.get(key)) as string)).toEqual({
+      batches: plan.batches.map((batch) => ({ ...batch, deadlineAt: 1000 + 3600 * 1000 })),
+    });
+    expect(await store.getPlan('p-1')).toEqual({
+      createdAt: 1000,
+      batches: plan.batches.map((batch) => ({ ...batch, deadlineAt: 1000 + 3600 * 1000 })),
+    });
+  });
+
   it('maps a repeated idempotency key to the first purge, in a hashed key with the window as TTL', async () => {
+    const claim = { scope: 'api:cms', key: 'evt:42', fingerprint: 'f1' };
     const first = await store.create({ ...plan, purgeId: 'p-2' }, 1, {
-      idempotencyKey: 'evt:42',
+      idempotency: claim,
       idempotencyWindowSeconds: 60,
     });
     const again = await store.create({ ...plan, purgeId: 'p-3' }, 2, {
-      idempotencyKey: 'evt:42',
+      idempotency: claim,
       idempotencyWindowSeconds: 60,
     });
-    expect(first).toEqual({ id: 'p-2', duplicate: false });
-    expect(again).toEqual({ id: 'p-2', duplicate: true });
-    expect(await redis.exists(`${prefix}:purge:p-3`)).toBe(0);
+    expect(first).toEqual({ id: 'p-2', outcome: 'created' });
+    expect(again).toEqual({ id: 'p-2', outcome: 'repeat' });
+    expect(await redis.exists(`${prefix}:purge:p-3`, `${prefix}:plan:p-3`)).toBe(0);
     const [idemKey] = await redis.keys(`${prefix}:idem:*`);
     expect(idemKey).toMatch(/:idem:[0-9a-f]{64}$/);
-    expect(await redis.get(idemKey as string)).toBe('p-2');
+    expect(await redis.get(idemKey as string)).toBe('p-2 f1');
     expect(await redis.ttl(idemKey as string)).toBeLessThanOrEqual(60);
+  });
+
+  it('refuses the same key with another request fingerprint, writing nothing', async () => {
+    const claim = { scope: 'api:cms', key: 'evt:43', fingerprint: 'f1' };
+    await store.create({ ...plan, purgeId: 'p-4' }, 1, { idempotency: claim });
+    const keys = (await redis.keys(`${prefix}*`)).sort();
+    const other = await store.create({ ...plan, purgeId: 'p-5' }, 2, {
+      idempotency: { ...claim, fingerprint: 'f2' },
+    });
+    expect(other).toEqual({ id: 'p-4', outcome: 'conflict' });
+    expect((await redis.keys(`${prefix}*`)).sort()).toEqual(keys);
+    expect(await store.findByIdempotencyKey({ ...claim, fingerprint: 'f2' })).toEqual({
+      id: 'p-4',
+      sameRequest: false,
+    });
+    expect(await store.findByIdempotencyKey(claim)).toEqual({ id: 'p-4', sameRequest: true });
+  });
+
+  it('keeps the same key apart in different scopes', async () => {
+    const key = { key: 'rev-1', fingerprint: 'f1' };
+    const a = await store.create({ ...plan, purgeId: 'p-6' }, 1, { idempotency: { ...key, scope: 'api:a' } });
+    const b = await store.create({ ...plan, purgeId: 'p-7' }, 1, { idempotency: { ...key, scope: 'api:b' } });
+    expect([a.outcome, b.outcome]).toEqual(['created', 'created']);
+  });
+
+  it("discards a record, its plan and the key that names it, and never another purge's key", async () => {
+    const claim = { scope: 'cli', key: 'k-discard', fingerprint: 'f' };
+    await store.create({ ...plan, purgeId: 'p-8' }, 1, { idempotency: claim });
+    await store.discard('p-9', claim);
+    expect(await store.findByIdempotencyKey(claim)).toEqual({ id: 'p-8', sameRequest: true });
+    await store.discard('p-8', claim);
+    expect(await store.findByIdempotencyKey(claim)).toBeUndefined();
+    expect(await redis.exists(`${prefix}:purge:p-8`, `${prefix}:plan:p-8`)).toBe(0);
   });
 
   it('says a callback is due only when the last batch of a purge with a callback URL ends, and on every re-run', async () => {

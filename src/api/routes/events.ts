@@ -3,6 +3,7 @@ import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from '../../callbacks/sign
 import { PurgeError } from '../../errors.ts';
 import type { Runtime } from '../../runtime.ts';
 import { acceptPurge } from '../accept.ts';
+import { identifyClient } from '../plugins/bearer-auth.ts';
 import { type PublishEventBody, publishEventSchema } from '../schemas.ts';
 
 /**
@@ -15,6 +16,8 @@ export async function eventRoutes(
   app: FastifyInstance,
   { runtime, secret }: { runtime: Runtime; secret: string },
 ) {
+  // The signature names the sender: every log line about the request says it came from the webhook.
+  app.addHook('onRequest', async (request, reply) => identifyClient(request, reply, 'webhook'));
   app.addContentTypeParser(
     'application/json',
     { parseAs: 'string' },
@@ -44,8 +47,10 @@ export async function eventRoutes(
     { schema: { body: publishEventSchema } },
     async (request, reply) => {
       const { eventId, ...target } = request.body;
+      // Event ids live in their own scope: no API client can take a CMS event's id first.
       const result = await acceptPurge(
-        { ...target, idempotencyKey: `event:${eventId}` },
+        target,
+        { scope: 'webhook', key: eventId },
         runtime.config,
         runtime.producer,
       );

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { PurgeError } from '../../errors.ts';
 import { publicStatus } from '../../model/status.ts';
 import type { Runtime } from '../../runtime.ts';
 import { acceptPurge } from '../accept.ts';
@@ -14,13 +15,11 @@ export async function purgeRoutes(app: FastifyInstance, { runtime }: { runtime: 
     '/v1/purges',
     { schema: { body: purgeBodySchema, headers: idempotencyHeader } },
     async (request, reply) => {
-      // The conventional Idempotency-Key header and the body field mean the same; the body wins.
-      const headerKey = request.headers['idempotency-key'];
-      const body =
-        headerKey && !request.body.idempotencyKey
-          ? { ...request.body, idempotencyKey: headerKey }
-          : request.body;
-      const result = await acceptPurge(body, runtime.config, runtime.producer);
+      const { idempotencyKey: bodyKey, ...body } = request.body;
+      const key = idempotencyKeyOf(bodyKey, request.headers['idempotency-key']);
+      // Each token's keys are its own: another client's `rev-1`, or a CMS event id, is never this one's.
+      const idempotency = key === undefined ? undefined : { scope: `api:${request.client}`, key };
+      const result = await acceptPurge(body, idempotency, runtime.config, runtime.producer);
       request.log.info(
         { purgeId: result.id, cdns: result.cdns, duplicate: result.duplicate },
         'purge accepted',
@@ -45,4 +44,15 @@ export async function purgeRoutes(app: FastifyInstance, { runtime }: { runtime: 
       return reply.send(publicStatus(status));
     },
   );
+}
+
+/** The conventional Idempotency-Key header and the body field mean the same; two different keys are a 400. */
+function idempotencyKeyOf(body: string | undefined, header: string | undefined): string | undefined {
+  if (body !== undefined && header !== undefined && body !== header) {
+    throw new PurgeError(
+      'REQUEST_INVALID',
+      'the Idempotency-Key header and the body field idempotencyKey differ: send one key',
+    );
+  }
+  return body ?? header;
 }

@@ -43,13 +43,15 @@ export function purgeCommand(program: Command): void {
         ...(options.all ? { all: true } : {}),
         ...(options.cdn.length > 0 ? { cdns: options.cdn } : {}),
       };
+      // Checked before Redis is needed, so a typo gets its usage error even with Redis down; the producer
+      // checks again against the configured limits.
       const parsed = purgeRequestSchema.safeParse(candidate);
       if (!parsed.success)
         throw new CliExit(EXIT.USAGE, `invalid purge:\n${formatIssues(parsed.error.issues)}`);
       const code = await withRuntime(globals.config, async (runtime) => {
         const result = await runtime.producer.enqueuePurge(
-          parsed.data,
-          options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {},
+          candidate,
+          options.idempotencyKey ? { idempotency: { scope: 'cli', key: options.idempotencyKey } } : {},
         );
         if (options.json && !options.wait) {
           process.stdout.write(`${JSON.stringify(result)}\n`);
