@@ -154,23 +154,18 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
   }
 
   /**
-   * The jobs could not all be added, and the caller is told nothing was enqueued: make that true. Only
-   * when no job has been taken by a worker yet (removing an active job is refused); otherwise the purge
-   * is under way and stays.
+   * The jobs could not all be added, and the caller is told nothing was enqueued: make that true, unless a
+   * worker has already taken one of the jobs (removing an active job is refused: the purge is under way and
+   * stays). Each part is tried on its own: a Redis that failed the jobs may fail some of these too.
    * Crash window: killed here, the record stays `queued` with the jobs that made it (the caller retries
-   * with its key, or the reconciler repairs it).
+   * with its key, or the reconciler repairs it); a job whose record is gone sends nothing.
    */
   async function undo(plan: PurgePlan, claim: IdempotencyClaim | undefined, reservation?: QuotaReservation) {
-    try {
-      const removed = await Promise.all(
-        plan.batches.map((batch) => queues.get(batch.cdnId)?.remove(batchJobId(plan.purgeId, batch.batchId))),
-      );
-      if (removed.some((code) => code === 0)) return;
-      await store.discard(plan.purgeId, claim);
-      await reservation?.release();
-    } catch {
-      // Redis is most likely what failed the jobs in the first place; the caller's error says it all.
-    }
+    const removals = await Promise.allSettled(
+      plan.batches.map((batch) => queues.get(batch.cdnId)?.remove(batchJobId(plan.purgeId, batch.batchId))),
+    );
+    if (removals.some((removal) => removal.status === 'fulfilled' && removal.value === 0)) return;
+    await Promise.allSettled([store.discard(plan.purgeId, claim), reservation?.release()]);
   }
 
   return {

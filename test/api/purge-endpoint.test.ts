@@ -79,6 +79,27 @@ describe('POST /v1/purges', () => {
         /urls\[0\]: must be an absolute http\(s\) URL/,
       ],
       [
+        'a URL with a control character',
+        { urls: ['https://www.example.com/a', 'https://www.example.com/b\u0001'] },
+        400,
+        'REQUEST_INVALID',
+        /urls\[1\]: contains a control or whitespace character \(U\+0001\)/,
+      ],
+      [
+        'a URL with user info',
+        { dirs: ['https://user:pw@www.example.com/a/'] },
+        400,
+        'REQUEST_INVALID',
+        /dirs\[0\]: must not contain user info/,
+      ],
+      [
+        'a URL over api.maxUrlLength',
+        { urls: [`https://www.example.com/${'x'.repeat(2048)}`] },
+        400,
+        'REQUEST_INVALID',
+        /urls\[0\]: is longer than 2048 characters/,
+      ],
+      [
         'an invalid regex',
         { pattern: '([a-', cdns: ['vims-main'] },
         400,

@@ -1,0 +1,71 @@
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.ts';
+import { createHttpClient } from '../../src/providers/http.ts';
+import { createProvider } from '../../src/providers/registry.ts';
+import { createPurgeProducer, type PurgeProducer } from '../../src/queue/enqueue.ts';
+import { createQuotaLedger, type QuotaLedger } from '../../src/status/quota.ts';
+import { createStatusStore } from '../../src/status/store.ts';
+import { uniquePrefix } from '../harness/prefix.ts';
+
+/** A port on loopback with nothing listening: the queues' Redis is down, the record's is not. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('a purge whose jobs cannot be added', () => {
+  const prefix = uniquePrefix('add-fails');
+  let redis: Redis;
+  let deadQueues: Redis;
+  let producer: PurgeProducer;
+  let quota: QuotaLedger;
+  const config = parseConfig(
+    {
+      redis: { url: 'redis://127.0.0.1:1', prefix },
+      cdns: [
+        { id: 'quantil-main', provider: 'quantil', baseUrl: 'http://127.0.0.1:1', user: 'u', apiKey: 'k' },
+      ],
+      routes: [{ hosts: ['www.example.com'], cdns: ['quantil-main'] }],
+    },
+    {},
+  );
+  const http = createHttpClient(config.policy.http);
+  const providers = new Map(config.cdns.map((cdn) => [cdn.id, createProvider(cdn, { http })]));
+
+  beforeAll(async () => {
+    redis = new Redis(inject('redisUrl'));
+    deadQueues = new Redis({
+      host: '127.0.0.1',
+      port: await closedPort(),
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    const store = createStatusStore({ redis, prefix, ttlSeconds: 3600 });
+    quota = createQuotaLedger(redis, prefix, providers);
+    producer = createPurgeProducer({ config, providers, store, quota, connection: deadQueues });
+  });
+  afterAll(async () => {
+    await producer.close().catch(() => {});
+    deadQueues.disconnect();
+    redis.disconnect();
+    await http.close();
+  });
+
+  it('fails, and takes back its record, idempotency key and quota reservation', async () => {
+    const provider = providers.get('quantil-main');
+    if (!provider) throw new Error('no provider');
+    const urls = Array.from({ length: 10 }, (_, i) => `https://www.example.com/${i}.html`);
+    await expect(
+      producer.enqueuePurge({ urls }, { idempotency: { scope: 'cli', key: 'lost-1' } }),
+    ).rejects.toThrow();
+    expect(await quota.used(provider, 'urls', Date.now())).toBe(0);
+    expect(await redis.keys(`${prefix}*`)).toEqual([expect.stringContaining(':quota:')]);
+  });
+});
