@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { PurgeError } from '../errors.ts';
+import type { PurgeTarget } from '../model/purge.ts';
 import type { PurgePlan } from '../pipeline/plan.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { RedisClient } from '../queue/connection.ts';
 import { quotaKey } from './keys.ts';
+import type { QuotaCharge } from './store.ts';
 
 export interface QuotaReservation {
   /** Gives the items back (the purge was a duplicate, or could not be written). */
@@ -14,6 +16,8 @@ export interface QuotaLedger {
   /** Reserves every quota the plan uses, all or nothing; throws QUOTA_EXCEEDED naming the CDN and kind. */
   reserve(plan: PurgePlan, now: number): Promise<QuotaReservation>;
   used(provider: Provider, kind: 'urls' | 'dirs', now: number): Promise<number>;
+  /** What one batch of a purge created at `createdAt` was charged (empty for a CDN without quotas). */
+  chargesOf(provider: Provider, target: PurgeTarget, createdAt: number): QuotaCharge[];
 }
 
 type ScriptedRedis = RedisClient & { purgeQuota(numKeys: number, ...args: string[]): Promise<number> };
@@ -49,20 +53,29 @@ export function createQuotaLedger(
   const keyFor = (provider: Provider, kind: 'urls' | 'dirs', now: number) =>
     quotaKey(prefix, provider.name, provider.quotaAccount ?? provider.cdnId, kind, quotaDay(now));
 
+  /** One batch's charge per quota counter; both the reservation and a refund are built from it. */
+  function batchDemands(provider: Provider, target: PurgeTarget, now: number): Demand[] {
+    const quota = provider.capabilities.dailyQuota;
+    if (!quota) return [];
+    const found: Demand[] = [];
+    for (const kind of ['urls', 'dirs'] as const) {
+      const limit = quota[kind];
+      const amount = target[kind].length;
+      if (limit === undefined || amount === 0) continue;
+      found.push({ key: keyFor(provider, kind, now), amount, limit, cdnId: provider.cdnId, kind });
+    }
+    return found;
+  }
+
   function demands(plan: PurgePlan, now: number): Demand[] {
     const byKey = new Map<string, Demand>();
     for (const batch of plan.batches) {
       const provider = providers.get(batch.cdnId);
-      const quota = provider?.capabilities.dailyQuota;
-      if (!provider || !quota) continue;
-      for (const kind of ['urls', 'dirs'] as const) {
-        const limit = quota[kind];
-        const amount = batch.target[kind].length;
-        if (limit === undefined || amount === 0) continue;
-        const key = keyFor(provider, kind, now);
-        const entry = byKey.get(key) ?? { key, amount: 0, limit, cdnId: batch.cdnId, kind };
-        entry.amount += amount;
-        byKey.set(key, entry);
+      if (!provider) continue;
+      for (const demand of batchDemands(provider, batch.target, now)) {
+        const entry = byKey.get(demand.key);
+        if (entry) entry.amount += demand.amount;
+        else byKey.set(demand.key, demand);
       }
     }
     return [...byKey.values()];
@@ -97,6 +110,9 @@ export function createQuotaLedger(
     },
     async used(provider, kind, now) {
       return Number((await redis.get(keyFor(provider, kind, now))) ?? 0);
+    },
+    chargesOf(provider, target, createdAt) {
+      return batchDemands(provider, target, createdAt).map(({ key, amount }) => ({ key, amount }));
     },
   };
 }

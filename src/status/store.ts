@@ -13,6 +13,12 @@ export type BatchPatch = {
     | null;
 };
 
+/** A quota counter a batch was charged to, and by how much (given back if the CDN never accepted it). */
+export interface QuotaCharge {
+  key: string;
+  amount: number;
+}
+
 export interface TransitionResult {
   outcome: 'applied' | 'already_final' | 'missing';
   /** Batches of the purge not yet terminal after this call; 0 means the whole purge has finished. */
@@ -61,13 +67,17 @@ export interface StatusStore {
     now: number,
     options?: CreateOptions,
   ): Promise<{ id: string; outcome: CreateOutcome }>;
-  /** Applies a patch (and counter increments) unless the batch has already reached a terminal state. */
+  /**
+   * Applies a patch (and counter increments) unless the batch has already reached a terminal state. When
+   * the patch ends a batch the CDN never accepted (no remote id), its `charges` are given back.
+   */
   update(
     purgeId: string,
     batchId: string,
     patch: BatchPatch,
     now: number,
     increments?: Partial<Record<'attempts' | 'polls', number>>,
+    charges?: readonly QuotaCharge[],
   ): Promise<TransitionResult>;
   get(purgeId: string): Promise<PurgeStatus | undefined>;
   /** The purge an idempotency key maps to, within its window, and whether it was for the same request. */
@@ -85,13 +95,7 @@ export interface StatusStoreOptions {
 }
 
 type ScriptedRedis = RedisClient & {
-  purgeTransition(
-    key: string,
-    field: string,
-    patch: string,
-    incr: string,
-    now: string,
-  ): Promise<[number, number, number]>;
+  purgeTransition(numberOfKeys: number, ...keysAndArgs: string[]): Promise<[number, number, number]>;
   purgeCreate(
     record: string,
     idem: string,
@@ -111,7 +115,9 @@ const script = (name: string) => readFileSync(new URL(`./${name}`, import.meta.u
 export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOptions): StatusStore {
   const client = redis as ScriptedRedis;
   if (typeof client.purgeTransition !== 'function') {
-    redis.defineCommand('purgeTransition', { numberOfKeys: 1, lua: script('transition.lua') });
+    // No fixed key count: the quota counters a batch may give back to are keys too (Redis Cluster needs every
+    // key a script touches declared).
+    redis.defineCommand('purgeTransition', { lua: script('transition.lua') });
     redis.defineCommand('purgeCreate', { numberOfKeys: 3, lua: script('create.lua') });
     redis.defineCommand('purgeDiscard', { numberOfKeys: 3, lua: script('discard.lua') });
   }
@@ -168,13 +174,16 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       return { id, outcome };
     },
 
-    async update(purgeId, batchId, patch, now, increments = {}) {
+    async update(purgeId, batchId, patch, now, increments = {}, charges = []) {
       const [result, remaining, callbackDue] = await client.purgeTransition(
+        1 + charges.length,
         purgeKey(prefix, purgeId),
+        ...charges.map((charge) => charge.key),
         PURGE_FIELDS.batch(batchId),
         JSON.stringify(patch),
         JSON.stringify(increments),
         String(now),
+        ...charges.map((charge) => String(charge.amount)),
       );
       const outcome = result === 1 ? 'applied' : result === 0 ? 'already_final' : 'missing';
       return { outcome, remaining, callbackDue: callbackDue === 1 };

@@ -175,4 +175,23 @@ describe('the purge record in Redis', () => {
     });
     expect(await redis.hget(`${prefix}:purge:p-cb`, 'callbackUrl')).toBe('https://cms.example.com/done');
   });
+
+  it("gives a batch's quota charge back once when it ends unaccepted, never when the CDN took it", async () => {
+    const counter = `${prefix}:quota:test:counter`;
+    await redis.set(counter, '10');
+    await store.create({ ...plan, purgeId: 'p-refund' }, 1);
+    const charge = [{ key: counter, amount: 2 }];
+    await store.update('p-refund', 'a-0', { state: 'failed', error: 'refused' }, 2, {}, charge);
+    expect(await redis.get(counter)).toBe('8');
+    await store.update('p-refund', 'a-0', { state: 'failed' }, 3, {}, charge);
+    expect(await redis.get(counter)).toBe('8');
+    await store.update('p-refund', 'b-0', { state: 'submitted', remoteId: 'r-1' }, 4, {}, charge);
+    await store.update('p-refund', 'b-0', { state: 'failed', error: 'task failed' }, 5, {}, charge);
+    expect(await redis.get(counter)).toBe('8');
+    // Never below zero, e.g. when the day's counter has expired since the charge.
+    await redis.set(counter, '1');
+    await store.create({ ...plan, purgeId: 'p-refund-2' }, 1);
+    await store.update('p-refund-2', 'a-0', { state: 'timed_out' }, 2, {}, charge);
+    expect(await redis.get(counter)).toBe('0');
+  });
 });
