@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
 import { PurgeError } from '../errors.ts';
 import { type Config, configSchema } from './schema.ts';
+import { type ConfigIssue, collectUnknownKeys } from './unknown-keys.ts';
 
 export const DEFAULT_CONFIG_PATH = 'purge-worker.json';
 export const DEMO_CONFIG_PATH = 'examples/demo.json';
@@ -66,11 +66,13 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, 
       `${source}: environment variable(s) not set: ${[...missing].sort().join(', ')}`,
     );
   }
+  const unknownKeys = collectUnknownKeys();
   const parsed = configSchema.safeParse(withRedisUrlDefault(interpolated, env), {
-    error: requiredFieldMessage,
+    error: (issue) => unknownKeys.message(issue) ?? requiredFieldMessage(issue),
   });
   if (!parsed.success) {
-    throw new PurgeError('CONFIG_INVALID', `${source} is invalid:\n${formatIssues(parsed.error.issues)}`);
+    const issues = unknownKeys.expand(parsed.error.issues);
+    throw new PurgeError('CONFIG_INVALID', `${source} is invalid:\n${formatIssues(issues)}`);
   }
   return deepFreeze(parsed.data);
 }
@@ -92,7 +94,7 @@ function requiredFieldMessage(issue: { input?: unknown; code?: string }): string
   return missing ? 'is required' : undefined;
 }
 
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+export function formatIssues(issues: readonly ConfigIssue[]): string {
   return issues.map((issue) => `  - ${formatPath(issue.path)}: ${issue.message}`).join('\n');
 }
 
