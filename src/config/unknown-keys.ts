@@ -1,5 +1,6 @@
 import leven from 'leven';
 import type { z } from 'zod';
+import { pathKey } from './issue-path.ts';
 
 /**
  * Unknown keys, one line each with its own path and the key it was probably meant to be. Every object of the
@@ -60,8 +61,4 @@ export function didYouMean(key: string, known: readonly string[]): string {
 function shapeKeys(inst: unknown): string[] {
   const shape = (inst as { _zod?: { def?: { shape?: unknown } } } | undefined)?._zod?.def?.shape;
   return shape !== null && typeof shape === 'object' ? Object.keys(shape) : [];
-}
-
-function pathKey(path: readonly PropertyKey[]): string {
-  return JSON.stringify(path.map(String));
 }
