@@ -5,7 +5,7 @@ import { policyOverrideSchema } from './policy.ts';
  * Fields every CDN entry has, whatever its provider. Ids become part of queue names and job ids, so they are
  * restricted to characters that are safe in Redis keys and contain no `:` (BullMQ's separator).
  */
-export const cdnEntryBaseSchema = z.object({
+export const cdnEntryBaseSchema = z.strictObject({
   id: z
     .string()
     .regex(
@@ -20,8 +20,5 @@ export const cdnEntryBaseSchema = z.object({
    * Most calls (submits and polls alike: each is one job run) per `durationMs` to this CDN, across every
    * worker process: BullMQ keeps the limit in Redis, on the CDN's own queue.
    */
-  rateLimit: z
-    .object({ max: z.number().int().min(1), durationMs: z.number().int().min(1) })
-    .strict()
-    .optional(),
+  rateLimit: z.strictObject({ max: z.number().int().min(1), durationMs: z.number().int().min(1) }).optional(),
 });

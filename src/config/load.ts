@@ -2,9 +2,11 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
 import { PurgeError } from '../errors.ts';
+import { formatPath } from './issue-path.ts';
+import { coerceWholePlaceholders, interpolate, placeholderTypeMessage } from './placeholders.ts';
 import { type Config, configSchema } from './schema.ts';
+import { type ConfigIssue, collectUnknownKeys } from './unknown-keys.ts';
 
 export const DEFAULT_CONFIG_PATH = 'purge-worker.json';
 export const DEMO_CONFIG_PATH = 'examples/demo.json';
@@ -58,19 +60,30 @@ const FORMATS: Record<string, { name: string; parse: (text: string) => unknown }
 
 /** Interpolates `${VAR}` from env, validates, and freezes. Every bad field is named in one error. */
 export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, source = 'config'): Config {
-  const missing = new Set<string>();
-  const interpolated = interpolate(raw, env, missing);
+  const { value, missing, wholePlaceholders } = interpolate(raw, env);
   if (missing.size > 0) {
     throw new PurgeError(
       'CONFIG_INVALID',
       `${source}: environment variable(s) not set: ${[...missing].sort().join(', ')}`,
     );
   }
-  const parsed = configSchema.safeParse(withRedisUrlDefault(interpolated, env), {
-    error: requiredFieldMessage,
-  });
+  const input = withRedisUrlDefault(value, env);
+  const unknownKeys = collectUnknownKeys();
+  const validate = () =>
+    configSchema.safeParse(input, {
+      error: (issue) =>
+        unknownKeys.message(issue) ??
+        placeholderTypeMessage(issue, wholePlaceholders) ??
+        requiredFieldMessage(issue),
+    });
+  let parsed = validate();
+  // A second pass only when placeholders in number or boolean fields were coerced (see placeholders.ts).
+  if (!parsed.success && coerceWholePlaceholders(input, parsed.error.issues, wholePlaceholders)) {
+    parsed = validate();
+  }
   if (!parsed.success) {
-    throw new PurgeError('CONFIG_INVALID', `${source} is invalid:\n${formatIssues(parsed.error.issues)}`);
+    const issues = unknownKeys.expand(parsed.error.issues);
+    throw new PurgeError('CONFIG_INVALID', `${source} is invalid:\n${formatIssues(issues)}`);
   }
   return deepFreeze(parsed.data);
 }
@@ -92,39 +105,8 @@ function requiredFieldMessage(issue: { input?: unknown; code?: string }): string
   return missing ? 'is required' : undefined;
 }
 
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+export function formatIssues(issues: readonly ConfigIssue[]): string {
   return issues.map((issue) => `  - ${formatPath(issue.path)}: ${issue.message}`).join('\n');
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(root)';
-  return path
-    .map((part, index) =>
-      typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`,
-    )
-    .join('');
-}
-
-const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
-function interpolate(value: unknown, env: NodeJS.ProcessEnv, missing: Set<string>): unknown {
-  if (typeof value === 'string') {
-    return value.replace(PLACEHOLDER, (_match, name: string) => {
-      const found = env[name];
-      if (found === undefined) {
-        missing.add(name);
-        return '';
-      }
-      return found;
-    });
-  }
-  if (Array.isArray(value)) return value.map((item) => interpolate(item, env, missing));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, interpolate(item, env, missing)]),
-    );
-  }
-  return value;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -60,9 +60,8 @@ function section<F extends z.ZodRawShape, D extends { [K in keyof F]: z.output<F
   defaults: D,
 ) {
   return z
-    .object(fields)
+    .strictObject(fields)
     .partial()
-    .strict()
     .optional()
     .transform((given) => ({ ...defaults, ...withoutUndefined(given) }) as D);
 }
@@ -72,18 +71,15 @@ export const pollPolicySchema = section(pollFields, pollDefaults);
 export const httpPolicySchema = section(httpFields, httpDefaults);
 
 export const policySchema = z
-  .object({ submit: submitPolicySchema, poll: pollPolicySchema, http: httpPolicySchema })
-  .strict()
+  .strictObject({ submit: submitPolicySchema, poll: pollPolicySchema, http: httpPolicySchema })
   .default({ submit: submitDefaults, poll: pollDefaults, http: httpDefaults });
 
 /** A per-CDN override: any subset of any section, no defaults of its own so the global values show through. */
-export const policyOverrideSchema = z
-  .object({
-    submit: z.object(submitFields).partial().strict().optional(),
-    poll: z.object(pollFields).partial().strict().optional(),
-    http: z.object(httpFields).partial().strict().optional(),
-  })
-  .strict();
+export const policyOverrideSchema = z.strictObject({
+  submit: z.strictObject(submitFields).partial().optional(),
+  poll: z.strictObject(pollFields).partial().optional(),
+  http: z.strictObject(httpFields).partial().optional(),
+});
 
 export type SubmitPolicy = z.infer<typeof submitPolicySchema>;
 export type PollPolicy = z.infer<typeof pollPolicySchema>;

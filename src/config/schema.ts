@@ -17,12 +17,12 @@ const hostPattern = z
     'must be an exact hostname or a *.wildcard (e.g. www.example.com, *.example.com)',
   );
 
-export const routeSchema = z.object({
+export const routeSchema = z.strictObject({
   hosts: z.array(hostPattern).min(1),
   cdns: z.array(z.string().min(1)).min(1),
 });
 
-export const redisSchema = z.object({
+export const redisSchema = z.strictObject({
   /** Default: REDIS_URL from the environment, else redis://127.0.0.1:6379 (filled in by load.ts). */
   url: z.string().min(1),
   /**
@@ -46,20 +46,20 @@ export const redisSchema = z.object({
     .default('{purge}'),
 });
 
-export const workerSchema = z.object({
+export const workerSchema = z.strictObject({
   /** A job whose lock is not renewed within this time is considered stalled and re-run by another worker. */
   lockDurationMs: z.number().int().min(100).default(30_000),
   stalledIntervalMs: z.number().int().min(100).default(30_000),
   /** BullMQ's default (1) fails a job for good on its second crash; purges deserve more. */
   maxStalledCount: z.number().int().min(0).default(3),
   keepCompleted: z
-    .object({
+    .strictObject({
       ageSeconds: z.number().int().min(0).default(86_400),
       count: z.number().int().min(0).default(10_000),
     })
     .prefault({}),
   keepFailed: z
-    .object({
+    .strictObject({
       ageSeconds: z
         .number()
         .int()
@@ -81,12 +81,10 @@ const secret = z.string().min(16, 'must be at least 16 characters');
  */
 const apiTokenSchema = z.union([
   secret,
-  z
-    .object({
-      name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 chars of A-Z, a-z, 0-9, _, . or -'),
-      token: secret,
-    })
-    .strict(),
+  z.strictObject({
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 chars of A-Z, a-z, 0-9, _, . or -'),
+    token: secret,
+  }),
 ]);
 
 export interface ApiToken {
@@ -94,7 +92,7 @@ export interface ApiToken {
   token: string;
 }
 
-export const apiSchema = z.object({
+export const apiSchema = z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
   port: z.number().int().min(0).max(65_535).default(8080),
   /** Bearer tokens accepted by the purge and status endpoints. With none, those endpoints refuse every call. */
@@ -118,7 +116,7 @@ export const apiSchema = z.object({
   /** How long an idempotency key or webhook event id keeps mapping to its first purge. */
   idempotencyWindowSeconds: z.number().int().min(1).default(86_400),
   webhook: z
-    .object({
+    .strictObject({
       /** Shared secret of the CMS publish webhook's HMAC-SHA256 signature. Without it the webhook is off. */
       secret: secret.optional(),
       /** Oldest (and furthest future) signed timestamp accepted, against replays. */
@@ -127,20 +125,20 @@ export const apiSchema = z.object({
     .prefault({}),
 });
 
-export const dashboardSchema = z.object({
+export const dashboardSchema = z.strictObject({
   /** HTTP basic-auth users of the queue dashboard at /admin/queues; with none, the dashboard is not mounted. */
-  users: z.array(z.object({ username: z.string().min(1), password: secret })).default([]),
+  users: z.array(z.strictObject({ username: z.string().min(1), password: secret })).default([]),
   /** Read-only unless set to false: then retrying and cleaning jobs from the dashboard is allowed. */
   readOnly: z.boolean().default(true),
 });
 
-export const metricsSchema = z.object({
+export const metricsSchema = z.strictObject({
   /** A worker-only process (`--role worker`) serves /metrics here; others serve it on the API port. */
   host: z.string().min(1).default('0.0.0.0'),
   port: z.number().int().min(0).max(65_535).default(9464),
 });
 
-export const callbacksSchema = z.object({
+export const callbacksSchema = z.strictObject({
   /** Signs completion callbacks (same scheme as the webhook); defaults to the webhook secret. */
   secret: secret.optional(),
   attempts: z.number().int().min(1).max(50).default(10),
@@ -150,7 +148,7 @@ export const callbacksSchema = z.object({
 });
 
 export const configSchema = z
-  .object({
+  .strictObject({
     redis: redisSchema,
     cdns: z.array(cdnSchema).min(1, 'at least one CDN must be configured'),
     routes: z.array(routeSchema).default([]),
@@ -167,12 +165,11 @@ export const configSchema = z
       .min(60)
       .default(7 * 86_400),
     log: z
-      .object({
+      .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       })
       .prefault({}),
   })
-  .strict()
   .superRefine((config, ctx) => {
     const ids = new Set<string>();
     config.cdns.forEach((cdn, index) => {

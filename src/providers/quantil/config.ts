@@ -5,7 +5,7 @@ import type { CdnIdentity } from '../provider.ts';
  * Quantil's own fields of a CDN entry. config/schema.ts adds the fields every entry has (id, baseUrl, policy,
  * concurrency, rateLimit), so this folder depends on nothing outside the provider contract.
  */
-export const quantilSettingsSchema = z.object({
+export const quantilSettingsSchema = z.strictObject({
   provider: z.literal('quantil'),
   /** The QUANTIL account name: the Basic-auth user, and the account whose daily quota a purge uses. */
   user: z.string().min(1, 'user is required'),

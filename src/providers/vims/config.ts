@@ -7,7 +7,7 @@ export const VIMS_TASK_PATHS = ['/api/tasks/', '/api/task/'] as const;
  * Vims's own fields of a CDN entry. config/schema.ts adds the fields every entry has (id, baseUrl, policy,
  * concurrency, rateLimit), so this folder depends on nothing outside the provider contract.
  */
-export const vimsSettingsSchema = z.object({
+export const vimsSettingsSchema = z.strictObject({
   provider: z.literal('vims'),
   /** API token (`sk_live_...`), sent as the raw Authorization header. Use `${ENV_VAR}` in the file. */
   token: z.string().min(1, 'token is required'),
