@@ -6,6 +6,8 @@ export const ERROR_CODES = {
   CONFIG_INVALID: 'the configuration file is missing, unreadable or fails validation',
   REQUEST_INVALID:
     'a purge request is malformed (no targets, bad URL, bad regex, unknown CDN, unrouted host)',
+  CALLBACK_URL_FORBIDDEN:
+    'a callbackUrl host is, or resolves to, an address that is not public (loopback, private, link-local, unique-local, unspecified, multicast, …) and callbacks.allowHosts does not allow it',
   KIND_UNSUPPORTED: 'a CDN does not support the requested purge kind (urls, dirs, pattern, all)',
   QUOTA_EXCEEDED: "the purge would exceed a CDN account's daily quota; nothing was enqueued",
   UNAUTHORIZED: 'missing or wrong bearer token',

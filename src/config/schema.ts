@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { allowEntryKind } from '../net/address-guard.ts';
 import { quantilSettingsSchema } from '../providers/quantil/config.ts';
 import { vimsSettingsSchema } from '../providers/vims/config.ts';
 import { cdnEntryBaseSchema } from './cdn-entry.ts';
@@ -118,6 +119,19 @@ export const callbacksSchema = z.object({
   initialIntervalMs: z.number().int().min(1).default(1_000),
   maxIntervalMs: z.number().int().min(1).default(300_000),
   timeoutMs: z.number().int().min(1).default(10_000),
+  /**
+   * Callback hosts that may be loopback, private or otherwise non-public (an internal CMS): exact host
+   * names, IP addresses (four-part decimal IPv4, or IPv6) and CIDRs. Every other non-public address is
+   * refused at ingest and again at connect time.
+   */
+  allowHosts: z
+    .array(
+      z.string().superRefine((entry, ctx) => {
+        const kind = allowEntryKind(entry);
+        if (typeof kind === 'object') ctx.addIssue({ code: 'custom', message: kind.invalid });
+      }),
+    )
+    .default([]),
 });
 
 export const configSchema = z

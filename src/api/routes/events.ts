@@ -44,11 +44,7 @@ export async function eventRoutes(
     { schema: { body: publishEventSchema } },
     async (request, reply) => {
       const { eventId, ...target } = request.body;
-      const result = await acceptPurge(
-        { ...target, idempotencyKey: `event:${eventId}` },
-        runtime.config,
-        runtime.producer,
-      );
+      const result = await acceptPurge({ ...target, idempotencyKey: `event:${eventId}` }, runtime);
       request.log.info(
         { purgeId: result.id, eventId, duplicate: result.duplicate },
         'publish event accepted',

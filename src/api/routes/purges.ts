@@ -20,7 +20,7 @@ export async function purgeRoutes(app: FastifyInstance, { runtime }: { runtime: 
         headerKey && !request.body.idempotencyKey
           ? { ...request.body, idempotencyKey: headerKey }
           : request.body;
-      const result = await acceptPurge(body, runtime.config, runtime.producer);
+      const result = await acceptPurge(body, runtime);
       request.log.info(
         { purgeId: result.id, cdns: result.cdns, duplicate: result.duplicate },
         'purge accepted',
