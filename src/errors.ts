@@ -26,6 +26,8 @@ export const ERROR_CODES = {
     'the CDN answered 2xx with a body that could not be read (truncated, not the documented format) — transient',
   CDN_REJECTED: 'the CDN refused the request (4xx other than 408/429); its body is the reason — permanent',
   CDN_AUTH: 'the CDN refused the credentials (401/403) — permanent',
+  CALLBACK_DELIVERY_FAILED:
+    'a completion callback receiver could not be reached, timed out, or answered other than 2xx (a redirect too: none is followed; only the status is kept) — retried',
   CDN_NOT_FOUND: 'the CDN does not know the task or resource (404) — permanent',
 } as const;
 

@@ -114,7 +114,7 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
       });
       const workerCallbackQueue = createCallbackQueue(config, workerConnection);
       workerCallbackQueue.on('error', (error) => options.log.debug({ err: error.message }, 'queue error'));
-      const callbacks = startCallbackWorker(config, workerStore, options.log);
+      const callbacks = startCallbackWorker(config, workerStore, callbackGuard, options.log);
       const purges = startWorkers({
         config,
         providers,

@@ -1,6 +1,9 @@
-import { Queue, Worker } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { deliverCallback } from '../callbacks/deliver.ts';
 import type { Config } from '../config/schema.ts';
+import { isPurgeError } from '../errors.ts';
+import type { AddressGuard } from '../net/address-guard.ts';
+import { createGuardedDispatcher } from '../net/guarded-dispatcher.ts';
 import type { Logger } from '../observability/logger.ts';
 import { exponentialDelay, withJitter } from '../pipeline/backoff.ts';
 import type { StatusStore } from '../status/store.ts';
@@ -28,11 +31,13 @@ export function createCallbackQueue(config: Config, connection: ReturnType<typeo
 }
 
 /** Delivers callbacks apart from the purge jobs, so a slow or failing receiver never holds a purge up. */
-export function startCallbackWorker(config: Config, store: StatusStore, log: Logger) {
+export function startCallbackWorker(config: Config, store: StatusStore, guard: AddressGuard, log: Logger) {
   const connection = createRedisConnection(config.redis, 'worker', (error) =>
     log.error({ err: error.message }, 'Redis connection error (callbacks)'),
   );
   const secret = config.callbacks.secret ?? config.api.webhook.secret;
+  // Every callback goes through the guard again at connect time: DNS may answer differently than at ingest.
+  const dispatcher = createGuardedDispatcher(guard, { connectTimeoutMs: config.callbacks.timeoutMs });
   const policy = {
     initialIntervalMs: config.callbacks.initialIntervalMs,
     backoffCoefficient: 2,
@@ -47,6 +52,12 @@ export function startCallbackWorker(config: Config, store: StatusStore, log: Log
         secret,
         timeoutMs: config.callbacks.timeoutMs,
         nowSeconds: Math.floor(Date.now() / 1000),
+        dispatcher,
+      }).catch((error: unknown) => {
+        // A forbidden address stays forbidden: retrying would only knock on it again.
+        if (isPurgeError(error) && error.code === 'CALLBACK_URL_FORBIDDEN')
+          throw new UnrecoverableError(error.message);
+        throw error;
       });
       log.info({ purgeId: status.id, jobId: job.id, httpStatus: code }, 'completion callback delivered');
       return { httpStatus: code };
@@ -77,6 +88,7 @@ export function startCallbackWorker(config: Config, store: StatusStore, log: Log
     worker,
     async close(force = false) {
       await worker.close(force);
+      await dispatcher.close();
       await connection.quit().catch(() => connection.disconnect());
     },
   };
