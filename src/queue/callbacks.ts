@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { deliverCallback } from '../callbacks/deliver.ts';
 import type { Config } from '../config/schema.ts';
 import { isPurgeError } from '../errors.ts';
@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger.ts';
 import { exponentialDelay, withJitter } from '../pipeline/backoff.ts';
 import type { StatusStore } from '../status/store.ts';
 import { createRedisConnection } from './connection.ts';
+import { createHostSlots, deferralDelayMs } from './host-slots.ts';
 
 export const CALLBACK_QUEUE = 'callbacks';
 
@@ -43,11 +44,41 @@ export function startCallbackWorker(config: Config, store: StatusStore, guard: A
     backoffCoefficient: 2,
     maxIntervalMs: config.callbacks.maxIntervalMs,
   };
-  const worker = new Worker<CallbackJobData>(
-    CALLBACK_QUEUE,
-    async (job) => {
-      const status = await store.get(job.data.purgeId);
-      if (!status) return { skipped: 'purge record expired' };
+  // One receiver host holds at most perHostConcurrency of this worker's slots (see host-slots.ts).
+  const slots = createHostSlots(config.callbacks.perHostConcurrency);
+  // Promotes a job deferred for a host whose slot just freed; only ever a hint (see host-slots.ts).
+  const promoter = new Queue<CallbackJobData>(CALLBACK_QUEUE, { connection, prefix: config.redis.prefix });
+  promoter.on('error', (error) => log.debug({ err: error.message }, 'callback promoter error'));
+  const promoted = async (jobId: string): Promise<boolean> => {
+    const waiting = await promoter.getJob(jobId);
+    // Refused unless the job is delayed right now: it may have woken by itself, or not be delayed yet.
+    return waiting
+      ? waiting.promote().then(
+          () => true,
+          () => false,
+        )
+      : false;
+  };
+  const wakeOneWaiting = async (host: string) => {
+    // A few stale hints are skipped; past those, the waiting jobs wake by their own delay.
+    for (let tries = 0; tries < 5; tries++) {
+      const jobId = slots.nextWaiting(host);
+      if (jobId === undefined || (await promoted(jobId))) return;
+    }
+  };
+  const deliver = async (job: Job<CallbackJobData>, token: string | undefined) => {
+    const status = await store.get(job.data.purgeId);
+    if (!status) return { skipped: 'purge record expired' };
+    const host = receiverHost(status.callbackUrl);
+    if (!slots.take(host, String(job.id))) {
+      slots.defer(host, String(job.id));
+      // attemptsStarted counts every activation, attemptsMade only failures: the rest were deferrals.
+      const deferrals = job.attemptsStarted - job.attemptsMade - 1;
+      // Crash window: killed after the move, before the throw, the job is already safely delayed.
+      await job.moveToDelayed(Date.now() + deferralDelayMs(deferrals), token);
+      throw new DelayedError();
+    }
+    try {
       const code = await deliverCallback(status, {
         secret,
         timeoutMs: config.callbacks.timeoutMs,
@@ -61,22 +92,27 @@ export function startCallbackWorker(config: Config, store: StatusStore, guard: A
       });
       log.info({ purgeId: status.id, jobId: job.id, httpStatus: code }, 'completion callback delivered');
       return { httpStatus: code };
+    } finally {
+      slots.give(host);
+      wakeOneWaiting(host).catch((error: Error) =>
+        log.debug({ err: error.message }, 'could not wake a deferred callback'),
+      );
+    }
+  };
+  const worker = new Worker<CallbackJobData>(CALLBACK_QUEUE, deliver, {
+    connection,
+    prefix: config.redis.prefix,
+    concurrency: config.callbacks.concurrency,
+    removeOnComplete: {
+      age: config.worker.keepCompleted.ageSeconds,
+      count: config.worker.keepCompleted.count,
     },
-    {
-      connection,
-      prefix: config.redis.prefix,
-      concurrency: 4,
-      removeOnComplete: {
-        age: config.worker.keepCompleted.ageSeconds,
-        count: config.worker.keepCompleted.count,
-      },
-      removeOnFail: { age: config.worker.keepFailed.ageSeconds, count: config.worker.keepFailed.count },
-      settings: {
-        backoffStrategy: (attemptsMade: number) =>
-          withJitter(exponentialDelay(attemptsMade - 1, policy), 0.2, Math.random),
-      },
+    removeOnFail: { age: config.worker.keepFailed.ageSeconds, count: config.worker.keepFailed.count },
+    settings: {
+      backoffStrategy: (attemptsMade: number) =>
+        withJitter(exponentialDelay(attemptsMade - 1, policy), 0.2, Math.random),
     },
-  );
+  });
   worker.on('failed', (job, error) => {
     log.warn(
       { purgeId: job?.data.purgeId, jobId: job?.id, err: error.message },
@@ -88,8 +124,19 @@ export function startCallbackWorker(config: Config, store: StatusStore, guard: A
     worker,
     async close(force = false) {
       await worker.close(force);
+      await promoter.close();
       await dispatcher.close();
       await connection.quit().catch(() => connection.disconnect());
     },
   };
+}
+
+/** The receiver a callback's delivery slots are counted against: its host name, any port. */
+function receiverHost(callbackUrl: string | undefined): string {
+  if (!callbackUrl) return '';
+  try {
+    return new URL(callbackUrl).hostname.toLowerCase();
+  } catch {
+    return '';
+  }
 }
