@@ -6,6 +6,8 @@ export const ERROR_CODES = {
   CONFIG_INVALID: 'the configuration file is missing, unreadable or fails validation',
   REQUEST_INVALID:
     'a purge request is malformed (no targets, bad URL, bad regex, unknown CDN, unrouted host)',
+  CALLBACK_URL_FORBIDDEN:
+    'a callbackUrl host is, or resolves to, an address that is not public (loopback, private, link-local, unique-local, unspecified, multicast, …) and callbacks.allowHosts does not allow it',
   KIND_UNSUPPORTED: 'a CDN does not support the requested purge kind (urls, dirs, pattern, all)',
   IDEMPOTENCY_KEY_REUSED:
     'the idempotency key was already used, by the same client, for a different request; nothing was written',
@@ -26,6 +28,8 @@ export const ERROR_CODES = {
     'the CDN answered 2xx with a body that could not be read (truncated, not the documented format) — transient',
   CDN_REJECTED: 'the CDN refused the request (4xx other than 408/429); its body is the reason — permanent',
   CDN_AUTH: 'the CDN refused the credentials (401/403) — permanent',
+  CALLBACK_DELIVERY_FAILED:
+    'a completion callback receiver could not be reached, timed out, or answered other than 2xx (a redirect too: none is followed; only the status is kept) — retried',
   CDN_NOT_FOUND: 'the CDN does not know the task or resource (404) — permanent',
 } as const;
 

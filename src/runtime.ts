@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { mergePolicy } from './config/policy.ts';
 import type { Config } from './config/schema.ts';
+import { type AddressGuard, createAddressGuard, type HostLookup } from './net/address-guard.ts';
 import { createPipelineEvents, type PipelineEvents } from './observability/events.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
@@ -21,6 +22,8 @@ export interface Runtime {
   quota: QuotaLedger;
   producer: PurgeProducer;
   events: PipelineEvents;
+  /** Decides which addresses a caller's callbackUrl may reach (config `callbacks.allowHosts`). */
+  callbackGuard: AddressGuard;
   /** Every queue of this deployment: one per CDN, and the callbacks queue. */
   queues(): Queue[];
   /** This process's Prometheus metrics, created on first use. */
@@ -36,6 +39,8 @@ export interface RuntimeOptions {
   log: Logger;
   now?: () => number;
   random?: () => number;
+  /** Resolves callback host names; the system resolver unless a test feeds answers as data. */
+  lookup?: HostLookup;
 }
 
 /**
@@ -70,6 +75,11 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     idempotencyWindowSeconds: config.api.idempotencyWindowSeconds,
     ...(options.now ? { now: options.now } : {}),
   });
+  const callbackGuard = createAddressGuard({
+    allowHosts: config.callbacks.allowHosts,
+    lookupTimeoutMs: config.callbacks.timeoutMs,
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+  });
   const callbackQueue = createCallbackQueue(config, connection);
   const pools: WorkerPool[] = [];
   const queues = (): Queue[] => [...producer.queues.values(), callbackQueue];
@@ -85,6 +95,7 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     quota,
     producer,
     events,
+    callbackGuard,
     queues,
     metrics() {
       metrics ??= createMetrics(events, queues);
@@ -103,7 +114,7 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
       });
       const workerCallbackQueue = createCallbackQueue(config, workerConnection);
       workerCallbackQueue.on('error', (error) => options.log.debug({ err: error.message }, 'queue error'));
-      const callbacks = startCallbackWorker(config, workerStore, options.log);
+      const callbacks = startCallbackWorker(config, workerStore, callbackGuard, options.log);
       const purges = startWorkers({
         config,
         providers,

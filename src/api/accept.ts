@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import { PurgeError } from '../errors.ts';
+import type { AddressGuard } from '../net/address-guard.ts';
 import type { EnqueueResult, IdempotencyKey, PurgeProducer } from '../queue/enqueue.ts';
 
 export interface AcceptInput {
@@ -11,6 +12,12 @@ export interface AcceptInput {
   callbackUrl?: string | undefined;
 }
 
+export interface AcceptDeps {
+  config: Config;
+  producer: PurgeProducer;
+  callbackGuard: AddressGuard;
+}
+
 /**
  * The one path from an HTTP body to the queue, for the purge API and the CMS webhook alike: limits, then
  * the producer (which validates and canonicalises). Any refusal happens before anything is written.
@@ -18,8 +25,7 @@ export interface AcceptInput {
 export async function acceptPurge(
   input: AcceptInput,
   idempotency: IdempotencyKey | undefined,
-  config: Config,
-  producer: PurgeProducer,
+  { config, producer, callbackGuard }: AcceptDeps,
 ): Promise<EnqueueResult> {
   const items = (input.urls?.length ?? 0) + (input.dirs?.length ?? 0);
   if (items > config.api.maxItemsPerRequest) {
@@ -29,14 +35,19 @@ export async function acceptPurge(
     );
   }
   const { callbackUrl, ...target } = input;
-  if (callbackUrl !== undefined) checkCallbackUrl(callbackUrl, config);
+  if (callbackUrl !== undefined) await checkCallbackUrl(callbackUrl, config, callbackGuard);
   return producer.enqueuePurge(dropUndefined(target), {
     ...(idempotency === undefined ? {} : { idempotency }),
     ...(callbackUrl === undefined ? {} : { callbackUrl }),
   });
 }
 
-function checkCallbackUrl(value: string, config: Config): void {
+/**
+ * The caller names where the workers will POST, so the host must be public (or allowed): checked here
+ * on the literal or on every address the name resolves to now, and again when the worker connects (DNS
+ * may answer differently by then).
+ */
+async function checkCallbackUrl(value: string, config: Config, guard: AddressGuard): Promise<void> {
   let url: URL;
   try {
     url = new URL(value);
@@ -52,6 +63,8 @@ function checkCallbackUrl(value: string, config: Config): void {
       'callbackUrl needs callbacks.secret (or api.webhook.secret) configured to sign callbacks',
     );
   }
+  // WHATWG parsing has already turned 0x7f000001, 2130706433 and 0177.0.0.1 into 127.0.0.1.
+  await guard.resolve(url.hostname);
 }
 
 function dropUndefined<T extends object>(value: T): T {

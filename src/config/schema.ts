@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { allowEntryKind } from '../net/address-guard.ts';
 import { quantilSettingsSchema } from '../providers/quantil/config.ts';
 import { vimsSettingsSchema } from '../providers/vims/config.ts';
 import { cdnEntryBaseSchema } from './cdn-entry.ts';
@@ -138,14 +139,44 @@ export const metricsSchema = z.strictObject({
   port: z.number().int().min(0).max(65_535).default(9464),
 });
 
-export const callbacksSchema = z.strictObject({
-  /** Signs completion callbacks (same scheme as the webhook); defaults to the webhook secret. */
-  secret: secret.optional(),
-  attempts: z.number().int().min(1).max(50).default(10),
-  initialIntervalMs: z.number().int().min(1).default(1_000),
-  maxIntervalMs: z.number().int().min(1).default(300_000),
-  timeoutMs: z.number().int().min(1).default(10_000),
-});
+export const callbacksSchema = z
+  .strictObject({
+    /** Signs completion callbacks (same scheme as the webhook); defaults to the webhook secret. */
+    secret: secret.optional(),
+    attempts: z.number().int().min(1).max(50).default(10),
+    initialIntervalMs: z.number().int().min(1).default(1_000),
+    maxIntervalMs: z.number().int().min(1).default(300_000),
+    /** Bounds one delivery (connect, answer, body): a dead receiver holds a slot no longer than this. */
+    timeoutMs: z.number().int().min(1).default(5_000),
+    /** Deliveries one worker process makes at once, across all receivers. */
+    concurrency: z.number().int().min(1).max(1_000).default(4),
+    /**
+     * Of those, the most one receiver host may hold: a slow or dead receiver then delays only its own
+     * callbacks. Raise it (up to `concurrency`) when nearly every callback goes to one receiver.
+     */
+    perHostConcurrency: z.number().int().min(1).default(1),
+    /**
+     * Callback hosts that may be loopback, private or otherwise non-public (an internal CMS): exact host
+     * names, IP addresses (four-part decimal IPv4, or IPv6) and CIDRs. Every other non-public address is
+     * refused at ingest and again at connect time.
+     */
+    allowHosts: z
+      .array(
+        z.string().superRefine((entry, ctx) => {
+          const kind = allowEntryKind(entry);
+          if (typeof kind === 'object') ctx.addIssue({ code: 'custom', message: kind.invalid });
+        }),
+      )
+      .default([]),
+  })
+  .superRefine((callbacks, ctx) => {
+    if (callbacks.perHostConcurrency > callbacks.concurrency)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['perHostConcurrency'],
+        message: `must be at most callbacks.concurrency (${callbacks.concurrency})`,
+      });
+  });
 
 export const configSchema = z
   .strictObject({

@@ -1,10 +1,14 @@
-import { Queue, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { deliverCallback } from '../callbacks/deliver.ts';
 import type { Config } from '../config/schema.ts';
+import { isPurgeError } from '../errors.ts';
+import type { AddressGuard } from '../net/address-guard.ts';
+import { createGuardedDispatcher } from '../net/guarded-dispatcher.ts';
 import type { Logger } from '../observability/logger.ts';
 import { exponentialDelay, withJitter } from '../pipeline/backoff.ts';
 import type { StatusStore } from '../status/store.ts';
 import { createRedisConnection } from './connection.ts';
+import { createHostSlots, deferralDelayMs } from './host-slots.ts';
 
 export const CALLBACK_QUEUE = 'callbacks';
 
@@ -28,44 +32,87 @@ export function createCallbackQueue(config: Config, connection: ReturnType<typeo
 }
 
 /** Delivers callbacks apart from the purge jobs, so a slow or failing receiver never holds a purge up. */
-export function startCallbackWorker(config: Config, store: StatusStore, log: Logger) {
+export function startCallbackWorker(config: Config, store: StatusStore, guard: AddressGuard, log: Logger) {
   const connection = createRedisConnection(config.redis, 'worker', (error) =>
     log.error({ err: error.message }, 'Redis connection error (callbacks)'),
   );
   const secret = config.callbacks.secret ?? config.api.webhook.secret;
+  // Every callback goes through the guard again at connect time: DNS may answer differently than at ingest.
+  const dispatcher = createGuardedDispatcher(guard, { connectTimeoutMs: config.callbacks.timeoutMs });
   const policy = {
     initialIntervalMs: config.callbacks.initialIntervalMs,
     backoffCoefficient: 2,
     maxIntervalMs: config.callbacks.maxIntervalMs,
   };
-  const worker = new Worker<CallbackJobData>(
-    CALLBACK_QUEUE,
-    async (job) => {
-      const status = await store.get(job.data.purgeId);
-      if (!status) return { skipped: 'purge record expired' };
+  // One receiver host holds at most perHostConcurrency of this worker's slots (see host-slots.ts).
+  const slots = createHostSlots(config.callbacks.perHostConcurrency);
+  // Promotes a job deferred for a host whose slot just freed; only ever a hint (see host-slots.ts).
+  const promoter = new Queue<CallbackJobData>(CALLBACK_QUEUE, { connection, prefix: config.redis.prefix });
+  promoter.on('error', (error) => log.debug({ err: error.message }, 'callback promoter error'));
+  const promoted = async (jobId: string): Promise<boolean> => {
+    const waiting = await promoter.getJob(jobId);
+    // Refused unless the job is delayed right now: it may have woken by itself, or not be delayed yet.
+    return waiting
+      ? waiting.promote().then(
+          () => true,
+          () => false,
+        )
+      : false;
+  };
+  const wakeOneWaiting = async (host: string) => {
+    // A few stale hints are skipped; past those, the waiting jobs wake by their own delay.
+    for (let tries = 0; tries < 5; tries++) {
+      const jobId = slots.nextWaiting(host);
+      if (jobId === undefined || (await promoted(jobId))) return;
+    }
+  };
+  const deliver = async (job: Job<CallbackJobData>, token: string | undefined) => {
+    const status = await store.get(job.data.purgeId);
+    if (!status) return { skipped: 'purge record expired' };
+    const host = receiverHost(status.callbackUrl);
+    if (!slots.take(host, String(job.id))) {
+      slots.defer(host, String(job.id));
+      // attemptsStarted counts every activation, attemptsMade only failures: the rest were deferrals.
+      const deferrals = job.attemptsStarted - job.attemptsMade - 1;
+      // Crash window: killed after the move, before the throw, the job is already safely delayed.
+      await job.moveToDelayed(Date.now() + deferralDelayMs(deferrals), token);
+      throw new DelayedError();
+    }
+    try {
       const code = await deliverCallback(status, {
         secret,
         timeoutMs: config.callbacks.timeoutMs,
         nowSeconds: Math.floor(Date.now() / 1000),
+        dispatcher,
+      }).catch((error: unknown) => {
+        // A forbidden address stays forbidden: retrying would only knock on it again.
+        if (isPurgeError(error) && error.code === 'CALLBACK_URL_FORBIDDEN')
+          throw new UnrecoverableError(error.message);
+        throw error;
       });
       log.info({ purgeId: status.id, jobId: job.id, httpStatus: code }, 'completion callback delivered');
       return { httpStatus: code };
+    } finally {
+      slots.give(host);
+      wakeOneWaiting(host).catch((error: Error) =>
+        log.debug({ err: error.message }, 'could not wake a deferred callback'),
+      );
+    }
+  };
+  const worker = new Worker<CallbackJobData>(CALLBACK_QUEUE, deliver, {
+    connection,
+    prefix: config.redis.prefix,
+    concurrency: config.callbacks.concurrency,
+    removeOnComplete: {
+      age: config.worker.keepCompleted.ageSeconds,
+      count: config.worker.keepCompleted.count,
     },
-    {
-      connection,
-      prefix: config.redis.prefix,
-      concurrency: 4,
-      removeOnComplete: {
-        age: config.worker.keepCompleted.ageSeconds,
-        count: config.worker.keepCompleted.count,
-      },
-      removeOnFail: { age: config.worker.keepFailed.ageSeconds, count: config.worker.keepFailed.count },
-      settings: {
-        backoffStrategy: (attemptsMade: number) =>
-          withJitter(exponentialDelay(attemptsMade - 1, policy), 0.2, Math.random),
-      },
+    removeOnFail: { age: config.worker.keepFailed.ageSeconds, count: config.worker.keepFailed.count },
+    settings: {
+      backoffStrategy: (attemptsMade: number) =>
+        withJitter(exponentialDelay(attemptsMade - 1, policy), 0.2, Math.random),
     },
-  );
+  });
   worker.on('failed', (job, error) => {
     log.warn(
       { purgeId: job?.data.purgeId, jobId: job?.id, err: error.message },
@@ -77,7 +124,19 @@ export function startCallbackWorker(config: Config, store: StatusStore, log: Log
     worker,
     async close(force = false) {
       await worker.close(force);
+      await promoter.close();
+      await dispatcher.close();
       await connection.quit().catch(() => connection.disconnect());
     },
   };
+}
+
+/** The receiver a callback's delivery slots are counted against: its host name, any port. */
+function receiverHost(callbackUrl: string | undefined): string {
+  if (!callbackUrl) return '';
+  try {
+    return new URL(callbackUrl).hostname.toLowerCase();
+  } catch {
+    return '';
+  }
 }

@@ -63,6 +63,33 @@ describe('config validation', () => {
     expect(error.message).toContain('routes[0].cdns[0]: unknown CDN id "ghost"');
   });
 
+  it('names a callbacks.allowHosts entry that is neither a host name, an IP address nor a CIDR', () => {
+    const error = errorOf(() =>
+      parseConfig({ cdns: [vims], callbacks: { allowHosts: ['cms.internal', '127.1', '10.0.0.0/40'] } }, {}),
+    );
+    expect(error.message).toContain('callbacks.allowHosts[1]: "127.1" reads as an IPv4 address');
+    expect(error.message).toContain('callbacks.allowHosts[2]: "10.0.0.0/40" is not a CIDR');
+    expect(error.message).not.toContain('allowHosts[0]');
+  });
+
+  it('bounds callback deliveries by default: 5 s each, 4 at once, 1 per receiver host', () => {
+    expect(parseConfig({ cdns: [vims] }, {}).callbacks).toMatchObject({
+      timeoutMs: 5_000,
+      concurrency: 4,
+      perHostConcurrency: 1,
+      allowHosts: [],
+    });
+  });
+
+  it('refuses a per-host callback share larger than the callback concurrency', () => {
+    const error = errorOf(() =>
+      parseConfig({ cdns: [vims], callbacks: { concurrency: 2, perHostConcurrency: 3 } }, {}),
+    );
+    expect(error.message).toContain(
+      'callbacks.perHostConcurrency: must be at most callbacks.concurrency (2)',
+    );
+  });
+
   it('refuses an unknown provider and names the discriminator', () => {
     const error = errorOf(() => parseConfig({ cdns: [{ ...vims, provider: 'akamai' }] }, {}));
     expect(error.message).toContain('cdns[0].provider');

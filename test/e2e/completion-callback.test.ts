@@ -7,6 +7,9 @@ import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { API_TOKEN, startTestApi, type TestApi, WEBHOOK_SECRET } from '../harness/api.ts';
 import { TEST_VIMS_TOKEN } from '../harness/service.ts';
 
+/** What the failing answer says; only its status may be kept anywhere. */
+const RECEIVER_DETAIL = 'receiver-internal-detail-7f3a';
+
 interface Received {
   headers: IncomingMessage['headers'];
   body: string;
@@ -30,8 +33,9 @@ describe('the completion callback', () => {
       req.on('end', () => {
         received.push({ headers: req.headers, body });
         // The first delivery fails, so the test also shows the callback is retried.
-        res.statusCode = failuresLeft-- > 0 ? 503 : 204;
-        res.end();
+        const failing = failuresLeft-- > 0;
+        res.statusCode = failing ? 503 : 204;
+        res.end(failing ? RECEIVER_DETAIL : undefined);
       });
     });
     receiver.listen(0, '127.0.0.1');
@@ -39,7 +43,8 @@ describe('the completion callback', () => {
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/purge-done`;
     api = await startTestApi(
       simulator.url,
-      { callbacks: { initialIntervalMs: 20, maxIntervalMs: 50, attempts: 3 } },
+      // The receiver is on loopback, which a callback may reach only when allowed.
+      { callbacks: { initialIntervalMs: 20, maxIntervalMs: 50, attempts: 3, allowHosts: ['127.0.0.1'] } },
       { workers: true },
     );
   });
@@ -80,6 +85,13 @@ describe('the completion callback', () => {
       60,
     );
     expect(check).toEqual({ ok: true });
+
+    const job = await api.service.runtime
+      .queues()
+      .find((q) => q.name === 'callbacks')
+      ?.getJob(`cb-${id}`);
+    expect(job?.stacktrace?.join('\n')).toContain('callback receiver answered HTTP 503');
+    expect(`${api.service.rawLogs()}${JSON.stringify(job)}`).not.toContain(RECEIVER_DETAIL);
   });
 
   async function waitForDeliveries(count: number): Promise<Received[]> {

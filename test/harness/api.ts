@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { startTestService, type TestService, testConfigInput } from './service.ts';
+import { startTestService, type TestService, type TestServiceOptions, testConfigInput } from './service.ts';
 
 export const API_TOKEN = 'test-api-token-0123456789';
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
@@ -21,7 +21,7 @@ export interface TestApi {
 export async function startTestApi(
   simulatorUrl: string,
   overrides: Record<string, unknown> = {},
-  options: { workers?: boolean } = {},
+  options: TestServiceOptions = {},
 ): Promise<TestApi> {
   const input = testConfigInput(simulatorUrl, {
     api: {
@@ -32,7 +32,7 @@ export async function startTestApi(
     },
     ...overrides,
   });
-  const service = startTestService(input, { workers: options.workers ?? false });
+  const service = startTestService(input, { ...options, workers: options.workers ?? false });
   const app = await buildApp({ runtime: service.runtime, log: createLogger({ level: 'silent' }) });
   return {
     app,

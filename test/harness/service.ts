@@ -4,6 +4,7 @@ import { inject, vi } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { PurgeStatus } from '../../src/model/status.ts';
+import type { HostLookup } from '../../src/net/address-guard.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
 import { uniquePrefix } from './prefix.ts';
@@ -54,7 +55,13 @@ export interface TestService {
   close(): Promise<void>;
 }
 
-export function startTestService(configInput: unknown, options: { workers?: boolean } = {}): TestService {
+export interface TestServiceOptions {
+  workers?: boolean;
+  /** Answers for host names, as data: tests never use real DNS. */
+  lookup?: HostLookup;
+}
+
+export function startTestService(configInput: unknown, options: TestServiceOptions = {}): TestService {
   const config = parseConfig(configInput, {});
   const lines: string[] = [];
   const sink = new Writable({
@@ -64,7 +71,7 @@ export function startTestService(configInput: unknown, options: { workers?: bool
     },
   });
   const log = createLogger({ level: config.log.level, destination: sink });
-  const runtime = createRuntime(config, { log });
+  const runtime = createRuntime(config, { log, ...(options.lookup ? { lookup: options.lookup } : {}) });
   if (options.workers !== false) runtime.startWorkers();
   const redis = new Redis(config.redis.url);
   return {

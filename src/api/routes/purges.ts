@@ -19,7 +19,7 @@ export async function purgeRoutes(app: FastifyInstance, { runtime }: { runtime: 
       const key = idempotencyKeyOf(bodyKey, request.headers['idempotency-key']);
       // Each token's keys are its own: another client's `rev-1`, or a CMS event id, is never this one's.
       const idempotency = key === undefined ? undefined : { scope: `api:${request.client}`, key };
-      const result = await acceptPurge(body, idempotency, runtime.config, runtime.producer);
+      const result = await acceptPurge(body, idempotency, runtime);
       request.log.info(
         { purgeId: result.id, cdns: result.cdns, duplicate: result.duplicate },
         'purge accepted',
