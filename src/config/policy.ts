@@ -71,10 +71,28 @@ export const submitPolicySchema = section(submitFields, submitDefaults);
 export const pollPolicySchema = section(pollFields, pollDefaults);
 export const httpPolicySchema = section(httpFields, httpDefaults);
 
+/**
+ * Longest wait a CDN's Retry-After is honoured for, on submits and polls alike (a 429 pauses the CDN's whole
+ * queue for it). A CDN answering `Retry-After: 999999999` must not stop its queue for 31 years; a wait is
+ * also never longer than the time left before the batch's deadline.
+ */
+const maxRetryAfterMs = z.number().int().min(1);
+const MAX_RETRY_AFTER_DEFAULT_MS = 300_000;
+
 export const policySchema = z
-  .object({ submit: submitPolicySchema, poll: pollPolicySchema, http: httpPolicySchema })
+  .object({
+    submit: submitPolicySchema,
+    poll: pollPolicySchema,
+    http: httpPolicySchema,
+    maxRetryAfterMs: maxRetryAfterMs.default(MAX_RETRY_AFTER_DEFAULT_MS),
+  })
   .strict()
-  .default({ submit: submitDefaults, poll: pollDefaults, http: httpDefaults });
+  .default({
+    submit: submitDefaults,
+    poll: pollDefaults,
+    http: httpDefaults,
+    maxRetryAfterMs: MAX_RETRY_AFTER_DEFAULT_MS,
+  });
 
 /** A per-CDN override: any subset of any section, no defaults of its own so the global values show through. */
 export const policyOverrideSchema = z
@@ -82,6 +100,7 @@ export const policyOverrideSchema = z
     submit: z.object(submitFields).partial().strict().optional(),
     poll: z.object(pollFields).partial().strict().optional(),
     http: z.object(httpFields).partial().strict().optional(),
+    maxRetryAfterMs: maxRetryAfterMs.optional(),
   })
   .strict();
 
@@ -96,6 +115,7 @@ export function mergePolicy(base: Policy, override: PolicyOverride | undefined):
     submit: { ...base.submit, ...withoutUndefined(override?.submit) },
     poll: { ...base.poll, ...withoutUndefined(override?.poll) },
     http: { ...base.http, ...withoutUndefined(override?.http) },
+    maxRetryAfterMs: override?.maxRetryAfterMs ?? base.maxRetryAfterMs,
   };
 }
 

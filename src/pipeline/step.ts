@@ -4,7 +4,7 @@ import { callOutcome, type PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { StatusStore } from '../status/store.ts';
-import { nextPollDelay, type Random } from './backoff.ts';
+import { boundedRetryAfter, nextPollDelay, type Random } from './backoff.ts';
 import type { BatchJobData, StepOutcome } from './job.ts';
 
 export interface StepContext {
@@ -63,11 +63,11 @@ async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOut
       op: 'submit',
       outcome: callOutcome(error as PurgeError),
     });
-    const rateLimited = await holdOffIfRateLimited(error, ctx);
+    const rateLimited = await holdOffIfRateLimited(error, data, ctx);
     // A 429 is the CDN asking us to wait, not a failed attempt: it is retried until the deadline.
     if (isRetryable(error) && (!ctx.isLastAttempt || rateLimited)) {
       ctx.events?.emit('batch:retry', { cdnId: data.cdnId, op: 'submit' });
-      const retryAfterMs = (error as PurgeError).retryAfterMs;
+      const { retryAfterMs } = error as PurgeError;
       log.warn({ err: reason, code: (error as PurgeError).code, retryAfterMs }, 'submit failed, will retry');
       await store.update(data.purgeId, data.batchId, { error: reason }, ctx.now());
       throw error;
@@ -110,7 +110,7 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
       op: 'poll',
       outcome: callOutcome(error as PurgeError),
     });
-    await holdOffIfRateLimited(error, ctx);
+    await holdOffIfRateLimited(error, data, ctx);
     if (!isRetryable(error))
       return finish(data, ctx, 'failed', `status check failed: ${reason}`, { polls: 1 });
     // A failed poll is not a failed purge: look again later, within the same deadline.
@@ -120,7 +120,7 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
     log.warn({ err: reason, code: (error as PurgeError).code }, 'poll failed, will poll again');
     ctx.events?.emit('batch:retry', { cdnId: data.cdnId, op: 'poll' });
     await store.update(data.purgeId, data.batchId, { error: reason }, now, { polls: 1 });
-    const retryAfterMs = (error as PurgeError).retryAfterMs ?? 0;
+    const retryAfterMs = boundedRetryAfter((error as PurgeError).retryAfterMs ?? 0, waitBounds(data, ctx));
     const delay = Math.max(retryAfterMs, nextPollDelay({ polls, elapsedMs: 0 }, ctx.policy.poll, ctx.random));
     const until = Math.min(now + delay, data.deadlineAt);
     return { kind: 'wait', until, data: { ...data, polls, readyAt: until } };
@@ -165,14 +165,23 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
   return { kind: 'wait', until, data: { ...data, polls, ...progressPatch, readyAt: until } };
 }
 
+function waitBounds(data: BatchJobData, ctx: StepContext) {
+  return { maxRetryAfterMs: ctx.policy.maxRetryAfterMs, timeLeftMs: data.deadlineAt - ctx.now() };
+}
+
 /**
  * A 429 speaks for the whole CDN account, not just this job: every worker holds off for Retry-After (at
  * least 1 ms: Redis refuses a zero expiry). Failing to pause must not hide the CDN's own answer.
+ *
+ * While the queue is paused no job of it runs, so no job can end itself at its deadline: the pause stops
+ * at this batch's deadline (and at maxRetryAfterMs), and the re-run then ends the batch `timed_out`.
+ * Another batch of the same CDN whose deadline falls inside the pause ends when the pause does.
  */
-async function holdOffIfRateLimited(error: unknown, ctx: StepContext): Promise<boolean> {
+async function holdOffIfRateLimited(error: unknown, data: BatchJobData, ctx: StepContext): Promise<boolean> {
   if (!(error instanceof PurgeError) || error.code !== 'CDN_RATE_LIMITED') return false;
+  const asked = error.retryAfterMs ?? ctx.policy.submit.initialIntervalMs;
   try {
-    await ctx.onRateLimited?.(Math.max(1, error.retryAfterMs ?? ctx.policy.submit.initialIntervalMs));
+    await ctx.onRateLimited?.(Math.max(1, boundedRetryAfter(asked, waitBounds(data, ctx))));
   } catch (pauseError) {
     ctx.log.error({ err: describeError(pauseError) }, 'cannot pause the queue after a 429');
   }

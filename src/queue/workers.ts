@@ -1,4 +1,4 @@
-import { type Job, Queue, Worker } from 'bullmq';
+import { type Job, type MinimalJob, Queue, Worker } from 'bullmq';
 import { mergePolicy } from '../config/policy.ts';
 import type { Config } from '../config/schema.ts';
 import { isPurgeError } from '../errors.ts';
@@ -81,10 +81,12 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
       },
       removeOnFail: { age: config.worker.keepFailed.ageSeconds, count: config.worker.keepFailed.count },
       settings: {
-        backoffStrategy: (attemptsMade: number, type?: string, error?: Error) => {
+        backoffStrategy: (attemptsMade: number, type?: string, error?: Error, job?: MinimalJob) => {
           if (type !== BACKOFF_TYPE) return 0;
           const retryAfterMs = isPurgeError(error) ? error.retryAfterMs : undefined;
-          return submitRetryDelay(attemptsMade, policy.submit, retryAfterMs, random);
+          const deadlineAt = (job?.data as BatchJobData | undefined)?.deadlineAt ?? Number.POSITIVE_INFINITY;
+          const bounds = { maxRetryAfterMs: policy.maxRetryAfterMs, timeLeftMs: deadlineAt - now() };
+          return submitRetryDelay(attemptsMade, policy.submit, retryAfterMs, bounds, random);
         },
       },
     });
