@@ -24,7 +24,8 @@ export const ERROR_CODES = {
     'the CDN answered 2xx with a body that could not be read (truncated, not the documented format) — transient; a body the parser refuses (deep nesting, a `__proto__` tag) or an accepted purge without an id — permanent',
   CDN_REJECTED: 'the CDN refused the request (4xx other than 408/429); its body is the reason — permanent',
   CDN_AUTH: 'the CDN refused the credentials (401/403) — permanent',
-  CDN_NOT_FOUND: 'the CDN does not know the task or resource (404) — permanent',
+  CDN_NOT_FOUND:
+    'the CDN does not know the task or resource (404) — permanent, except within policy.poll.notFoundGraceMs of the submit',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

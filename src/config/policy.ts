@@ -28,6 +28,11 @@ const pollFields = {
   jitter: z.number().min(0).max(1),
   /** Time from enqueue after which a batch that has not finished is `timed_out`. */
   deadlineMs: z.number().int().min(1),
+  /**
+   * Time from the CDN's accepting a purge during which a 404 for its task is taken as the CDN not knowing it
+   * *yet* (a replica catching up) and polled again; after it, a 404 fails the batch.
+   */
+  notFoundGraceMs: z.number().int().min(0),
 };
 const pollDefaults = {
   initialIntervalMs: 2_000,
@@ -35,6 +40,7 @@ const pollDefaults = {
   maxIntervalMs: 30_000,
   jitter: 0.2,
   deadlineMs: 900_000,
+  notFoundGraceMs: 60_000,
 };
 
 const httpFields = {

@@ -111,7 +111,7 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
       outcome: callOutcome(error as PurgeError),
     });
     await holdOffIfRateLimited(error, data, ctx);
-    if (!isRetryable(error))
+    if (!isRetryable(error) && !notKnownYet(error, data, ctx))
       return finish(data, ctx, 'failed', `status check failed: ${reason}`, { polls: 1 });
     // A failed poll is not a failed purge: look again later, within the same deadline.
     const now = ctx.now();
@@ -163,6 +163,16 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
   );
   const until = Math.min(now + delay, data.deadlineAt);
   return { kind: 'wait', until, data: { ...data, polls, ...progressPatch, readyAt: until } };
+}
+
+/**
+ * A CDN can answer 404 for a task it accepted a moment ago (its status store lagging its purge API): within
+ * the grace period after the submit that is "not yet", and the task is polled again; after it, final.
+ */
+function notKnownYet(error: unknown, data: BatchJobData, ctx: StepContext): boolean {
+  if (!(error instanceof PurgeError) || error.code !== 'CDN_NOT_FOUND') return false;
+  const acceptedAt = data.submittedAt ?? data.createdAt;
+  return ctx.now() - acceptedAt < ctx.policy.poll.notFoundGraceMs;
 }
 
 function waitBounds(data: BatchJobData, ctx: StepContext) {

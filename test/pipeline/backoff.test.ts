@@ -13,6 +13,7 @@ const poll = {
   maxIntervalMs: 10_000,
   jitter: 0,
   deadlineMs: 60_000,
+  notFoundGraceMs: 0,
 };
 const submit = {
   attempts: 5,
