@@ -21,6 +21,10 @@ export interface StepContext {
   events?: PipelineEvents;
   /** Told when the CDN answers 429, to hold every call to it (all workers) for that long. */
   onRateLimited?: (ms: number) => Promise<void>;
+  /**
+   * Aborted only by our own worker letting go of the job (shutdown past its grace): a CDN call it cut short
+   * says nothing about the CDN, so the step is released rather than counted as failed.
+   */
   signal?: AbortSignal;
 }
 
@@ -57,6 +61,8 @@ async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOut
   try {
     ({ remoteId, requestId } = await provider.submit(data.target, ctx.signal));
   } catch (error) {
+    // Not a failure, not even on the last attempt: the next worker submits again (counted in `attempts`).
+    if (ctx.signal?.aborted) return released(ctx, 'submit');
     const reason = describeError(error);
     ctx.events?.emit('cdn:call', {
       cdnId: data.cdnId,
@@ -104,6 +110,7 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
     status = await provider.status(remoteId, ctx.signal);
     ctx.events?.emit('cdn:call', { cdnId: data.cdnId, op: 'poll', outcome: callOutcome() });
   } catch (error) {
+    if (ctx.signal?.aborted) return released(ctx, 'poll');
     const reason = describeError(error);
     ctx.events?.emit('cdn:call', {
       cdnId: data.cdnId,
@@ -163,6 +170,11 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
   );
   const until = Math.min(now + delay, data.deadlineAt);
   return { kind: 'wait', until, data: { ...data, polls, ...progressPatch, readyAt: until } };
+}
+
+function released(ctx: StepContext, op: 'submit' | 'poll'): StepOutcome {
+  ctx.log.info({ op, reason: String(ctx.signal?.reason) }, 'call cut short by shutdown; job released');
+  return { kind: 'released' };
 }
 
 /**

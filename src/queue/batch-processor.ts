@@ -53,6 +53,14 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       if (isPurgeError(error) && error.code === 'CDN_RATE_LIMITED') throw new RateLimitError();
       throw error;
     }
+    if (outcome.kind === 'released') {
+      // Back to the queue due now, and not as an attempt (moveToDelayed skips counting one), so even a job on
+      // its last attempt survives a shutdown. This closing worker fetches nothing more; another takes it.
+      // Crash window: Redis already cut, the move fails, the job stays active and its lock lapses; the
+      // stalled-job check then re-queues it just the same, only later.
+      await job.moveToDelayed(deps.now(), token);
+      throw new DelayedError();
+    }
     if (outcome.kind === 'wait') {
       // Data first, then the move: a crash between the two re-runs the step with the new data.
       if (!outcome.persisted) await job.updateData(outcome.data);

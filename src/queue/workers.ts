@@ -35,6 +35,24 @@ export interface WorkerDeps {
   onCallbackDue?: (purgeId: string) => Promise<void>;
 }
 
+/** How long jobs aborted at shutdown get to move themselves back to the queue before Redis is cut. */
+const RELEASE_WINDOW_MS = 2_000;
+
+/** True when `promise` settles within `ms`; the timer never holds the process open past the answer. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const settled = promise.then(
+    () => true,
+    () => true,
+  );
+  const result = await Promise.race([settled, expired]);
+  clearTimeout(timer);
+  return result;
+}
+
 /** One BullMQ worker per CDN queue; each job walks submit -> poll -> ... -> finished by re-delaying itself. */
 export function startWorkers(deps: WorkerDeps): WorkerPool {
   const { config, providers, store, log } = deps;
@@ -132,18 +150,16 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
     workers,
     async close(graceMs = config.worker.shutdownGraceMs) {
       const graceful = Promise.all([...workers.values()].map((worker) => worker.close()));
-      let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<'expired'>((resolve) => {
-        timer = setTimeout(() => resolve('expired'), graceMs);
-      });
-      const result = await Promise.race([graceful.then(() => 'closed' as const), expired]);
-      clearTimeout(timer);
-      if (result === 'expired') {
-        // worker.close(true) would only return the pending close: abort the calls and cut Redis instead.
+      if (!(await settlesWithin(graceful, graceMs))) {
+        // worker.close(true) would only return the pending close: abort the calls instead. Each aborted step
+        // hands its job back to the queue (not as an attempt); whatever has not within the release window
+        // (a Redis call that hangs) is cut off with the connections, and its lock lapses instead.
         log.warn({ graceMs }, 'in-flight jobs did not finish in time; releasing them to other workers');
         for (const worker of workers.values()) worker.cancelAllJobs('shutting down');
-        for (const connection of connections) connection.disconnect();
-        return;
+        if (!(await settlesWithin(graceful, RELEASE_WINDOW_MS))) {
+          for (const connection of connections) connection.disconnect();
+          return;
+        }
       }
       await Promise.all(queues.map((queue) => queue.close()));
       await Promise.all(
