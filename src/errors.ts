@@ -26,6 +26,9 @@ export const ERROR_CODES = {
   CDN_AUTH: 'the CDN refused the credentials (401/403) — permanent',
   CDN_NOT_FOUND:
     'the CDN does not know the task or resource (404) — permanent, except within policy.poll.notFoundGraceMs of the submit',
+  CDN_TASK_FAILED: 'the CDN ran the purge and reported it failed; its reason is the message — final',
+  DEADLINE_EXCEEDED:
+    'the batch did not finish before its deadline (policy.poll.deadlineMs); it ended timed_out',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -60,6 +63,11 @@ export function isPurgeError(error: unknown): error is PurgeError {
 /** Anything that is not one of ours (a bug, a Redis hiccup) is treated as transient: retrying is the safe default. */
 export function isRetryable(error: unknown): boolean {
   return isPurgeError(error) ? error.retryable : true;
+}
+
+/** The stable code to store and log beside an error's message; a stranger to our vocabulary is INTERNAL. */
+export function errorCodeOf(error: unknown): ErrorCode {
+  return isPurgeError(error) ? error.code : 'INTERNAL';
 }
 
 export function describeError(error: unknown): string {

@@ -1,7 +1,7 @@
 import { type Job, type MinimalJob, Queue, Worker } from 'bullmq';
 import { mergePolicy } from '../config/policy.ts';
 import type { Config } from '../config/schema.ts';
-import { isPurgeError } from '../errors.ts';
+import { errorCodeOf, isPurgeError } from '../errors.ts';
 import type { PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { submitRetryDelay } from '../pipeline/backoff.ts';
@@ -131,12 +131,19 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
       const result = await store.update(
         job.data.purgeId,
         job.data.batchId,
-        { state: 'failed', error: error.message },
+        { state: 'failed', error: error.message, errorCode: errorCodeOf(error) },
         now(),
       );
       if (result.outcome === 'applied') {
         log.warn(
-          { purgeId: job.data.purgeId, cdnId: job.data.cdnId, jobId: job.id, err: error.message },
+          {
+            purgeId: job.data.purgeId,
+            cdnId: job.data.cdnId,
+            jobId: job.id,
+            state: 'failed',
+            reason: error.message,
+            code: errorCodeOf(error),
+          },
           'purge failed',
         );
       }
