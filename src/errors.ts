@@ -25,12 +25,16 @@ export const ERROR_CODES = {
   CDN_RATE_LIMITED: 'the CDN answered 429 — transient, honours Retry-After',
   CDN_UNAVAILABLE: 'the CDN answered 408 or 5xx — transient',
   CDN_BAD_RESPONSE:
-    'the CDN answered 2xx with a body that could not be read (truncated, not the documented format) — transient',
+    'the CDN answered 2xx with a body that could not be read (truncated, not the documented format) — transient; a body the parser refuses (deep nesting, a `__proto__` tag) or an accepted purge without an id — permanent',
   CDN_REJECTED: 'the CDN refused the request (4xx other than 408/429); its body is the reason — permanent',
   CDN_AUTH: 'the CDN refused the credentials (401/403) — permanent',
   CALLBACK_DELIVERY_FAILED:
     'a completion callback receiver could not be reached, timed out, or answered other than 2xx (a redirect too: none is followed; only the status is kept) — retried',
-  CDN_NOT_FOUND: 'the CDN does not know the task or resource (404) — permanent',
+  CDN_NOT_FOUND:
+    'the CDN does not know the task or resource (404) — permanent, except within policy.poll.notFoundGraceMs of the submit',
+  CDN_TASK_FAILED: 'the CDN ran the purge and reported it failed; its reason is the message — final',
+  DEADLINE_EXCEEDED:
+    'the batch did not finish before its deadline (policy.poll.deadlineMs); it ended timed_out',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -65,6 +69,11 @@ export function isPurgeError(error: unknown): error is PurgeError {
 /** Anything that is not one of ours (a bug, a Redis hiccup) is treated as transient: retrying is the safe default. */
 export function isRetryable(error: unknown): boolean {
   return isPurgeError(error) ? error.retryable : true;
+}
+
+/** The stable code to store and log beside an error's message; a stranger to our vocabulary is INTERNAL. */
+export function errorCodeOf(error: unknown): ErrorCode {
+  return isPurgeError(error) ? error.code : 'INTERNAL';
 }
 
 export function describeError(error: unknown): string {

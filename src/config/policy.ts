@@ -28,6 +28,11 @@ const pollFields = {
   jitter: z.number().min(0).max(1),
   /** Time from enqueue after which a batch that has not finished is `timed_out`. */
   deadlineMs: z.number().int().min(1),
+  /**
+   * Time from the CDN's accepting a purge during which a 404 for its task is taken as the CDN not knowing it
+   * *yet* (a replica catching up) and polled again; after it, a 404 fails the batch.
+   */
+  notFoundGraceMs: z.number().int().min(0),
 };
 const pollDefaults = {
   initialIntervalMs: 2_000,
@@ -35,6 +40,7 @@ const pollDefaults = {
   maxIntervalMs: 30_000,
   jitter: 0.2,
   deadlineMs: 900_000,
+  notFoundGraceMs: 60_000,
 };
 
 const httpFields = {
@@ -70,15 +76,34 @@ export const submitPolicySchema = section(submitFields, submitDefaults);
 export const pollPolicySchema = section(pollFields, pollDefaults);
 export const httpPolicySchema = section(httpFields, httpDefaults);
 
+/**
+ * Longest wait a CDN's Retry-After is honoured for, on submits and polls alike (a 429 pauses the CDN's whole
+ * queue for it). A CDN answering `Retry-After: 999999999` must not stop its queue for 31 years; a wait is
+ * also never longer than the time left before the batch's deadline.
+ */
+const maxRetryAfterMs = z.number().int().min(1);
+const MAX_RETRY_AFTER_DEFAULT_MS = 300_000;
+
 export const policySchema = z
-  .strictObject({ submit: submitPolicySchema, poll: pollPolicySchema, http: httpPolicySchema })
-  .default({ submit: submitDefaults, poll: pollDefaults, http: httpDefaults });
+  .strictObject({
+    submit: submitPolicySchema,
+    poll: pollPolicySchema,
+    http: httpPolicySchema,
+    maxRetryAfterMs: maxRetryAfterMs.default(MAX_RETRY_AFTER_DEFAULT_MS),
+  })
+  .default({
+    submit: submitDefaults,
+    poll: pollDefaults,
+    http: httpDefaults,
+    maxRetryAfterMs: MAX_RETRY_AFTER_DEFAULT_MS,
+  });
 
 /** A per-CDN override: any subset of any section, no defaults of its own so the global values show through. */
 export const policyOverrideSchema = z.strictObject({
   submit: z.strictObject(submitFields).partial().optional(),
   poll: z.strictObject(pollFields).partial().optional(),
   http: z.strictObject(httpFields).partial().optional(),
+  maxRetryAfterMs: maxRetryAfterMs.optional(),
 });
 
 export type SubmitPolicy = z.infer<typeof submitPolicySchema>;
@@ -92,6 +117,7 @@ export function mergePolicy(base: Policy, override: PolicyOverride | undefined):
     submit: { ...base.submit, ...withoutUndefined(override?.submit) },
     poll: { ...base.poll, ...withoutUndefined(override?.poll) },
     http: { ...base.http, ...withoutUndefined(override?.http) },
+    maxRetryAfterMs: override?.maxRetryAfterMs ?? base.maxRetryAfterMs,
   };
 }
 

@@ -1,3 +1,5 @@
+import type { ErrorCode } from '../errors.ts';
+
 /** Where one CDN batch stands. Terminal states are final: the status store never leaves them. */
 export const BATCH_STATES = [
   'queued',
@@ -28,7 +30,10 @@ export interface BatchStatus {
   /** Submit calls made to the CDN, including retries and repeats after a crash. */
   attempts: number;
   polls: number;
+  /** Why the batch failed, timed out or is being retried; cleared (with its code) once it no longer applies. */
   error?: string;
+  /** The stable code of `error` (README's error table), for callers to branch on instead of the text. */
+  errorCode?: ErrorCode;
   queuedAt: number;
   submittedAt?: number;
   finishedAt?: number;

@@ -22,18 +22,38 @@ export function withJitter(delayMs: number, jitter: number, random: Random): num
   return Math.max(0, Math.round(delayMs * (1 - jitter + 2 * jitter * random())));
 }
 
+/** What bounds any wait of a batch: the Retry-After cap of its policy and the time left before its deadline. */
+export interface WaitBounds {
+  maxRetryAfterMs: number;
+  /** Deadline minus now; 0 or less once it has passed. */
+  timeLeftMs: number;
+}
+
 /**
- * Delay before submit retry number `attemptsMade` (1 after the first failure). A CDN's Retry-After wins
- * over our own schedule; jitter only ever lengthens it, so we never come back before the CDN asked.
+ * How long a CDN's Retry-After is honoured: never beyond `maxRetryAfterMs`, nor beyond the batch's
+ * deadline, after which the batch ends anyway and must not be left waiting (or hold its queue paused).
+ */
+export function boundedRetryAfter(retryAfterMs: number, bounds: WaitBounds): number {
+  return Math.max(0, Math.min(retryAfterMs, bounds.maxRetryAfterMs, bounds.timeLeftMs));
+}
+
+/**
+ * Delay before submit retry number `attemptsMade` (1 after the first failure). A CDN's Retry-After (up to
+ * `maxRetryAfterMs`) wins over our own schedule; jitter only ever lengthens it, so we never come back
+ * before the CDN asked. No retry is put past the deadline: the re-run then ends the batch `timed_out`.
  */
 export function submitRetryDelay(
   attemptsMade: number,
   policy: SubmitPolicy,
   retryAfterMs: number | undefined,
+  bounds: WaitBounds,
   random: Random = Math.random,
 ): number {
-  if (retryAfterMs !== undefined) return Math.round(retryAfterMs * (1 + policy.jitter * random()));
-  return withJitter(exponentialDelay(attemptsMade - 1, policy), policy.jitter, random);
+  const delay =
+    retryAfterMs === undefined
+      ? withJitter(exponentialDelay(attemptsMade - 1, policy), policy.jitter, random)
+      : Math.round(Math.min(retryAfterMs, bounds.maxRetryAfterMs) * (1 + policy.jitter * random()));
+  return Math.max(0, Math.min(delay, bounds.timeLeftMs));
 }
 
 export interface PollProgress {

@@ -27,4 +27,9 @@ export type StepOutcome =
   | { kind: 'finished'; state: 'succeeded'; reason?: undefined; callbackDue: boolean }
   | { kind: 'finished'; state: 'failed' | 'timed_out'; reason: string; callbackDue: boolean }
   /** The batch had already ended before this run; nothing was sent. */
-  | { kind: 'skipped'; callbackDue: boolean };
+  | { kind: 'skipped'; callbackDue: boolean }
+  /**
+   * This worker let go of the job mid-call (its signal was aborted: shutdown past its grace). Nothing about
+   * the batch was decided or recorded; the queue hands the job, unchanged, to the next worker.
+   */
+  | { kind: 'released' };

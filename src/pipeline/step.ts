@@ -1,10 +1,10 @@
 import type { Policy } from '../config/policy.ts';
-import { describeError, isRetryable, PurgeError } from '../errors.ts';
+import { describeError, type ErrorCode, errorCodeOf, isRetryable, PurgeError } from '../errors.ts';
 import { callOutcome, type PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { StatusStore } from '../status/store.ts';
-import { nextPollDelay, type Random } from './backoff.ts';
+import { boundedRetryAfter, nextPollDelay, type Random } from './backoff.ts';
 import type { BatchJobData, StepOutcome } from './job.ts';
 
 export interface StepContext {
@@ -21,6 +21,10 @@ export interface StepContext {
   events?: PipelineEvents;
   /** Told when the CDN answers 429, to hold every call to it (all workers) for that long. */
   onRateLimited?: (ms: number) => Promise<void>;
+  /**
+   * Aborted only by our own worker letting go of the job (shutdown past its grace): a CDN call it cut short
+   * says nothing about the CDN, so the step is released rather than counted as failed.
+   */
   signal?: AbortSignal;
 }
 
@@ -45,7 +49,7 @@ export function runStep(data: BatchJobData, context: StepContext): Promise<StepO
 async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOutcome> {
   const { provider, store, log } = ctx;
   if (ctx.now() >= data.deadlineAt) {
-    return finish(data, ctx, 'timed_out', 'deadline passed before the CDN accepted the purge');
+    return finish(data, ctx, timedOut('deadline passed before the CDN accepted the purge'));
   }
   const claimed = await store.update(data.purgeId, data.batchId, { state: 'submitting' }, ctx.now(), {
     attempts: 1,
@@ -57,25 +61,27 @@ async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOut
   try {
     ({ remoteId, requestId } = await provider.submit(data.target, ctx.signal));
   } catch (error) {
+    // Not a failure, not even on the last attempt: the next worker submits again (counted in `attempts`).
+    if (ctx.signal?.aborted) return released(ctx, 'submit');
     const reason = describeError(error);
     ctx.events?.emit('cdn:call', {
       cdnId: data.cdnId,
       op: 'submit',
       outcome: callOutcome(error as PurgeError),
     });
-    const rateLimited = await holdOffIfRateLimited(error, ctx);
+    const rateLimited = await holdOffIfRateLimited(error, data, ctx);
     // A 429 is the CDN asking us to wait, not a failed attempt: it is retried until the deadline.
     if (isRetryable(error) && (!ctx.isLastAttempt || rateLimited)) {
       ctx.events?.emit('batch:retry', { cdnId: data.cdnId, op: 'submit' });
-      const retryAfterMs = (error as PurgeError).retryAfterMs;
-      log.warn({ err: reason, code: (error as PurgeError).code, retryAfterMs }, 'submit failed, will retry');
-      await store.update(data.purgeId, data.batchId, { error: reason }, ctx.now());
+      const { retryAfterMs } = error as PurgeError;
+      log.warn({ err: reason, code: errorCodeOf(error), retryAfterMs }, 'submit failed, will retry');
+      await store.update(data.purgeId, data.batchId, errorPatch(error), ctx.now());
       throw error;
     }
     const why = isRetryable(error)
       ? `gave up after ${ctx.policy.submit.attempts} attempts: ${reason}`
       : reason;
-    return finish(data, ctx, 'failed', why);
+    return finish(data, ctx, { state: 'failed', reason: why, code: errorCodeOf(error) });
   }
   const submittedAt = ctx.now();
   ctx.events?.emit('cdn:call', { cdnId: data.cdnId, op: 'submit', outcome: callOutcome() });
@@ -86,7 +92,7 @@ async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOut
   await store.update(
     data.purgeId,
     data.batchId,
-    { state: 'submitted', remoteId, submittedAt, error: null },
+    { state: 'submitted', remoteId, submittedAt, ...NO_ERROR },
     submittedAt,
   );
   log.info({ remoteId, ...(requestId ? { cdnRequestId: requestId } : {}) }, 'purge accepted by CDN');
@@ -104,31 +110,39 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
     status = await provider.status(remoteId, ctx.signal);
     ctx.events?.emit('cdn:call', { cdnId: data.cdnId, op: 'poll', outcome: callOutcome() });
   } catch (error) {
+    if (ctx.signal?.aborted) return released(ctx, 'poll');
     const reason = describeError(error);
     ctx.events?.emit('cdn:call', {
       cdnId: data.cdnId,
       op: 'poll',
       outcome: callOutcome(error as PurgeError),
     });
-    await holdOffIfRateLimited(error, ctx);
-    if (!isRetryable(error))
-      return finish(data, ctx, 'failed', `status check failed: ${reason}`, { polls: 1 });
+    await holdOffIfRateLimited(error, data, ctx);
+    if (!isRetryable(error) && !notKnownYet(error, data, ctx))
+      return finish(
+        data,
+        ctx,
+        { state: 'failed', reason: `status check failed: ${reason}`, code: errorCodeOf(error) },
+        { polls: 1 },
+      );
     // A failed poll is not a failed purge: look again later, within the same deadline.
     const now = ctx.now();
     if (now >= data.deadlineAt)
-      return finish(data, ctx, 'timed_out', `deadline passed; last poll: ${reason}`, { polls: 1 });
-    log.warn({ err: reason, code: (error as PurgeError).code }, 'poll failed, will poll again');
+      return finish(data, ctx, timedOut(`deadline passed; last poll: ${reason}`), { polls: 1 });
+    log.warn({ err: reason, code: errorCodeOf(error) }, 'poll failed, will poll again');
     ctx.events?.emit('batch:retry', { cdnId: data.cdnId, op: 'poll' });
-    await store.update(data.purgeId, data.batchId, { error: reason }, now, { polls: 1 });
-    const retryAfterMs = (error as PurgeError).retryAfterMs ?? 0;
+    await store.update(data.purgeId, data.batchId, errorPatch(error), now, { polls: 1 });
+    const retryAfterMs = boundedRetryAfter((error as PurgeError).retryAfterMs ?? 0, waitBounds(data, ctx));
     const delay = Math.max(retryAfterMs, nextPollDelay({ polls, elapsedMs: 0 }, ctx.policy.poll, ctx.random));
     const until = Math.min(now + delay, data.deadlineAt);
     return { kind: 'wait', until, data: { ...data, polls, readyAt: until } };
   }
 
-  if (status.state === 'succeeded') return finish(data, ctx, 'succeeded', undefined, { polls: 1 });
-  if (status.state === 'failed')
-    return finish(data, ctx, 'failed', status.reason, { polls: 1, progress: status.progress });
+  if (status.state === 'succeeded') return finish(data, ctx, { state: 'succeeded' }, { polls: 1 });
+  if (status.state === 'failed') {
+    const ending = { state: 'failed', reason: status.reason, code: 'CDN_TASK_FAILED' } as const;
+    return finish(data, ctx, ending, { polls: 1, progress: status.progress });
+  }
 
   const now = ctx.now();
   if ('note' in status && status.note)
@@ -138,8 +152,7 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
     return finish(
       data,
       ctx,
-      'timed_out',
-      `deadline passed while the CDN task was still ${status.state}${progress}`,
+      timedOut(`deadline passed while the CDN task was still ${status.state}${progress}`),
       { polls: 1, progress: status.progress },
     );
   }
@@ -151,7 +164,7 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
     remoteId,
     ...(data.submittedAt ? { submittedAt: data.submittedAt } : {}),
   };
-  await store.update(data.purgeId, data.batchId, { ...submitted, ...progressPatch, error: null }, now, {
+  await store.update(data.purgeId, data.batchId, { ...submitted, ...progressPatch, ...NO_ERROR }, now, {
     polls: 1,
   });
   log.debug({ state: status.state, progress: status.progress, polls }, 'purge still running');
@@ -165,33 +178,73 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
   return { kind: 'wait', until, data: { ...data, polls, ...progressPatch, readyAt: until } };
 }
 
+function released(ctx: StepContext, op: 'submit' | 'poll'): StepOutcome {
+  ctx.log.info({ op, reason: String(ctx.signal?.reason) }, 'call cut short by shutdown; job released');
+  return { kind: 'released' };
+}
+
+/**
+ * A CDN can answer 404 for a task it accepted a moment ago (its status store lagging its purge API): within
+ * the grace period after the submit that is "not yet", and the task is polled again; after it, final.
+ */
+function notKnownYet(error: unknown, data: BatchJobData, ctx: StepContext): boolean {
+  if (!(error instanceof PurgeError) || error.code !== 'CDN_NOT_FOUND') return false;
+  const acceptedAt = data.submittedAt ?? data.createdAt;
+  return ctx.now() - acceptedAt < ctx.policy.poll.notFoundGraceMs;
+}
+
+function waitBounds(data: BatchJobData, ctx: StepContext) {
+  return { maxRetryAfterMs: ctx.policy.maxRetryAfterMs, timeLeftMs: data.deadlineAt - ctx.now() };
+}
+
 /**
  * A 429 speaks for the whole CDN account, not just this job: every worker holds off for Retry-After (at
  * least 1 ms: Redis refuses a zero expiry). Failing to pause must not hide the CDN's own answer.
+ *
+ * While the queue is paused no job of it runs, so no job can end itself at its deadline: the pause stops
+ * at this batch's deadline (and at maxRetryAfterMs), and the re-run then ends the batch `timed_out`.
+ * Another batch of the same CDN whose deadline falls inside the pause ends when the pause does.
  */
-async function holdOffIfRateLimited(error: unknown, ctx: StepContext): Promise<boolean> {
+async function holdOffIfRateLimited(error: unknown, data: BatchJobData, ctx: StepContext): Promise<boolean> {
   if (!(error instanceof PurgeError) || error.code !== 'CDN_RATE_LIMITED') return false;
+  const asked = error.retryAfterMs ?? ctx.policy.submit.initialIntervalMs;
   try {
-    await ctx.onRateLimited?.(Math.max(1, error.retryAfterMs ?? ctx.policy.submit.initialIntervalMs));
+    await ctx.onRateLimited?.(Math.max(1, boundedRetryAfter(asked, waitBounds(data, ctx))));
   } catch (pauseError) {
     ctx.log.error({ err: describeError(pauseError) }, 'cannot pause the queue after a 429');
   }
   return true;
 }
 
+/** An error and its stable code are written, and cleared, together: a code never outlives its message. */
+const NO_ERROR = { error: null, errorCode: null } as const;
+
+function errorPatch(error: unknown) {
+  return { error: describeError(error), errorCode: errorCodeOf(error) };
+}
+
+/** How a batch ends: a failure or a timeout always says why, with the code a caller can branch on. */
+type Ending = { state: 'succeeded' } | { state: 'failed' | 'timed_out'; reason: string; code: ErrorCode };
+
+function timedOut(reason: string): Ending {
+  return { state: 'timed_out', reason, code: 'DEADLINE_EXCEEDED' };
+}
+
 async function finish(
   data: BatchJobData,
   ctx: StepContext,
-  state: 'succeeded' | 'failed' | 'timed_out',
-  reason: string | undefined,
+  ending: Ending,
   { polls: pollsNow = 0, progress }: { polls?: number; progress?: number | undefined } = {},
 ): Promise<StepOutcome> {
+  const { state } = ending;
+  const reason = ending.state === 'succeeded' ? undefined : ending.reason;
+  const code = ending.state === 'succeeded' ? undefined : ending.code;
   // A batch that did not succeed keeps the last progress the CDN reported: how far it got is worth knowing.
   const lastProgress = progress === undefined ? {} : { progress };
   const patch =
-    state === 'succeeded'
-      ? { state, progress: 100, error: null }
-      : { state, error: reason ?? state, ...lastProgress };
+    ending.state === 'succeeded'
+      ? { state, progress: 100, ...NO_ERROR }
+      : { state, error: ending.reason, errorCode: ending.code, ...lastProgress };
   const now = ctx.now();
   const increments = pollsNow > 0 ? { polls: pollsNow } : {};
   const result = await ctx.store.update(data.purgeId, data.batchId, patch, now, increments);
@@ -211,6 +264,7 @@ async function finish(
     {
       state,
       reason,
+      code,
       polls: data.polls + (increments.polls ?? 0),
       alreadyFinal: result.outcome === 'already_final',
     },
@@ -219,6 +273,6 @@ async function finish(
   // Also true on a re-run that finds the batch already final: a crash right after the last batch finished
   // must not lose the callback (scheduling it is idempotent).
   const { callbackDue } = result;
-  if (state === 'succeeded') return { kind: 'finished', state, callbackDue };
-  return { kind: 'finished', state, reason: reason ?? state, callbackDue };
+  if (ending.state === 'succeeded') return { kind: 'finished', state: ending.state, callbackDue };
+  return { kind: 'finished', state: ending.state, reason: ending.reason, callbackDue };
 }

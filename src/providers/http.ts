@@ -125,6 +125,24 @@ export function errorForStatus(response: HttpResponse, what: string, reason: str
   return new PurgeError('CDN_REJECTED', detail, options);
 }
 
+/**
+ * Reads a CDN's 2xx answer with `read`. What it throws that is not already one of ours (a parser's or a
+ * mapping's own exception) comes from the answer itself, which reads the same on every try: a permanent
+ * CDN_BAD_RESPONSE, never a plain Error the pipeline would take for a transient one and submit again for.
+ */
+export function readAnswer<T>(what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof PurgeError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new PurgeError('CDN_BAD_RESPONSE', `${what}: cannot read the response (${reason})`, {
+      retryable: false,
+      cause: error,
+    });
+  }
+}
+
 /** A short, single-line excerpt of a body that is not the documented format (HTML from a proxy, say). */
 export function bodyExcerpt(body: string, max = 200): string {
   const flat = body

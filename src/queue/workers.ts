@@ -1,7 +1,7 @@
-import { type Job, Queue, Worker } from 'bullmq';
+import { type Job, type MinimalJob, Queue, Worker } from 'bullmq';
 import { mergePolicy } from '../config/policy.ts';
 import type { Config } from '../config/schema.ts';
-import { isPurgeError } from '../errors.ts';
+import { errorCodeOf, isPurgeError } from '../errors.ts';
 import type { PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { submitRetryDelay } from '../pipeline/backoff.ts';
@@ -33,6 +33,24 @@ export interface WorkerDeps {
   events?: PipelineEvents;
   /** Called (at least once) when a batch's end leaves its purge finished, with a callback URL to notify. */
   onCallbackDue?: (purgeId: string) => Promise<void>;
+}
+
+/** How long jobs aborted at shutdown get to move themselves back to the queue before Redis is cut. */
+const RELEASE_WINDOW_MS = 2_000;
+
+/** True when `promise` settles within `ms`; the timer never holds the process open past the answer. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const settled = promise.then(
+    () => true,
+    () => true,
+  );
+  const result = await Promise.race([settled, expired]);
+  clearTimeout(timer);
+  return result;
 }
 
 /** One BullMQ worker per CDN queue; each job walks submit -> poll -> ... -> finished by re-delaying itself. */
@@ -81,10 +99,12 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
       },
       removeOnFail: { age: config.worker.keepFailed.ageSeconds, count: config.worker.keepFailed.count },
       settings: {
-        backoffStrategy: (attemptsMade: number, type?: string, error?: Error) => {
+        backoffStrategy: (attemptsMade: number, type?: string, error?: Error, job?: MinimalJob) => {
           if (type !== BACKOFF_TYPE) return 0;
           const retryAfterMs = isPurgeError(error) ? error.retryAfterMs : undefined;
-          return submitRetryDelay(attemptsMade, policy.submit, retryAfterMs, random);
+          const deadlineAt = (job?.data as BatchJobData | undefined)?.deadlineAt ?? Number.POSITIVE_INFINITY;
+          const bounds = { maxRetryAfterMs: policy.maxRetryAfterMs, timeLeftMs: deadlineAt - now() };
+          return submitRetryDelay(attemptsMade, policy.submit, retryAfterMs, bounds, random);
         },
       },
     });
@@ -111,12 +131,19 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
       const result = await store.update(
         job.data.purgeId,
         job.data.batchId,
-        { state: 'failed', error: error.message },
+        { state: 'failed', error: error.message, errorCode: errorCodeOf(error) },
         now(),
       );
       if (result.outcome === 'applied') {
         log.warn(
-          { purgeId: job.data.purgeId, cdnId: job.data.cdnId, jobId: job.id, err: error.message },
+          {
+            purgeId: job.data.purgeId,
+            cdnId: job.data.cdnId,
+            jobId: job.id,
+            state: 'failed',
+            reason: error.message,
+            code: errorCodeOf(error),
+          },
           'purge failed',
         );
       }
@@ -130,18 +157,16 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
     workers,
     async close(graceMs = config.worker.shutdownGraceMs) {
       const graceful = Promise.all([...workers.values()].map((worker) => worker.close()));
-      let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<'expired'>((resolve) => {
-        timer = setTimeout(() => resolve('expired'), graceMs);
-      });
-      const result = await Promise.race([graceful.then(() => 'closed' as const), expired]);
-      clearTimeout(timer);
-      if (result === 'expired') {
-        // worker.close(true) would only return the pending close: abort the calls and cut Redis instead.
+      if (!(await settlesWithin(graceful, graceMs))) {
+        // worker.close(true) would only return the pending close: abort the calls instead. Each aborted step
+        // hands its job back to the queue (not as an attempt); whatever has not within the release window
+        // (a Redis call that hangs) is cut off with the connections, and its lock lapses instead.
         log.warn({ graceMs }, 'in-flight jobs did not finish in time; releasing them to other workers');
         for (const worker of workers.values()) worker.cancelAllJobs('shutting down');
-        for (const connection of connections) connection.disconnect();
-        return;
+        if (!(await settlesWithin(graceful, RELEASE_WINDOW_MS))) {
+          for (const connection of connections) connection.disconnect();
+          return;
+        }
       }
       await Promise.all(queues.map((queue) => queue.close()));
       await Promise.all(

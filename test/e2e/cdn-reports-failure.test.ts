@@ -21,7 +21,7 @@ describe.each(RIGS)('a purge $provider reports as failed', (rig) => {
     const { id } = await service.runtime.producer.enqueuePurge({ urls: [url] });
     const status = await service.waitForFinish(id);
     expect(status.state).toBe('failed');
-    expect(status.batches[0]).toMatchObject({ state: 'failed', attempts: 1 });
+    expect(status.batches[0]).toMatchObject({ state: 'failed', attempts: 1, errorCode: 'CDN_TASK_FAILED' });
     expect(status.batches[0]?.error).toMatch(rig.failureReason(url));
     expect(rig.sim(simulator).requests('submit')).toHaveLength(1);
   });

@@ -27,6 +27,7 @@ describe.each(RIGS)('a $provider purge that outlives its deadline', (rig) => {
 
     expect(status.state).toBe('timed_out');
     expect(batch?.state).toBe('timed_out');
+    expect(batch?.errorCode).toBe('DEADLINE_EXCEEDED');
     expect(batch?.remoteId).toBeDefined();
     expect(batch?.progress).toBeGreaterThanOrEqual(0);
     expect(batch?.polls).toBeGreaterThanOrEqual(1);
@@ -43,7 +44,11 @@ describe.each(RIGS)('a $provider purge that outlives its deadline', (rig) => {
     });
     const status = await service.waitForFinish(id);
 
-    expect(status.batches[0]).toMatchObject({ state: 'timed_out', attempts: 1 });
+    expect(status.batches[0]).toMatchObject({
+      state: 'timed_out',
+      attempts: 1,
+      errorCode: 'DEADLINE_EXCEEDED',
+    });
     expect(status.batches[0]?.error).toBe('deadline passed before the CDN accepted the purge');
     expect(sim.requests('submit').length - submitsBefore).toBe(1);
   });

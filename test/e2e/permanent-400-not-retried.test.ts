@@ -22,7 +22,12 @@ describe.each(RIGS)('a purge $provider refuses', (rig) => {
     const { id } = await service.runtime.producer.enqueuePurge({ urls: ['https://www.example.com/a.html'] });
     const status = await service.waitForFinish(id);
     expect(status.state).toBe('failed');
-    expect(status.batches[0]).toMatchObject({ state: 'failed', attempts: 1, polls: 0 });
+    expect(status.batches[0]).toMatchObject({
+      state: 'failed',
+      attempts: 1,
+      polls: 0,
+      errorCode: 'CDN_REJECTED',
+    });
     expect(status.batches[0]?.error).toMatch(rig.rejection.reason);
     expect(rig.sim(simulator).requests('submit')).toHaveLength(1);
   });
@@ -37,7 +42,7 @@ describe.each(RIGS)('a purge $provider refuses', (rig) => {
         urls: ['https://www.example.com/a.html'],
       });
       const status = await refused.waitForFinish(id);
-      expect(status.batches[0]).toMatchObject({ state: 'failed', attempts: 1 });
+      expect(status.batches[0]).toMatchObject({ state: 'failed', attempts: 1, errorCode: 'CDN_AUTH' });
       expect(status.batches[0]?.error).toMatch(/HTTP 401/);
       expect(rig.sim(simulator).requests('submit').length - before).toBe(1);
     } finally {

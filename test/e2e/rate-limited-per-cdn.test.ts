@@ -58,6 +58,26 @@ describe("a CDN's rate limits", () => {
     }
   });
 
+  it('holds off no longer than policy.maxRetryAfterMs, whatever its Retry-After says', async () => {
+    const other = await startSimulator(VIMS_RIG.simulatorOptions({ taskDurationMs: 0 }));
+    const entry = { ...VIMS_RIG.cdnEntry(other.url), policy: { maxRetryAfterMs: 300 } };
+    const capped = startTestService(testConfigInput(other.url, {}, [entry]));
+    try {
+      other.vims.faults.inject('submit', { kind: 'status', status: 429, retryAfter: '999999999' });
+      const { id } = await capped.runtime.producer.enqueuePurge({
+        urls: ['https://www.example.com/thirty-one-years.html'],
+      });
+      expect((await capped.waitForFinish(id)).state).toBe('succeeded');
+      const [refused, retried] = other.vims.requests.filter((r) => r.op === 'submit');
+      const waited = (retried?.at ?? 0) - (refused?.at ?? 0);
+      expect(waited).toBeGreaterThanOrEqual(250);
+      expect(waited).toBeLessThan(5_000);
+    } finally {
+      await capped.close();
+      await other.close();
+    }
+  });
+
   it('does not count the waits a 429 imposes as failed attempts', async () => {
     const other = await startSimulator(VIMS_RIG.simulatorOptions({ taskDurationMs: 0 }));
     const entry = { ...VIMS_RIG.cdnEntry(other.url), policy: { submit: { attempts: 2 } } };

@@ -83,6 +83,45 @@ describe('the service on SIGTERM', () => {
     }
   });
 
+  it('past the grace period, releases a job on its last attempt without failing its batch; another worker finishes it', async () => {
+    // One submit attempt only: any failure now would be the last, so only a release keeps the purge alive.
+    const lastInput = {
+      ...input,
+      policy: { ...input.policy, submit: { ...input.policy.submit, attempts: 1 } },
+      worker: { ...input.worker, shutdownGraceMs: 300 },
+    };
+    const lastPath = join(await mkdtemp(join(tmpdir(), 'pw-last-')), 'config.json');
+    await writeFile(lastPath, JSON.stringify(lastInput));
+    const lastProducer = startTestService(lastInput, { workers: false });
+    try {
+      const held = simulator.vims.holdNext('submit');
+      const service = spawnNode('src/main.ts', ['--config', lastPath], {});
+      await service.printed('purge-worker started');
+      const { id } = await lastProducer.runtime.producer.enqueuePurge({
+        urls: ['https://www.example.com/last-attempt.html'],
+      });
+      await held.arrived;
+
+      service.process.kill('SIGTERM');
+      expect(await service.exited()).toBe(0);
+      expect(service.output()).toContain('releasing them to other workers');
+      expect(service.output()).toContain('job released');
+      held.release();
+      const afterStop = await lastProducer.runtime.store.get(id);
+      expect(afterStop?.batches[0]?.state).toBe('submitting');
+
+      const successor = startTestService(lastInput);
+      try {
+        const status = await successor.waitForFinish(id);
+        expect(status.batches[0]).toMatchObject({ state: 'succeeded', attempts: 2 });
+      } finally {
+        await successor.close();
+      }
+    } finally {
+      await lastProducer.close();
+    }
+  });
+
   it('exits 2 naming the bad field when the config is invalid', async () => {
     const badPath = join(await mkdtemp(join(tmpdir(), 'pw-badconfig-')), 'config.json');
     await writeFile(badPath, JSON.stringify({ ...input, cdns: [{ ...input.cdns[0], token: '' }] }));

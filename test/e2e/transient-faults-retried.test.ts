@@ -66,7 +66,7 @@ describe.each(RIGS)('transient $provider faults', (rig) => {
     });
     const status = await service.waitForFinish(id);
 
-    expect(status.batches[0]).toMatchObject({ state: 'failed', attempts: 4 });
+    expect(status.batches[0]).toMatchObject({ state: 'failed', attempts: 4, errorCode: 'CDN_UNAVAILABLE' });
     expect(status.batches[0]?.error).toMatch(/^gave up after 4 attempts: .*HTTP 503/);
     expect(sim.requests('submit').length - first).toBe(4);
   });

@@ -95,6 +95,23 @@ describe('one step of a batch', () => {
     expect((await store.get('ended'))?.batches[0]).toMatchObject({ state: 'failed', error: 'earlier' });
   });
 
+  it('releases a poll its own worker aborted (shutdown) without recording a failed check', async () => {
+    await store.create(plan('aborted-poll'), Date.now());
+    const { remoteId } = await context().provider.submit({ urls: ['https://www.example.com/a'], dirs: [] });
+    const held = simulator.vims.holdNext('status');
+    const shutdown = new AbortController();
+    const run = runStep(
+      job('aborted-poll', { step: 'poll', remoteId, submittedAt: Date.now() }),
+      context({ isLastAttempt: true, signal: shutdown.signal }),
+    );
+    await held.arrived;
+    shutdown.abort('shutting down');
+    expect(await run).toEqual({ kind: 'released' });
+    held.release();
+    expect((await store.get('aborted-poll'))?.batches[0]).toMatchObject({ state: 'queued', polls: 0 });
+    expect((await store.get('aborted-poll'))?.batches[0]).not.toHaveProperty('error');
+  });
+
   it('pauses the CDN at least 1 ms on a 429 with Retry-After: 0, and keeps it retryable on the last attempt', async () => {
     await store.create(plan('throttled'), Date.now());
     simulator.vims.faults.inject('submit', { kind: 'status', status: 429, retryAfter: '0' });

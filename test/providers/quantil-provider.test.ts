@@ -200,6 +200,23 @@ describe('QUANTIL provider status', () => {
   });
 });
 
+describe('QUANTIL answers the parser refuses', () => {
+  it('are a bad response that is not retried, whether a status or a submit answer', async () => {
+    const { sim, provider } = await setup();
+    sim.quantil.serveVerbatim('hostile', '<purge-result><__proto__><x>1</x></__proto__></purge-result>');
+    expect(await rejection(provider.status('hostile'))).toMatchObject({
+      code: 'CDN_BAD_RESPONSE',
+      retryable: false,
+    });
+    const deep = `${'<a>'.repeat(500)}${'</a>'.repeat(500)}`;
+    sim.quantil.faults.inject('submit', { kind: 'status', status: 201, body: deep, afterAccept: true });
+    expect(await rejection(provider.submit(BATCH))).toMatchObject({
+      code: 'CDN_BAD_RESPONSE',
+      retryable: false,
+    });
+  });
+});
+
 describe('QUANTIL provider check', () => {
   it('is ok with valid credentials and not ok, without throwing, with bad ones', async () => {
     const { sim, build, provider } = await setup();

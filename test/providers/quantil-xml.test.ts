@@ -101,6 +101,20 @@ describe('QUANTIL status parsing', () => {
     expect(refused(() => parseStatusXml('<purge-result/>', 10)).message).toMatch(/exceeds 10 bytes/);
   });
 
+  it('refuses deep nesting and tags named __proto__ or constructor as a bad response that is not retried', () => {
+    const deep = `<purge-result>${'<a>'.repeat(500)}x${'</a>'.repeat(500)}</purge-result>`;
+    for (const body of [
+      deep,
+      '<purge-result><__proto__><polluted>1</polluted></__proto__></purge-result>',
+      '<purge-result><item><constructor>x</constructor></item></purge-result>',
+    ]) {
+      const error = refused(() => parseStatusXml(body));
+      expect([error.code, error.retryable]).toEqual(['CDN_BAD_RESPONSE', false]);
+      expect(error.message).toMatch(/^QUANTIL status: /);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('refuses a body without a purge-result root, or not XML at all', () => {
     for (const body of ['<purge-list/>', '', 'Service Unavailable', '<purge-result><item>', '{"a":1}']) {
       const error = refused(() => parseStatusXml(body));
@@ -132,5 +146,14 @@ describe('QUANTIL purge id from a create response (inferred format)', () => {
     ]) {
       expect(parsePurgeIdFromXml(body)).toBeUndefined();
     }
+  });
+
+  it('never throws on deep nesting or tags named __proto__ or constructor, and still finds a UUID in them', () => {
+    const deep = (inner: string) => `${'<a>'.repeat(500)}${inner}${'</a>'.repeat(500)}`;
+    expect(parsePurgeIdFromXml(deep('x'))).toBeUndefined();
+    expect(parsePurgeIdFromXml(deep(`<id>${UUID}</id>`))).toBe(UUID);
+    expect(parsePurgeIdFromXml('<r><__proto__><id>1</id></__proto__></r>')).toBeUndefined();
+    expect(parsePurgeIdFromXml('<r><constructor>x</constructor></r>')).toBeUndefined();
+    expect(parsePurgeIdFromXml(`<r><constructor/><purge-id>${UUID}</purge-id></r>`)).toBe(UUID);
   });
 });

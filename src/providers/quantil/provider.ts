@@ -1,6 +1,13 @@
 import { PurgeError } from '../../errors.ts';
 import type { PurgeTarget, TargetKind } from '../../model/purge.ts';
-import { bodyExcerpt, errorForStatus, type HttpClient, type HttpResponse, isSuccess } from '../http.ts';
+import {
+  bodyExcerpt,
+  errorForStatus,
+  type HttpClient,
+  type HttpResponse,
+  isSuccess,
+  readAnswer,
+} from '../http.ts';
 import type { Provider, ProviderCheck, RemoteStatus, SubmitResult } from '../provider.ts';
 import type { QuantilCdnConfig } from './config.ts';
 import { aggregateStatus, splitIntoBatches } from './mapping.ts';
@@ -63,8 +70,10 @@ export function createQuantilProvider(config: QuantilCdnConfig, deps: QuantilDep
         }
         throw errorForStatus(response, 'QUANTIL purge', reason);
       }
-      const remoteId =
-        idFromLocation(header(response, 'location'), base) ?? parsePurgeIdFromXml(response.body);
+      const remoteId = readAnswer(
+        'QUANTIL purge',
+        () => idFromLocation(header(response, 'location'), base) ?? parsePurgeIdFromXml(response.body),
+      );
       if (remoteId === undefined) {
         // Accepted but unaddressable: retrying would purge again and still not be trackable, so it is final.
         throw new PurgeError(
@@ -81,7 +90,7 @@ export function createQuantilProvider(config: QuantilCdnConfig, deps: QuantilDep
       const response = await call('GET', `${PURGE_PATH}/${encodeURIComponent(remoteId)}`, undefined, signal);
       const what = `QUANTIL purge ${remoteId}`;
       if (!isSuccess(response.status)) throw errorForStatus(response, what, bodyExcerpt(response.body));
-      return aggregateStatus(parseStatusXml(response.body).items);
+      return readAnswer(what, () => aggregateStatus(parseStatusXml(response.body).items));
     },
 
     async check(signal): Promise<ProviderCheck> {

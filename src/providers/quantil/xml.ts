@@ -70,6 +70,23 @@ function badResponse(message: string): PurgeError {
   return new PurgeError('CDN_BAD_RESPONSE', message, { retryable: true });
 }
 
+/**
+ * The parser throws plain Errors for what it will not build (more than 100 nested tags, a tag named
+ * `__proto__` or `constructor`). Such a body reads the same on every try, so it is a permanent bad answer,
+ * never a plain Error that the pipeline would count as transient and send the same purge again for.
+ */
+function parseOrRefuse(parser: XMLParser, body: string, what: string): unknown {
+  try {
+    return parser.parse(body);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new PurgeError('CDN_BAD_RESPONSE', `${what}: the XML parser refused the response (${reason})`, {
+      retryable: false,
+      cause: error,
+    });
+  }
+}
+
 // `length` counts UTF-16 units, never more than the UTF-8 bytes: a cheap first test before counting bytes.
 function tooLarge(body: string, maxBytes: number): boolean {
   return body.length > maxBytes || Buffer.byteLength(body, 'utf8') > maxBytes;
@@ -83,7 +100,7 @@ export function parseStatusXml(body: string, maxBytes = DEFAULT_MAX_XML_BYTES): 
   const valid = XMLValidator.validate(body);
   if (valid !== true)
     throw badResponse(`QUANTIL status: malformed XML (${valid.err.msg}): ${bodyExcerpt(body, 80)}`);
-  const doc: unknown = statusParser.parse(body);
+  const doc = parseOrRefuse(statusParser, body, 'QUANTIL status');
   const root = isRecord(doc) ? doc['purge-result'] : undefined;
   if (root === undefined)
     throw badResponse(`QUANTIL status: no <purge-result> in response: ${bodyExcerpt(body, 80)}`);
@@ -116,14 +133,23 @@ const MAX_ID_LENGTH = 200;
  */
 export function parsePurgeIdFromXml(body: string, maxBytes = DEFAULT_MAX_XML_BYTES): string | undefined {
   if (body.trim() === '' || tooLarge(body, maxBytes)) return undefined;
-  if (!UNSAFE_MARKUP.test(body) && XMLValidator.validate(body) === true) {
-    const doc: unknown = idParser.parse(body);
-    for (const name of ID_NAMES) {
-      const found = findValue(doc, name);
-      if (found !== undefined) return found;
-    }
+  try {
+    const found = idFromDocument(body);
+    if (found !== undefined) return found;
+  } catch {
+    // The parser refused the body (deep nesting, a `__proto__` tag): its text may still hold a UUID.
   }
   return UUID.exec(body)?.[0];
+}
+
+function idFromDocument(body: string): string | undefined {
+  if (UNSAFE_MARKUP.test(body) || XMLValidator.validate(body) !== true) return undefined;
+  const doc: unknown = idParser.parse(body);
+  for (const name of ID_NAMES) {
+    const found = findValue(doc, name);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function findValue(node: unknown, name: string): string | undefined {

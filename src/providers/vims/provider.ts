@@ -1,6 +1,13 @@
 import { PurgeError } from '../../errors.ts';
 import { type PurgeTarget, type TargetKind, targetKinds } from '../../model/purge.ts';
-import { bodyExcerpt, errorForStatus, type HttpClient, type HttpResponse, isSuccess } from '../http.ts';
+import {
+  bodyExcerpt,
+  errorForStatus,
+  type HttpClient,
+  type HttpResponse,
+  isSuccess,
+  readAnswer,
+} from '../http.ts';
 import type { Provider, ProviderCheck, RemoteStatus } from '../provider.ts';
 import { VIMS_TASK_PATHS, type VimsCdnConfig } from './config.ts';
 import { mapTaskState, splitIntoBatches, toPurgeBody } from './mapping.ts';
@@ -30,13 +37,16 @@ export function createVimsProvider(config: VimsCdnConfig, deps: VimsDeps): Provi
     const response = await call('GET', `${path}${encodeURIComponent(remoteId)}`, undefined, signal);
     if (!isSuccess(response.status))
       throw errorForStatus(response, `VIMS task ${remoteId}`, vimsReason(response));
-    const json = parseJson(response, `VIMS task ${remoteId}`) as { data?: unknown };
-    if (json.data === null || typeof json.data !== 'object') {
-      throw new PurgeError('CDN_BAD_RESPONSE', `VIMS task ${remoteId}: response has no data object`, {
-        retryable: true,
-      });
-    }
-    return mapTaskState(json.data);
+    const what = `VIMS task ${remoteId}`;
+    return readAnswer(what, () => {
+      const json = parseJson(response, what) as { data?: unknown };
+      if (json.data === null || typeof json.data !== 'object') {
+        throw new PurgeError('CDN_BAD_RESPONSE', `${what}: response has no data object`, {
+          retryable: true,
+        });
+      }
+      return mapTaskState(json.data);
+    });
   }
 
   return {
@@ -61,20 +71,24 @@ export function createVimsProvider(config: VimsCdnConfig, deps: VimsDeps): Provi
         signal,
       );
       if (!isSuccess(response.status)) throw errorForStatus(response, 'VIMS purge', vimsReason(response));
-      const json = parseJson(response, 'VIMS purge') as {
-        status?: unknown;
-        task_id?: unknown;
-        message?: unknown;
-      };
-      if (json.status === 'error') {
-        throw new PurgeError('CDN_REJECTED', `VIMS purge: ${String(json.message ?? 'rejected')}`, {
-          httpStatus: response.status,
-        });
-      }
-      if (typeof json.task_id !== 'number' && typeof json.task_id !== 'string') {
-        throw new PurgeError('CDN_BAD_RESPONSE', 'VIMS purge: response has no task_id', { retryable: true });
-      }
-      return { remoteId: String(json.task_id) };
+      return readAnswer('VIMS purge', () => {
+        const json = parseJson(response, 'VIMS purge') as {
+          status?: unknown;
+          task_id?: unknown;
+          message?: unknown;
+        };
+        if (json.status === 'error') {
+          throw new PurgeError('CDN_REJECTED', `VIMS purge: ${String(json.message ?? 'rejected')}`, {
+            httpStatus: response.status,
+          });
+        }
+        if (typeof json.task_id !== 'number' && typeof json.task_id !== 'string') {
+          throw new PurgeError('CDN_BAD_RESPONSE', 'VIMS purge: response has no task_id', {
+            retryable: true,
+          });
+        }
+        return { remoteId: String(json.task_id) };
+      });
     },
 
     async status(remoteId, signal) {

@@ -1,0 +1,135 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { BatchStatus } from '../../src/model/status.ts';
+import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
+import { QUANTIL_RIG, VIMS_RIG } from '../harness/cdn-rigs.ts';
+import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
+
+const DEADLINE_MS = 1_000;
+// Uncapped, these waits would be 31 years and an hour; the batch must still end this close to its deadline.
+const LATE_BY_AT_MOST_MS = 1_000;
+const FOR_EVER = 10_000;
+
+/**
+ * Two CDNs on one simulator: QUANTIL is the one that asks us to wait far past the batch's deadline, VIMS the
+ * bystander whose purges must not notice.
+ */
+describe("a CDN whose Retry-After reaches past a batch's deadline", () => {
+  let simulator: Simulator;
+  let service: TestService;
+  let receiver: Server;
+  let callbackUrl: string;
+  const callbacks: Array<{ id: string; state: string }> = [];
+
+  beforeAll(async () => {
+    simulator = await startSimulator({
+      ...VIMS_RIG.simulatorOptions({ taskDurationMs: 0 }),
+      ...QUANTIL_RIG.simulatorOptions({ taskDurationMs: 60_000 }),
+    });
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        callbacks.push(JSON.parse(body) as { id: string; state: string });
+        res.statusCode = 204;
+        res.end();
+      });
+    });
+    receiver.listen(0, '127.0.0.1');
+    await once(receiver, 'listening');
+    callbackUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/done`;
+    const quantil = { ...QUANTIL_RIG.cdnEntry(simulator.url), policy: { poll: { deadlineMs: DEADLINE_MS } } };
+    service = startTestService(
+      testConfigInput(
+        simulator.url,
+        {
+          callbacks: {
+            secret: 'test-callback-secret-0123',
+            initialIntervalMs: 20,
+            allowHosts: ['127.0.0.1'],
+          },
+        },
+        [VIMS_RIG.cdnEntry(simulator.url), quantil],
+      ),
+    );
+  });
+  afterEach(() => simulator.quantil.faults.clear());
+  afterAll(async () => {
+    await service.close();
+    receiver.close();
+    await simulator.close();
+  });
+
+  const batchOf = (batches: BatchStatus[], cdnId: string) =>
+    batches.find((batch) => batch.cdnId === cdnId) as BatchStatus;
+
+  async function expectTimedOutOnTime(id: string): Promise<BatchStatus> {
+    const status = await service.waitForFinish(id, 10_000);
+    expect(status.state).toBe('timed_out');
+    const held = batchOf(status.batches, QUANTIL_RIG.cdnId);
+    expect(held.state).toBe('timed_out');
+    const lived = (held.finishedAt ?? 0) - held.queuedAt;
+    expect(lived).toBeGreaterThanOrEqual(DEADLINE_MS);
+    expect(lived).toBeLessThan(DEADLINE_MS + LATE_BY_AT_MOST_MS);
+    const bystander = batchOf(status.batches, VIMS_RIG.cdnId);
+    expect(bystander.state).toBe('succeeded');
+    expect((bystander.finishedAt ?? 0) - bystander.queuedAt).toBeLessThan(DEADLINE_MS);
+    return held;
+  }
+
+  it('ends the batch timed_out at its deadline when every submit gets 429 with a huge Retry-After, and calls back', async () => {
+    simulator.quantil.faults.inject(
+      'submit',
+      { kind: 'status', status: 429, retryAfter: '999999999' },
+      FOR_EVER,
+    );
+    const { id } = await service.runtime.producer.enqueuePurge(
+      { urls: ['https://www.example.com/held.html'] },
+      { callbackUrl },
+    );
+    // While QUANTIL's queue is paused, a purge for the other CDN alone goes through at once.
+    const { id: other } = await service.runtime.producer.enqueuePurge({
+      urls: ['https://www.example.com/other.html'],
+      cdns: [VIMS_RIG.cdnId],
+    });
+    expect((await service.waitForFinish(other, 2_000)).state).toBe('succeeded');
+
+    const held = await expectTimedOutOnTime(id);
+    expect(held.error).toBe('deadline passed before the CDN accepted the purge');
+    await vi.waitFor(() => expect(callbacks.find((c) => c.id === id)).toMatchObject({ state: 'timed_out' }), {
+      timeout: 5_000,
+      interval: 20,
+    });
+  });
+
+  it('ends the batch timed_out at its deadline instead of retrying a 503 with Retry-After: 3600 an hour later', async () => {
+    simulator.quantil.faults.inject(
+      'submit',
+      { kind: 'status', status: 503, retryAfter: '3600', body: 'maintenance', contentType: 'text/plain' },
+      FOR_EVER,
+    );
+    const { id } = await service.runtime.producer.enqueuePurge({
+      urls: ['https://www.example.com/maintenance.html'],
+    });
+    const held = await expectTimedOutOnTime(id);
+    expect(held.error).toBe('deadline passed before the CDN accepted the purge');
+  });
+
+  it('ends the batch timed_out at its deadline when every poll gets 429 with a huge Retry-After', async () => {
+    simulator.quantil.faults.inject(
+      'status',
+      { kind: 'status', status: 429, retryAfter: '999999999' },
+      FOR_EVER,
+    );
+    const { id } = await service.runtime.producer.enqueuePurge({
+      urls: ['https://www.example.com/polled.html'],
+    });
+    const held = await expectTimedOutOnTime(id);
+    expect(held.remoteId).toBeDefined();
+    expect(held.error).toMatch(/^deadline passed; last poll: .*HTTP 429/);
+  });
+});
