@@ -5,14 +5,22 @@ import { baseline } from './scenarios/baseline.ts';
 import type { BenchContext, Measurement, Measurements } from './scenarios/common.ts';
 import { ingest } from './scenarios/ingest.ts';
 import { pipeline } from './scenarios/pipeline.ts';
+import { POLLS_PER_BATCH } from './scenarios/rig.ts';
+import { stepJobBaseline } from './scenarios/step-job.ts';
 
 const ROWS: RowSpec[] = [
   { id: 'baseline', label: 'baseline: bare BullMQ no-op jobs (c=8)', unit: 'jobs/s' },
   {
+    id: 'step-job',
+    label: `step-job baseline: bare BullMQ submit + ${POLLS_PER_BATCH} poll${POLLS_PER_BATCH === 1 ? '' : 's'} (c=8)`,
+    unit: 'jobs/s',
+    vs: { id: 'baseline', meaning: '÷ no-op baseline' },
+  },
+  {
     id: 'pipeline',
     label: 'pipeline, 1 CDN (VIMS, c=8)',
     unit: 'batches/s',
-    vs: { id: 'baseline', meaning: '÷ baseline' },
+    vs: { id: 'step-job', meaning: '÷ step-job baseline' },
   },
   {
     id: 'fanout',
@@ -30,7 +38,7 @@ const ROWS: RowSpec[] = [
     id: 'ingest-1',
     label: 'ingest, 1-URL purges (8 in flight)',
     unit: 'purges/s',
-    vs: { id: 'baseline', meaning: '÷ baseline' },
+    vs: { id: 'baseline', meaning: '÷ no-op baseline' },
   },
   {
     id: 'ingest-100',
@@ -55,6 +63,7 @@ function positiveInt(name: string, fallback: number, min: number, max: number): 
 async function round(ctx: BenchContext): Promise<Measurements> {
   return {
     ...(await baseline(ctx)),
+    ...(await stepJobBaseline(ctx)),
     ...(await pipeline(ctx, { id: 'pipeline', cdns: ['vims'], concurrency: 8 })),
     ...(await pipeline(ctx, { id: 'fanout', cdns: ['vims', 'quantil'], concurrency: 8 })),
     ...(await pipeline(ctx, { id: 'pipeline-c1', cdns: ['vims'], concurrency: 1 })),

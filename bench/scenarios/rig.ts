@@ -13,6 +13,28 @@ export const BENCH_HOST = 'www.example.com';
 
 export type CdnKind = 'vims' | 'quantil';
 
+/** As written in a config file; the step-job baseline parses the same values, so both wait alike. */
+export const BENCH_POLICY = {
+  // Jitter 0 everywhere: random delays would be noise we add ourselves.
+  submit: { attempts: 3, initialIntervalMs: 10, maxIntervalMs: 100, jitter: 0 },
+  poll: { initialIntervalMs: 1, maxIntervalMs: 5, jitter: 0, deadlineMs: 120_000 },
+  http: {
+    connectTimeoutMs: 2_000,
+    headersTimeoutMs: 5_000,
+    bodyTimeoutMs: 5_000,
+    totalTimeoutMs: 10_000,
+  },
+};
+
+// Long locks: a loaded 2-core machine must not turn a slow job into a stalled re-run mid-measurement.
+export const BENCH_WORKER = { lockDurationMs: 30_000, stalledIntervalMs: 30_000, shutdownGraceMs: 5_000 };
+
+/**
+ * Polls a batch makes against the rig's simulator: its tasks take 0 ms, so the first poll finds them done.
+ * The step-job baseline makes as many; the pipeline scenario checks the simulator saw exactly these.
+ */
+export const POLLS_PER_BATCH = 1;
+
 /** Production's shape with test-sized timings: no seconds-long poll waits, no jitter. */
 export function benchConfig(
   redisUrl: string,
@@ -46,19 +68,8 @@ export function benchConfig(
       redis: { url: redisUrl, prefix },
       cdns: entries,
       routes: [{ hosts: [BENCH_HOST], cdns: entries.map((entry) => entry.id) }],
-      policy: {
-        // Jitter 0 everywhere: random delays would be noise we add ourselves.
-        submit: { attempts: 3, initialIntervalMs: 10, maxIntervalMs: 100, jitter: 0 },
-        poll: { initialIntervalMs: 1, maxIntervalMs: 5, jitter: 0, deadlineMs: 120_000 },
-        http: {
-          connectTimeoutMs: 2_000,
-          headersTimeoutMs: 5_000,
-          bodyTimeoutMs: 5_000,
-          totalTimeoutMs: 10_000,
-        },
-      },
-      // Long locks: a loaded 2-core machine must not turn a slow job into a stalled re-run mid-measurement.
-      worker: { lockDurationMs: 30_000, stalledIntervalMs: 30_000, shutdownGraceMs: 5_000 },
+      policy: BENCH_POLICY,
+      worker: BENCH_WORKER,
       api: { host: '127.0.0.1', port: 0 },
       metrics: { host: '127.0.0.1', port: 0 },
       log: { level: 'silent' },
@@ -84,6 +95,7 @@ export async function startRig(
   cdns: readonly CdnKind[],
   concurrency: number,
 ): Promise<Rig> {
+  // Instant tasks: what POLLS_PER_BATCH counts on.
   const simulator = await startSimulator({
     vims: { tokens: [VIMS_TOKEN], taskDurationMs: 0 },
     quantil: { accounts: [QUANTIL_ACCOUNT], taskDurationMs: 0 },
