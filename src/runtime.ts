@@ -122,6 +122,7 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
         log: options.log,
         events,
         onCallbackDue: createCallbackScheduler(config, workerCallbackQueue),
+        quota,
         ...(options.now ? { now: options.now } : {}),
         ...(options.random ? { random: options.random } : {}),
       });

@@ -3,13 +3,15 @@ import { describeError, type ErrorCode, errorCodeOf, isRetryable, PurgeError } f
 import { callOutcome, type PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Provider } from '../providers/provider.ts';
-import type { StatusStore } from '../status/store.ts';
+import type { QuotaCharge, StatusStore } from '../status/store.ts';
 import { boundedRetryAfter, nextPollDelay, type Random } from './backoff.ts';
 import type { BatchJobData, StepOutcome } from './job.ts';
 
 export interface StepContext {
   provider: Provider;
   store: StatusStore;
+  /** What this batch was charged against its CDN's daily quota: given back if it ends unaccepted. */
+  quotaCharges?: readonly QuotaCharge[];
   policy: Policy;
   log: Logger;
   now: () => number;
@@ -55,7 +57,8 @@ async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOut
     attempts: 1,
   });
   // Ended already (a re-run after a crash, a retry from the dashboard): purging again would only cost quota.
-  if (claimed.outcome === 'already_final') return { kind: 'skipped', callbackDue: claimed.callbackDue };
+  // No record at all: its purge was taken back (or expired), so nobody is waiting for this purge.
+  if (claimed.outcome !== 'applied') return { kind: 'skipped', callbackDue: claimed.callbackDue };
   let remoteId: string;
   let requestId: string | undefined;
   try {
@@ -247,7 +250,8 @@ async function finish(
       : { state, error: ending.reason, errorCode: ending.code, ...lastProgress };
   const now = ctx.now();
   const increments = pollsNow > 0 ? { polls: pollsNow } : {};
-  const result = await ctx.store.update(data.purgeId, data.batchId, patch, now, increments);
+  // The same transition gives the batch's quota back when the CDN never accepted it (no remote id).
+  const result = await ctx.store.update(data.purgeId, data.batchId, patch, now, increments, ctx.quotaCharges);
   const polls = data.polls + pollsNow;
   if (result.outcome === 'applied') {
     const secondsSinceQueued = (now - data.createdAt) / 1000;

@@ -7,7 +7,7 @@ import { nextPollDelay } from '../pipeline/backoff.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
 import { runStep } from '../pipeline/step.ts';
 import type { Provider } from '../providers/provider.ts';
-import type { StatusStore } from '../status/store.ts';
+import type { QuotaCharge, StatusStore } from '../status/store.ts';
 
 export interface BatchProcessorDeps {
   provider: Provider;
@@ -20,6 +20,8 @@ export interface BatchProcessorDeps {
   random: () => number;
   events?: PipelineEvents;
   onCallbackDue?: (purgeId: string) => Promise<void>;
+  /** What a batch was charged against its CDN's daily quota (given back if it ends unaccepted). */
+  chargesOf?: (data: BatchJobData) => readonly QuotaCharge[];
 }
 
 /** Past the submit: the CDN has the purge (its task id is in the job's data), so only polls remain. */
@@ -72,6 +74,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         checkpoint: (data) => job.updateData(data),
         isLastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
         onRateLimited: (ms) => deps.queue.rateLimit(ms),
+        ...(deps.chargesOf ? { quotaCharges: deps.chargesOf(job.data) } : {}),
         ...(deps.events ? { events: deps.events } : {}),
         ...(signal ? { signal } : {}),
       });

@@ -7,6 +7,7 @@ import type { Logger } from '../observability/logger.ts';
 import { submitRetryDelay } from '../pipeline/backoff.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
 import type { Provider } from '../providers/provider.ts';
+import type { QuotaLedger } from '../status/quota.ts';
 import type { StatusStore } from '../status/store.ts';
 import { createBatchProcessor } from './batch-processor.ts';
 import { createRedisConnection } from './connection.ts';
@@ -33,6 +34,8 @@ export interface WorkerDeps {
   events?: PipelineEvents;
   /** Called (at least once) when a batch's end leaves its purge finished, with a callback URL to notify. */
   onCallbackDue?: (purgeId: string) => Promise<void>;
+  /** Tells what each batch was charged against daily quotas, so one that ends unaccepted gives it back. */
+  quota?: Pick<QuotaLedger, 'chargesOf'>;
 }
 
 /** How long jobs aborted at shutdown get to move themselves back to the queue before Redis is cut. */
@@ -83,6 +86,7 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
       random,
       ...(deps.events ? { events: deps.events } : {}),
       ...(deps.onCallbackDue ? { onCallbackDue: deps.onCallbackDue } : {}),
+      chargesOf: (data) => chargesOf(provider, data),
     });
     const worker = new Worker<BatchJobData>(queueName(cdn.id), processor, {
       connection,
@@ -110,7 +114,7 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
     });
     worker.on('error', (error) => log.error({ err: error, cdnId: cdn.id }, 'worker error'));
     worker.on('failed', (job, error) => {
-      if (job) void recordFinalFailure(job, error);
+      if (job) void recordFinalFailure(provider, job, error);
     });
     workers.set(cdn.id, worker);
     applyRateLimit(queue, cdn.rateLimit).then(
@@ -125,7 +129,11 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
    * of attempts on an error the step does not handle. The batch must still reach a terminal state (the
    * transition never leaves one, so this is a no-op after the step's own failures).
    */
-  async function recordFinalFailure(job: Job<BatchJobData>, error: Error): Promise<void> {
+  function chargesOf(provider: Provider, data: BatchJobData) {
+    return deps.quota?.chargesOf(provider, data.target, data.createdAt) ?? [];
+  }
+
+  async function recordFinalFailure(provider: Provider, job: Job<BatchJobData>, error: Error): Promise<void> {
     if (typeof job.finishedOn !== 'number') return; // retrying, not final
     try {
       const result = await store.update(
@@ -133,6 +141,8 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
         job.data.batchId,
         { state: 'failed', error: error.message, errorCode: errorCodeOf(error) },
         now(),
+        {},
+        chargesOf(provider, job.data),
       );
       if (result.outcome === 'applied') {
         log.warn(

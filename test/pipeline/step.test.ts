@@ -124,4 +124,11 @@ describe('one step of a batch', () => {
     expect(pauses).toEqual([1]);
     expect((await store.get('throttled'))?.batches[0]).toMatchObject({ state: 'submitting', attempts: 1 });
   });
+
+  it('sends nothing for a batch whose purge record is gone (taken back, or expired)', async () => {
+    const submitsBefore = simulator.vims.requests.filter((r) => r.op === 'submit').length;
+    const outcome = await runStep(job('never-written'), context());
+    expect(outcome).toEqual({ kind: 'skipped', callbackDue: false });
+    expect(simulator.vims.requests.filter((r) => r.op === 'submit').length).toBe(submitsBefore);
+  });
 });
