@@ -63,7 +63,8 @@ function formatValidation(error: FastifyError): string {
     .join('; ');
 }
 
-function isRedisFailure(error: Error): boolean {
+/** Literal alternatives only, so linear in the message (which may quote what a client sent). */
+export function isRedisFailure(error: Error): boolean {
   const text = `${error.name} ${error.message}`;
   return /ECONNREFUSED|Connection is closed|max retries per request|enableOfflineQueue|Command timed out|ETIMEDOUT/i.test(
     text,
