@@ -122,6 +122,17 @@ export const apiSchema = z.object({
     .int()
     .min(1024)
     .default(1024 * 1024),
+  /**
+   * How much of an oversize body is still read (and thrown away) before its 413, so the client gets to read
+   * the answer; a body declared or sent past this gets its 413 and a closed connection at once.
+   */
+  drainLimitBytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(32 * 1024 * 1024),
+  /** Longest wait for the rest of an oversize body before answering 413 and closing. */
+  drainTimeoutMs: z.number().int().min(0).default(10_000),
   /** Most URLs + dirs one request may carry (413 above). */
   maxItemsPerRequest: z.number().int().min(1).default(10_000),
   /** How long an idempotency key or webhook event id keeps mapping to its first purge. */
