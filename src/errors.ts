@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   QUOTA_EXCEEDED: "the purge would exceed a CDN account's daily quota; nothing was enqueued",
   UNAUTHORIZED: 'missing or wrong bearer token',
   SIGNATURE_INVALID: 'a webhook signature is missing, stale or does not match the body',
+  DASHBOARD_ACTION_FORBIDDEN:
+    'the dashboard does not allow this action (read-only, or a change that would leave a purge unfinished)',
   NOT_FOUND: 'no such purge (unknown id, or its status has expired)',
   INVALID_JSON: 'the request body is not valid JSON',
   PAYLOAD_TOO_LARGE: 'the request body or its URL list is over the configured limit',

@@ -36,7 +36,7 @@ export async function buildApp({ runtime, log }: AppDeps): Promise<FastifyInstan
   // JSON only: a text/plain body would otherwise reach the schema as a string and get a vaguer 400.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('client', '');
-  app.setErrorHandler(apiErrorHandler);
+  app.setErrorHandler(apiErrorHandler({ limitBytes: api.drainLimitBytes, timeoutMs: api.drainTimeoutMs }));
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, 'NOT_FOUND', `no route ${request.method} ${request.url}`),
   );

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, isPurgeError } from '../errors.ts';
+import { type DrainLimits, drainBody } from './drain.ts';
 
 /** HTTP status for each code the API can answer with. */
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -9,6 +10,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   CALLBACK_URL_FORBIDDEN: 400,
   UNAUTHORIZED: 401,
   SIGNATURE_INVALID: 401,
+  DASHBOARD_ACTION_FORBIDDEN: 403,
   NOT_FOUND: 404,
   IDEMPOTENCY_KEY_REUSED: 409,
   PAYLOAD_TOO_LARGE: 413,
@@ -26,8 +28,16 @@ export function sendError(reply: FastifyReply, code: ErrorCode, message: string)
   return reply.code(STATUS[code] ?? 500).send({ error: code, message } satisfies ApiErrorBody);
 }
 
-/** Every failure leaves as `{"error": CODE, "message": ...}` with a precise status; internals are logged, not sent. */
-export function apiErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+/**
+ * Every failure leaves as `{"error": CODE, "message": ...}` with a precise status; internals are logged, not
+ * sent. `drain` bounds how much of an oversize body is read so its client gets to read the 413.
+ */
+export function apiErrorHandler(drain: DrainLimits) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+    handleError(error, request, reply, drain);
+}
+
+function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, drain: DrainLimits) {
   if (isPurgeError(error)) return sendError(reply, error.code, error.message);
   if (error.validation) {
     return sendError(
@@ -38,7 +48,7 @@ export function apiErrorHandler(error: FastifyError, request: FastifyRequest, re
   }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return sendError(reply, 'PAYLOAD_TOO_LARGE', 'request body is over the configured limit');
+      return refuseOversizeBody(request, reply, drain);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return sendError(reply, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -59,13 +69,27 @@ export function apiErrorHandler(error: FastifyError, request: FastifyRequest, re
   return sendError(reply, 'INTERNAL', 'unexpected error');
 }
 
+/**
+ * Fastify refuses an oversize body before reading it (at once, on a declared length) and marks the answer
+ * `connection: close`. Sent so while the client is still uploading, the answer is often lost (see
+ * drain.ts). So the rest of the body is read first, within the drain limits, and the connection kept
+ * when that worked; past the limits it closes, and such a client may see a reset instead of the 413.
+ */
+async function refuseOversizeBody(request: FastifyRequest, reply: FastifyReply, drain: DrainLimits) {
+  const drained = await drainBody(request.raw, drain);
+  if (drained) reply.removeHeader('connection');
+  else reply.header('connection', 'close');
+  return sendError(reply, 'PAYLOAD_TOO_LARGE', 'request body is over the configured limit');
+}
+
 function formatValidation(error: FastifyError): string {
   return (error.validation ?? [])
     .map((issue) => `${issue.instancePath || ''} ${issue.message ?? 'is invalid'}`.trimEnd())
     .join('; ');
 }
 
-function isRedisFailure(error: Error): boolean {
+/** Literal alternatives only, so linear in the message (which may quote what a client sent). */
+export function isRedisFailure(error: Error): boolean {
   const text = `${error.name} ${error.message}`;
   return /ECONNREFUSED|Connection is closed|max retries per request|enableOfflineQueue|Command timed out|ETIMEDOUT/i.test(
     text,

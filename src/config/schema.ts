@@ -23,29 +23,65 @@ export const routeSchema = z.strictObject({
   cdns: z.array(z.string().min(1)).min(1),
 });
 
-export const redisSchema = z.strictObject({
-  /** Default: REDIS_URL from the environment, else redis://127.0.0.1:6379 (filled in by load.ts). */
-  url: z.string().min(1),
-  /**
-   * Seed nodes of a Redis Cluster (`redis://[user:password@]host:port`); when given, `url` is not used. The
-   * prefix's hash tag keeps every key in one slot, which BullMQ's and our multi-key scripts require.
-   */
-  clusterNodes: z
-    .array(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }))
-    .min(1)
-    .optional(),
-  /**
-   * Prefix of every key, BullMQ's and ours. The `{...}` hash tag puts all of them in one Redis Cluster slot,
-   * which BullMQ's multi-key Lua scripts and our own transitions need there.
-   */
-  prefix: z
-    .string()
-    .regex(
-      /^\{[A-Za-z0-9_.-]+\}$|^\{[A-Za-z0-9_.-]+\}:[A-Za-z0-9_.:-]+$/,
-      'must be a hash tag such as {purge}',
-    )
-    .default('{purge}'),
+/** How TLS connections (a `rediss://` URL or cluster seeds) check the server; without it, Node's CAs. */
+export const redisTlsSchema = z.strictObject({
+  /** PEM file of the CA(s) that signed the Redis servers' certificates (read at start-up). */
+  caFile: z.string().min(1).optional(),
+  /** Refuse a server whose certificate does not verify; turning it off leaves TLS open to interception. */
+  rejectUnauthorized: z.boolean().default(true),
 });
+
+export type RedisTlsConfig = z.infer<typeof redisTlsSchema>;
+
+export const redisSchema = z
+  .strictObject({
+    /** Default: REDIS_URL from the environment, else redis://127.0.0.1:6379 (filled in by load.ts). */
+    url: z.string().min(1),
+    /**
+     * Seed nodes of a Redis Cluster (`redis://[user:password@]host:port`, `rediss://` for TLS); when given,
+     * `url` is not used. The prefix's hash tag keeps every key in one slot, which BullMQ's and our
+     * multi-key scripts require.
+     */
+    clusterNodes: z
+      .array(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }))
+      .min(1)
+      .optional(),
+    tls: redisTlsSchema.optional(),
+    /**
+     * Prefix of every key, BullMQ's and ours. The `{...}` hash tag puts all of them in one Redis Cluster slot,
+     * which BullMQ's multi-key Lua scripts and our own transitions need there.
+     */
+    prefix: z
+      .string()
+      .regex(
+        /^\{[A-Za-z0-9_.-]+\}$|^\{[A-Za-z0-9_.-]+\}:[A-Za-z0-9_.:-]+$/,
+        'must be a hash tag such as {purge}',
+      )
+      .default('{purge}'),
+  })
+  .superRefine((redis, ctx) => {
+    const urls = redis.clusterNodes ?? [redis.url];
+    const secure = urls.map(usesTls);
+    if (redis.clusterNodes && new Set(secure).size > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clusterNodes'],
+        message: 'seeds must all be rediss:// (TLS) or all redis://: a cluster is reached one way',
+      });
+    }
+    if (redis.tls && !secure.some(Boolean)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tls'],
+        message: `is set, but ${redis.clusterNodes ? 'redis.clusterNodes are' : 'redis.url is'} not rediss:// (TLS)`,
+      });
+    }
+  });
+
+/** `rediss://` is Redis over TLS, for ioredis and for us. */
+export function usesTls(url: string): boolean {
+  return url.toLowerCase().startsWith('rediss://');
+}
 
 export const workerSchema = z.strictObject({
   /** A job whose lock is not renewed within this time is considered stalled and re-run by another worker. */
@@ -112,6 +148,17 @@ export const apiSchema = z.strictObject({
     .default(1024 * 1024),
   /** Longest URL (or dir) accepted, as sent and once canonically encoded; longer ones are a 400 naming the index. */
   maxUrlLength: z.number().int().min(64).max(16_384).default(2048),
+  /**
+   * How much of an oversize body is still read (and thrown away) before its 413, so the client gets to read
+   * the answer; a body declared or sent past this gets its 413 and a closed connection at once.
+   */
+  drainLimitBytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(32 * 1024 * 1024),
+  /** Longest wait for the rest of an oversize body before answering 413 and closing. */
+  drainTimeoutMs: z.number().int().min(0).default(10_000),
   /** Most URLs + dirs one request may carry (413 above). */
   maxItemsPerRequest: z.number().int().min(1).default(10_000),
   /** How long an idempotency key or webhook event id keeps mapping to its first purge. */

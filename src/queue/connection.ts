@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import { Cluster, Redis } from 'ioredis';
+import { type RedisTlsConfig, usesTls } from '../config/schema.ts';
+import { PurgeError } from '../errors.ts';
 
 export type ConnectionRole = 'worker' | 'producer';
 
@@ -12,15 +16,18 @@ export interface RedisTarget {
   url: string;
   /** Seed nodes of a Redis Cluster (`redis://host:port`); when given, `url` is not used. */
   clusterNodes?: readonly string[] | undefined;
+  /** How a `rediss://` connection checks the server (config's `redis.tls`). */
+  tls?: RedisTlsConfig | undefined;
 }
 
 // While Redis is down ioredis reports every reconnect attempt; one line per streak is enough for a log.
 function reportOncePerOutage(connection: RedisClient, onError: ConnectionErrorSink): void {
   let reported = false;
-  connection.on('error', (error: Error) => {
+  const report = (error: Error) => {
     if (!reported) onError(error);
     reported = true;
-  });
+  };
+  connection.on('error', report);
   connection.on('ready', () => {
     reported = false;
   });
@@ -40,13 +47,40 @@ export function createRedisConnection(
       ? { maxRetriesPerRequest: null }
       : // disconnectTimeout: ioredis otherwise keeps a short-lived CLI alive 2 s after a refused connection.
         { maxRetriesPerRequest: 2, connectTimeout: 5_000, disconnectTimeout: 100 };
-  const connection = target.clusterNodes?.length
-    ? new Cluster(target.clusterNodes.map(clusterNode), {
-        redisOptions: { ...options, ...credentials(target.clusterNodes[0] as string) },
-      })
-    : new Redis(target.url, options);
+  const seeds = target.clusterNodes ?? [];
+  const tls = usesTls(seeds[0] ?? target.url) ? tlsOptions(target.tls) : undefined;
+  const connection =
+    seeds.length > 0
+      ? new Cluster(seeds.map(clusterNode), {
+          // redisOptions apply to every node, the seeds and those CLUSTER SLOTS reveals later, so TLS (and
+          // the credentials) reach them all; each seed's own URL would only ever describe the seeds.
+          redisOptions: { ...options, ...credentials(seeds[0] as string), ...(tls ? { tls } : {}) },
+          // ioredis resolves seed names to addresses before connecting, and TLS would then check the
+          // certificate against the address: keep the name the configuration gave.
+          ...(tls ? { dnsLookup: keepHostname } : {}),
+        })
+      : // A rediss:// URL alone makes ioredis use TLS with Node's CAs; `tls` adds the configured CA.
+        new Redis(target.url, { ...options, ...(tls ? { tls } : {}) });
   reportOncePerOutage(connection, onError);
   return connection;
+}
+
+/** Node TLS options of `redis.tls`: the CA file is read once per connection, at start-up. */
+export function tlsOptions(config: RedisTlsConfig | undefined): ConnectionOptions {
+  const rejectUnauthorized = config?.rejectUnauthorized ?? true;
+  if (config?.caFile === undefined) return { rejectUnauthorized };
+  try {
+    return { ca: readFileSync(config.caFile), rejectUnauthorized };
+  } catch (error) {
+    throw new PurgeError(
+      'CONFIG_INVALID',
+      `redis.tls.caFile: cannot read ${config.caFile}: ${(error as Error).message}`,
+    );
+  }
+}
+
+function keepHostname(hostname: string, callback: (error: null, address: string) => void): void {
+  callback(null, hostname);
 }
 
 function clusterNode(url: string) {

@@ -1,16 +1,27 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Cluster } from 'ioredis';
+import { Cluster, type RedisOptions } from 'ioredis';
 import { freePort } from './redis-server.ts';
+import { type TlsFiles, tlsServerArgs } from './tls-certificates.ts';
 
 const run = promisify(execFile);
 
 export interface RedisClusterHandle {
+  /** `redis://127.0.0.1:<port>`, or `rediss://` for a TLS cluster; never with the password. */
   nodes: string[];
+  /** Runs redis-cli against one node, with the cluster's TLS and password. */
+  cli(port: number, ...args: string[]): Promise<string>;
   stop(): Promise<void>;
+}
+
+export interface RedisClusterOptions {
+  /** Serve TLS only (no plaintext port), on the client, cluster bus and replication links alike. */
+  tls?: TlsFiles;
+  /** `requirepass` (and `masterauth`) of every node. */
+  password?: string;
 }
 
 /** Whether this machine can start a throwaway cluster (redis-server and redis-cli on PATH). */
@@ -25,15 +36,28 @@ export async function canStartCluster(): Promise<boolean> {
 }
 
 /** Three masters on free loopback ports, joined with redis-cli, waited on until every slot is served. */
-export async function startRedisCluster(): Promise<RedisClusterHandle> {
+export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisClusterHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'pw-cluster-'));
   const ports = [await freePort(), await freePort(), await freePort()];
-  const children: ChildProcess[] = ports.map((port) =>
+  // The bus port is chosen too: its default, port + 10000, is past 65535 for a port above 55535.
+  const busPorts = [await freePort(), await freePort(), await freePort()];
+  const { tls, password } = options;
+  const cliArgs = [
+    ...(tls ? ['--tls', '--cacert', tls.caFile] : []),
+    ...(password ? ['-a', password, '--no-auth-warning'] : []),
+  ];
+  const cli = async (port: number, ...args: string[]) =>
+    (await run('redis-cli', [...cliArgs, '-p', String(port), ...args])).stdout;
+  const children: ChildProcess[] = ports.map((port, index) =>
     spawn(
       'redis-server',
       [
-        '--port',
-        String(port),
+        ...(tls
+          ? [...tlsServerArgs(tls, port), '--tls-cluster', 'yes', '--tls-replication', 'yes']
+          : ['--port', String(port)]),
+        ...(password ? ['--requirepass', password, '--masterauth', password] : []),
+        '--cluster-port',
+        String(busPorts[index]),
         '--bind',
         '127.0.0.1',
         '--save',
@@ -54,8 +78,9 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     await Promise.all(children.map(stopChild));
   };
   try {
-    for (const port of ports) await waitForPing(port);
+    for (const port of ports) await waitForPing(() => cli(port, 'ping'));
     await run('redis-cli', [
+      ...cliArgs,
       '--cluster',
       'create',
       ...ports.map((p) => `127.0.0.1:${p}`),
@@ -63,19 +88,22 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
       '0',
       '--cluster-yes',
     ]);
-    const nodes = ports.map((port) => `redis://127.0.0.1:${port}`);
-    await waitForClusterOk(ports);
-    return { nodes, stop };
+    const nodes = ports.map((port) => `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`);
+    await waitForClusterOk(ports, {
+      ...(tls ? { tls: { ca: await readFile(tls.caFile) } } : {}),
+      ...(password ? { password } : {}),
+    });
+    return { nodes, cli, stop };
   } catch (error) {
     await stop();
     throw error;
   }
 }
 
-async function waitForPing(port: number): Promise<void> {
+async function waitForPing(ping: () => Promise<string>): Promise<void> {
   for (let tries = 0; ; tries++) {
     try {
-      await run('redis-cli', ['-p', String(port), 'ping']);
+      if ((await ping()).trim() !== 'PONG') throw new Error('not ready');
       return;
     } catch (error) {
       if (tries > 100) throw error;
@@ -84,8 +112,11 @@ async function waitForPing(port: number): Promise<void> {
   }
 }
 
-async function waitForClusterOk(ports: number[]): Promise<void> {
-  const client = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })));
+async function waitForClusterOk(ports: number[], redisOptions: RedisOptions): Promise<void> {
+  const client = new Cluster(
+    ports.map((port) => ({ host: '127.0.0.1', port })),
+    { redisOptions },
+  );
   try {
     for (let tries = 0; ; tries++) {
       const info = String(await client.cluster('INFO'));

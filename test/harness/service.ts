@@ -2,10 +2,11 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { inject, vi } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
-import type { Config } from '../../src/config/schema.ts';
+import { type Config, usesTls } from '../../src/config/schema.ts';
 import type { PurgeStatus } from '../../src/model/status.ts';
 import type { HostLookup } from '../../src/net/address-guard.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { tlsOptions } from '../../src/queue/connection.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
 import { uniquePrefix } from './prefix.ts';
 
@@ -73,7 +74,11 @@ export function startTestService(configInput: unknown, options: TestServiceOptio
   const log = createLogger({ level: config.log.level, destination: sink });
   const runtime = createRuntime(config, { log, ...(options.lookup ? { lookup: options.lookup } : {}) });
   if (options.workers !== false) runtime.startWorkers();
-  const redis = new Redis(config.redis.url);
+  // The test's own look at the standalone Redis, over TLS when the service's is.
+  const redis = new Redis(
+    config.redis.url,
+    usesTls(config.redis.url) ? { tls: tlsOptions(config.redis.tls) } : {},
+  );
   return {
     config,
     runtime,
