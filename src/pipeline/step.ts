@@ -205,8 +205,8 @@ function waitBounds(data: BatchJobData, ctx: StepContext) {
  * least 1 ms: Redis refuses a zero expiry). Failing to pause must not hide the CDN's own answer.
  *
  * While the queue is paused no job of it runs, so no job can end itself at its deadline: the pause stops
- * at this batch's deadline (and at maxRetryAfterMs), and the re-run then ends the batch `timed_out`.
- * Another batch of the same CDN whose deadline falls inside the pause ends when the pause does.
+ * at this batch's deadline (and at maxRetryAfterMs), and the re-run then ends the batch `timed_out`. The
+ * queue layer also stops it at the earliest deadline of the other jobs waiting in it (queue/rate-limit.ts).
  */
 async function holdOffIfRateLimited(error: unknown, data: BatchJobData, ctx: StepContext): Promise<boolean> {
   if (!(error instanceof PurgeError) || error.code !== 'CDN_RATE_LIMITED') return false;

@@ -8,6 +8,7 @@ import type { BatchJobData } from '../pipeline/job.ts';
 import { runStep } from '../pipeline/step.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { QuotaCharge, StatusStore } from '../status/store.ts';
+import { pauseForRateLimit } from './rate-limit.ts';
 
 export interface BatchProcessorDeps {
   provider: Provider;
@@ -73,7 +74,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         random: deps.random,
         checkpoint: (data) => job.updateData(data),
         isLastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
-        onRateLimited: (ms) => deps.queue.rateLimit(ms),
+        onRateLimited: async (ms) => void (await pauseForRateLimit(deps.queue, ms, deps.now())),
         ...(deps.chargesOf ? { quotaCharges: deps.chargesOf(job.data) } : {}),
         ...(deps.events ? { events: deps.events } : {}),
         ...(signal ? { signal } : {}),

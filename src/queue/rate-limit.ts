@@ -10,3 +10,25 @@ export async function applyRateLimit(queue: Queue, limit: { max: number; duratio
   const { max, durationMs } = limit ?? UNBOUNDED;
   await queue.setGlobalRateLimit(max, durationMs);
 }
+
+/** Jobs looked at for their deadlines when a 429 pauses a queue: enough for any realistic backlog's head. */
+const DEADLINE_SCAN_LIMIT = 1_000;
+
+/**
+ * Pauses the CDN's queue for every worker after a 429, but never past the earliest deadline among the jobs
+ * waiting in it: while the queue is paused no job runs, so a batch whose deadline falls inside the pause could
+ * not end `timed_out` until the pause ended. Jobs added later have a full deadline ahead of them, longer than
+ * any pause (policy.maxRetryAfterMs). Only the first jobs of each state are read, so a pause costs at most a
+ * bounded read.
+ */
+export async function pauseForRateLimit(
+  queue: Queue<{ deadlineAt?: number }>,
+  requestedMs: number,
+  now: number,
+): Promise<number> {
+  const jobs = await queue.getJobs(['waiting', 'delayed', 'prioritized'], 0, DEADLINE_SCAN_LIMIT - 1, true);
+  const earliest = Math.min(...jobs.map((job) => job?.data?.deadlineAt ?? Number.POSITIVE_INFINITY));
+  const ms = Math.max(1, Math.min(requestedMs, earliest - now));
+  await queue.rateLimit(ms);
+  return ms;
+}

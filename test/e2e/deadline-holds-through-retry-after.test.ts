@@ -132,4 +132,38 @@ describe("a CDN whose Retry-After reaches past a batch's deadline", () => {
     expect(held.remoteId).toBeDefined();
     expect(held.error).toMatch(/^deadline passed; last poll: .*HTTP 429/);
   });
+
+  it("ends an older batch timed_out at its own deadline while a newer batch's 429 pauses their CDN", async () => {
+    const { id: older } = await service.runtime.producer.enqueuePurge({
+      urls: ['https://www.example.com/older.html'],
+      cdns: [QUANTIL_RIG.cdnId],
+    });
+    const olderStatus = await vi.waitFor(
+      async () => {
+        const status = await service.runtime.store.get(older);
+        if (!status?.batches[0]?.polls) throw new Error('not polling yet');
+        return status;
+      },
+      { timeout: 2_000, interval: 10 },
+    );
+    // The newer batch arrives well into the older one's life, so its deadline is far later.
+    await vi.waitFor(() => expect(Date.now() - olderStatus.createdAt).toBeGreaterThanOrEqual(600), {
+      timeout: 2_000,
+      interval: 10,
+    });
+    simulator.quantil.faults.inject(
+      'submit',
+      { kind: 'status', status: 429, retryAfter: '999999999' },
+      FOR_EVER,
+    );
+    await service.runtime.producer.enqueuePurge({
+      urls: ['https://www.example.com/newer.html'],
+      cdns: [QUANTIL_RIG.cdnId],
+    });
+    const status = await service.waitForFinish(older, 5_000);
+    const batch = status.batches[0] as BatchStatus;
+    expect(batch.state).toBe('timed_out');
+    // Within about one poll interval (100 ms here) of its deadline, not at the newer batch's.
+    expect((batch.finishedAt ?? 0) - batch.queuedAt).toBeLessThan(DEADLINE_MS + 300);
+  });
 });
