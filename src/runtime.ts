@@ -63,7 +63,7 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     prefix: config.redis.prefix,
     ttlSeconds: config.statusTtlSeconds,
   });
-  const quota = createQuotaLedger(connection, config.redis.prefix, providers);
+  const quota = createQuotaLedger(connection, config.redis.prefix);
   const events = createPipelineEvents();
   const producer = createPurgeProducer({
     events,

@@ -19,7 +19,7 @@ export async function pipeline(ctx: BenchContext, options: PipelineOptions): Pro
     let batches = 0;
     await inLanes(ctx.n, 8, async (index) => {
       const result = await rig.runtime.producer.enqueuePurge({ urls: [benchUrl(index)] });
-      batches += result.batches;
+      batches += result.cdns.length;
     });
     const stretch = startStretch(ctx);
     rig.runtime.startWorkers();

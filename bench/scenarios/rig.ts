@@ -43,6 +43,8 @@ export function benchConfig(
   cdns: readonly CdnKind[],
   concurrency: number,
 ): Config {
+  // One URL per CDN call (the shortest VIMS pattern, one QUANTIL item) and no window: every purge is a
+  // batch of its own, so these scenarios measure a batch's whole walk against the step-job baseline.
   const entries = cdns.map((kind) =>
     kind === 'vims'
       ? {
@@ -53,6 +55,8 @@ export function benchConfig(
           cdnId: 101,
           target: 'all',
           concurrency,
+          maxPatternLength: 64,
+          coalesce: { windowMs: 0 },
         }
       : {
           id: 'quantil-bench',
@@ -61,6 +65,8 @@ export function benchConfig(
           user: QUANTIL_ACCOUNT.user,
           apiKey: QUANTIL_ACCOUNT.apiKey,
           concurrency,
+          maxItemsPerCall: 1,
+          coalesce: { windowMs: 0 },
         },
   );
   return parseConfig(

@@ -42,11 +42,9 @@ export async function stepJobBaseline(ctx: BenchContext): Promise<Measurements> 
         // A batch's shape and size: the job hash is rewritten on every step.
         const purgeId = randomUUID();
         const data: BatchJobData = {
-          purgeId,
           cdnId: 'vims-bench',
-          batchId: 'vims-bench-0',
-          target: { urls: [benchUrl(index)], dirs: [] },
-          createdAt,
+          batchId: `vims-bench-${index}`,
+          acceptedAt: createdAt,
           deadlineAt: createdAt + policy.poll.deadlineMs,
           step: 'submit',
           polls: 0,
@@ -107,7 +105,7 @@ function step(poll: PollPolicy) {
     }
     const polls = data.polls + 1;
     if (polls < POLLS_PER_BATCH) {
-      const elapsedMs = now - (data.submittedAt ?? data.createdAt);
+      const elapsedMs = now - (data.submittedAt ?? data.acceptedAt ?? now);
       const readyAt = now + nextPollDelay({ polls, elapsedMs }, poll);
       return waitUntil(job, { ...data, polls, readyAt }, token);
     }

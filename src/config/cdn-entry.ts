@@ -21,4 +21,9 @@ export const cdnEntryBaseSchema = z.strictObject({
    * worker process: BullMQ keeps the limit in Redis, on the CDN's own queue.
    */
   rateLimit: z.strictObject({ max: z.number().int().min(1), durationMs: z.number().int().min(1) }).optional(),
+  /**
+   * Targets accepted for this CDN wait up to `windowMs` (from the oldest) to share one call with others, or
+   * less once a call's worth is waiting. 0: no wait (purges that arrive together may still share a call).
+   */
+  coalesce: z.strictObject({ windowMs: z.number().int().min(0).max(60_000).default(250) }).prefault({}),
 });

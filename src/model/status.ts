@@ -38,6 +38,26 @@ export interface BatchStatus {
   submittedAt?: number;
   finishedAt?: number;
   updatedAt: number;
+  /** When the oldest target it carries was accepted. */
+  acceptedAt?: number;
+  /** When the batch ends `timed_out` if it has not ended otherwise (its oldest target's deadline). */
+  deadlineAt?: number;
+  /** How many purges this CDN call carries (coalescing puts the targets of many purges in one). */
+  purges?: number;
+}
+
+/** A batch as one purge sees it: the batch, and how many of this purge's targets it carries. */
+export interface PurgeBatchStatus extends BatchStatus {
+  share: number;
+}
+
+/** Per CDN, where a purge's targets stand; `pending` are waiting for a CDN call or in one not yet ended. */
+export interface TargetCounts {
+  total: number;
+  succeeded: number;
+  failed: number;
+  timedOut: number;
+  pending: number;
 }
 
 export interface PurgeStatus {
@@ -49,17 +69,26 @@ export interface PurgeStatus {
   cdns: string[];
   /** Where the final status is POSTed once the purge is terminal. */
   callbackUrl?: string;
-  batches: BatchStatus[];
+  /** Per CDN id: how many of the purge's targets are done, failed, timed out or still pending. */
+  targets: Record<string, TargetCounts>;
+  /** The CDN calls that carry (or carried) the purge's targets, by CDN, oldest first. */
+  batches: PurgeBatchStatus[];
 }
 
-/** Overall state: terminal only once every batch is; then the worst outcome wins. */
-export function aggregateState(batches: readonly BatchStatus[]): PurgeState {
-  if (batches.length === 0) return 'queued';
-  if (!batches.every((batch) => isTerminal(batch.state))) {
-    return batches.every((batch) => batch.state === 'queued') ? 'queued' : 'running';
+/**
+ * Overall state, from the per-CDN counts: terminal once no target is pending, and then the worst outcome
+ * wins; before that `running` once any batch carrying it has left `queued`.
+ */
+export function aggregateState(
+  targets: Readonly<Record<string, TargetCounts>>,
+  batches: readonly BatchStatus[],
+): PurgeState {
+  const counts = Object.values(targets);
+  if (counts.some((count) => count.pending > 0)) {
+    return batches.some((batch) => batch.state !== 'queued') ? 'running' : 'queued';
   }
-  if (batches.some((batch) => batch.state === 'failed')) return 'failed';
-  if (batches.some((batch) => batch.state === 'timed_out')) return 'timed_out';
+  if (counts.some((count) => count.failed > 0)) return 'failed';
+  if (counts.some((count) => count.timedOut > 0)) return 'timed_out';
   return 'succeeded';
 }
 

@@ -5,14 +5,16 @@ import { EventEmitter } from 'node:events';
  * pipeline never imports prom-client.
  */
 export interface PipelineEventMap {
-  'purge:accepted': { purgeId: string; cdns: string[]; batches: number };
+  /** `targets`: how many targets the purge asked of all its CDNs together. */
+  'purge:accepted': { purgeId: string; cdns: string[]; targets: number };
   /** One HTTP call to a CDN: outcome is a status class (2xx, 4xx, 5xx), network_error, timeout or bad_response. */
   'cdn:call': { cdnId: string; op: 'submit' | 'poll'; outcome: string };
-  'batch:submitted': { cdnId: string; purgeId: string; secondsSinceQueued: number };
+  /** `secondsSinceQueued`: since the oldest target the batch carries was accepted. */
+  'batch:submitted': { cdnId: string; batchId: string; secondsSinceQueued: number };
   'batch:retry': { cdnId: string; op: 'submit' | 'poll' };
   'batch:finished': {
     cdnId: string;
-    purgeId: string;
+    batchId: string;
     state: 'succeeded' | 'failed' | 'timed_out';
     secondsSinceQueued: number;
     polls: number;

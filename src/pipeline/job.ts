@@ -1,18 +1,18 @@
-import type { PurgeTarget } from '../model/purge.ts';
-
 /**
- * Everything a batch job carries through its life. It holds no credentials: the worker looks the CDN up in
- * its own frozen config by `cdnId`. `step` and `remoteId` are written (job.updateData) before the job moves
- * on, which is what lets a re-run after a crash poll instead of submitting again.
+ * Everything a batch job carries through its life: it starts as a CDN's flush (step `take`), becomes the
+ * batch it took (`submit`), then its own poll (`poll`). It holds no credentials (the worker looks the CDN up
+ * in its frozen config by `cdnId`) and no targets (they live once, in the batch's record). `step`, `batchId`
+ * and `remoteId` are written (job.updateData) before the job moves on, which is what lets a re-run after a
+ * crash carry on instead of taking or submitting again.
  */
 export interface BatchJobData {
-  purgeId: string;
   cdnId: string;
-  batchId: string;
-  target: PurgeTarget;
-  createdAt: number;
-  deadlineAt: number;
-  step: 'submit' | 'poll';
+  step: 'take' | 'submit' | 'poll';
+  /** Set once the flush has taken its targets. */
+  batchId?: string;
+  /** When the oldest target the batch carries was accepted: what latency is measured from. */
+  acceptedAt?: number;
+  deadlineAt?: number;
   remoteId?: string;
   submittedAt?: number;
   polls: number;
@@ -21,15 +21,17 @@ export interface BatchJobData {
   readyAt?: number;
 }
 
+/** A job past its take: the batch it is, and its deadline. */
+export type TakenBatchJobData = BatchJobData & { batchId: string; acceptedAt: number; deadlineAt: number };
+
 export type StepOutcome =
   /** `persisted`: the step already stored `data` (checkpoint), so the queue need not write it again. */
   | { kind: 'wait'; until: number; data: BatchJobData; persisted?: boolean }
-  | { kind: 'finished'; state: 'succeeded'; reason?: undefined; callbackDue: boolean }
-  | { kind: 'finished'; state: 'failed' | 'timed_out'; reason: string; callbackDue: boolean }
-  /** The batch had already ended before this run; nothing was sent. */
-  | { kind: 'skipped'; callbackDue: boolean }
-  /**
-   * This worker let go of the job mid-call (its signal was aborted: shutdown past its grace). Nothing about
-   * the batch was decided or recorded; the queue hands the job, unchanged, to the next worker.
-   */
-  | { kind: 'released' };
+  | { kind: 'finished'; state: 'succeeded'; reason?: undefined; callbacksDue: string[] }
+  | { kind: 'finished'; state: 'failed' | 'timed_out'; reason: string; callbacksDue: string[] }
+  /** The batch had already ended before this run (or has no record); nothing was sent. */
+  | { kind: 'skipped'; callbacksDue: string[] }
+  /** Our own shutdown aborted the step: the job goes back to the queue for another worker. */
+  | { kind: 'released' }
+  /** A flush that found nothing pending: every target was taken by an earlier one. */
+  | { kind: 'empty' };

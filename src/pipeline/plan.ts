@@ -15,6 +15,9 @@ export interface PurgePlan {
   purgeId: string;
   request: { urls: number; dirs: number; pattern?: string; all?: boolean };
   cdns: string[];
+  /** What each CDN must purge, canonical and de-duplicated: what waits in its pending set. */
+  targets: ReadonlyMap<string, PurgeTarget>;
+  /** How the provider would split this purge alone into calls (coalescing may merge it with others). */
   batches: PlannedBatch[];
 }
 
@@ -47,6 +50,7 @@ export function planPurge(purgeId: string, request: PurgeRequest, context: PlanC
       ...(request.all ? { all: true } : {}),
     },
     cdns: [...targets.keys()],
+    targets,
     batches,
   };
 }

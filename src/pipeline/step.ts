@@ -1,17 +1,20 @@
 import type { Policy } from '../config/policy.ts';
 import { describeError, type ErrorCode, errorCodeOf, isRetryable, PurgeError } from '../errors.ts';
+import { type PurgeTarget, targetSize } from '../model/purge.ts';
 import { callOutcome, type PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Provider } from '../providers/provider.ts';
-import type { QuotaCharge, StatusStore } from '../status/store.ts';
+import type { QuotaCharge, StatusStore, TakeResult } from '../status/store.ts';
 import { boundedRetryAfter, nextPollDelay, type Random } from './backoff.ts';
-import type { BatchJobData, StepOutcome } from './job.ts';
+import type { BatchJobData, StepOutcome, TakenBatchJobData } from './job.ts';
 
 export interface StepContext {
   provider: Provider;
   store: StatusStore;
-  /** What this batch was charged against its CDN's daily quota: given back if it ends unaccepted. */
-  quotaCharges?: readonly QuotaCharge[];
+  /** Takes this flush's batch from the CDN's pending targets (the same one again on a re-run). */
+  take: () => Promise<TakeResult>;
+  /** What a batch was charged against its CDN's daily quota: given back if it ends unaccepted. */
+  quotaCharges?: (target: PurgeTarget, queuedAt: number) => readonly QuotaCharge[];
   policy: Policy;
   log: Logger;
   now: () => number;
@@ -31,13 +34,44 @@ export interface StepContext {
 }
 
 /**
- * One step of a batch's life: submit it, or poll it once. The queue layer runs the step and carries out its
- * outcome (re-delay the job, or finish it); nothing here knows about BullMQ.
+ * One step of a batch's life: take it from the pending targets, submit it, or poll it once. The queue layer
+ * runs the step and carries out its outcome (re-delay the job, or finish it); nothing here knows about BullMQ.
  */
 export function runStep(data: BatchJobData, context: StepContext): Promise<StepOutcome> {
+  if (!isTaken(data)) return takeStep(data, context);
   return data.step === 'submit' || data.remoteId === undefined
     ? submitStep(data, context)
     : pollStep(data, context);
+}
+
+function isTaken(data: BatchJobData): data is TakenBatchJobData {
+  return (
+    data.step !== 'take' &&
+    data.batchId !== undefined &&
+    data.deadlineAt !== undefined &&
+    data.acceptedAt !== undefined
+  );
+}
+
+/*
+ * Crash windows of a take, and why none loses a target:
+ * - killed before take.lua ran: nothing moved; the re-run (the stalled job) takes.
+ * - killed after it, before checkpoint(): the targets are in the batch, and the flush's marker names it, so
+ *   the re-run gets the same batch back instead of taking others (no target is in two unsent batches).
+ * - killed after checkpoint(): the re-run is at `submit` (see below).
+ */
+async function takeStep(data: BatchJobData, ctx: StepContext): Promise<StepOutcome> {
+  const taken = await ctx.take();
+  if (taken.batchId === undefined) return { kind: 'empty' };
+  const next: TakenBatchJobData = {
+    ...data,
+    step: 'submit',
+    batchId: taken.batchId,
+    acceptedAt: taken.acceptedAt,
+    deadlineAt: taken.deadlineAt,
+  };
+  await ctx.checkpoint(next);
+  return submitStep(next, { ...ctx, log: ctx.log.child({ batchId: taken.batchId }) });
 }
 
 /*
@@ -48,21 +82,22 @@ export function runStep(data: BatchJobData, context: StepContext): Promise<StepO
  * - killed after checkpoint(): the re-run finds `remoteId` in the job data and polls instead.
  * - killed after the job moved to delayed: that delayed job is the poll, already durable in Redis.
  */
-async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOutcome> {
+async function submitStep(data: TakenBatchJobData, ctx: StepContext): Promise<StepOutcome> {
   const { provider, store, log } = ctx;
+  const batch = await store.batchTarget(data.batchId);
+  // No record: the batch expired (a job far older than any deadline); nobody is waiting for it.
+  if (!batch) return { kind: 'skipped', callbacksDue: [] };
+  const { target, purgeIds } = batch;
   if (ctx.now() >= data.deadlineAt) {
-    return finish(data, ctx, timedOut('deadline passed before the CDN accepted the purge'));
+    return finish(data, ctx, timedOut('deadline passed before the CDN accepted the purge'), {}, target);
   }
-  const claimed = await store.update(data.purgeId, data.batchId, { state: 'submitting' }, ctx.now(), {
-    attempts: 1,
-  });
+  const claimed = await store.update(ref(data), { state: 'submitting' }, ctx.now(), { attempts: 1 });
   // Ended already (a re-run after a crash, a retry from the dashboard): purging again would only cost quota.
-  // No record at all: its purge was taken back (or expired), so nobody is waiting for this purge.
-  if (claimed.outcome !== 'applied') return { kind: 'skipped', callbackDue: claimed.callbackDue };
+  if (claimed.outcome !== 'applied') return { kind: 'skipped', callbacksDue: claimed.callbacksDue };
   let remoteId: string;
   let requestId: string | undefined;
   try {
-    ({ remoteId, requestId } = await provider.submit(data.target, ctx.signal));
+    ({ remoteId, requestId } = await provider.submit(target, ctx.signal));
   } catch (error) {
     // Not a failure, not even on the last attempt: the next worker submits again (counted in `attempts`).
     if (ctx.signal?.aborted) return released(ctx, 'submit');
@@ -78,13 +113,13 @@ async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOut
       ctx.events?.emit('batch:retry', { cdnId: data.cdnId, op: 'submit' });
       const { retryAfterMs } = error as PurgeError;
       log.warn({ err: reason, code: errorCodeOf(error), retryAfterMs }, 'submit failed, will retry');
-      await store.update(data.purgeId, data.batchId, errorPatch(error), ctx.now());
+      await store.update(ref(data), errorPatch(error), ctx.now());
       throw error;
     }
     const why = isRetryable(error)
       ? `gave up after ${ctx.policy.submit.attempts} attempts: ${reason}`
       : reason;
-    return finish(data, ctx, { state: 'failed', reason: why, code: errorCodeOf(error) });
+    return finish(data, ctx, { state: 'failed', reason: why, code: errorCodeOf(error) }, {}, target);
   }
   const submittedAt = ctx.now();
   ctx.events?.emit('cdn:call', { cdnId: data.cdnId, op: 'submit', outcome: callOutcome() });
@@ -92,19 +127,17 @@ async function submitStep(data: BatchJobData, ctx: StepContext): Promise<StepOut
   const until = Math.min(submittedAt + delay, data.deadlineAt);
   const next: BatchJobData = { ...data, step: 'poll', remoteId, submittedAt, polls: 0, readyAt: until };
   await ctx.checkpoint(next);
-  await store.update(
-    data.purgeId,
-    data.batchId,
-    { state: 'submitted', remoteId, submittedAt, ...NO_ERROR },
-    submittedAt,
+  await store.update(ref(data), { state: 'submitted', remoteId, submittedAt, ...NO_ERROR }, submittedAt);
+  log.info(
+    { remoteId, purgeIds, items: targetSize(target), ...(requestId ? { cdnRequestId: requestId } : {}) },
+    'purge accepted by CDN',
   );
-  log.info({ remoteId, ...(requestId ? { cdnRequestId: requestId } : {}) }, 'purge accepted by CDN');
-  const secondsSinceQueued = (submittedAt - data.createdAt) / 1000;
-  ctx.events?.emit('batch:submitted', { cdnId: data.cdnId, purgeId: data.purgeId, secondsSinceQueued });
+  const secondsSinceQueued = (submittedAt - data.acceptedAt) / 1000;
+  ctx.events?.emit('batch:submitted', { cdnId: data.cdnId, batchId: data.batchId, secondsSinceQueued });
   return { kind: 'wait', until, data: next, persisted: true };
 }
 
-async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutcome> {
+async function pollStep(data: TakenBatchJobData, ctx: StepContext): Promise<StepOutcome> {
   const { provider, store, log } = ctx;
   const remoteId = data.remoteId as string;
   const polls = data.polls + 1;
@@ -134,7 +167,7 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
       return finish(data, ctx, timedOut(`deadline passed; last poll: ${reason}`), { polls: 1 });
     log.warn({ err: reason, code: errorCodeOf(error) }, 'poll failed, will poll again');
     ctx.events?.emit('batch:retry', { cdnId: data.cdnId, op: 'poll' });
-    await store.update(data.purgeId, data.batchId, errorPatch(error), now, { polls: 1 });
+    await store.update(ref(data), errorPatch(error), now, { polls: 1 });
     const retryAfterMs = boundedRetryAfter((error as PurgeError).retryAfterMs ?? 0, waitBounds(data, ctx));
     const delay = Math.max(retryAfterMs, nextPollDelay({ polls, elapsedMs: 0 }, ctx.policy.poll, ctx.random));
     const until = Math.min(now + delay, data.deadlineAt);
@@ -167,11 +200,9 @@ async function pollStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
     remoteId,
     ...(data.submittedAt ? { submittedAt: data.submittedAt } : {}),
   };
-  await store.update(data.purgeId, data.batchId, { ...submitted, ...progressPatch, ...NO_ERROR }, now, {
-    polls: 1,
-  });
+  await store.update(ref(data), { ...submitted, ...progressPatch, ...NO_ERROR }, now, { polls: 1 });
   log.debug({ state: status.state, progress: status.progress, polls }, 'purge still running');
-  const elapsedMs = now - (data.submittedAt ?? data.createdAt);
+  const elapsedMs = now - (data.submittedAt ?? data.acceptedAt);
   const delay = nextPollDelay(
     { polls, elapsedMs, ...(status.progress === undefined ? {} : { progress: status.progress }) },
     ctx.policy.poll,
@@ -190,13 +221,17 @@ function released(ctx: StepContext, op: 'submit' | 'poll'): StepOutcome {
  * A CDN can answer 404 for a task it accepted a moment ago (its status store lagging its purge API): within
  * the grace period after the submit that is "not yet", and the task is polled again; after it, final.
  */
-function notKnownYet(error: unknown, data: BatchJobData, ctx: StepContext): boolean {
+function notKnownYet(error: unknown, data: TakenBatchJobData, ctx: StepContext): boolean {
   if (!(error instanceof PurgeError) || error.code !== 'CDN_NOT_FOUND') return false;
-  const acceptedAt = data.submittedAt ?? data.createdAt;
+  const acceptedAt = data.submittedAt ?? data.acceptedAt;
   return ctx.now() - acceptedAt < ctx.policy.poll.notFoundGraceMs;
 }
 
-function waitBounds(data: BatchJobData, ctx: StepContext) {
+function ref(data: TakenBatchJobData) {
+  return { cdnId: data.cdnId, batchId: data.batchId };
+}
+
+function waitBounds(data: TakenBatchJobData, ctx: StepContext) {
   return { maxRetryAfterMs: ctx.policy.maxRetryAfterMs, timeLeftMs: data.deadlineAt - ctx.now() };
 }
 
@@ -208,7 +243,11 @@ function waitBounds(data: BatchJobData, ctx: StepContext) {
  * at this batch's deadline (and at maxRetryAfterMs), and the re-run then ends the batch `timed_out`. The
  * queue layer also stops it at the earliest deadline of the other jobs waiting in it (queue/rate-limit.ts).
  */
-async function holdOffIfRateLimited(error: unknown, data: BatchJobData, ctx: StepContext): Promise<boolean> {
+async function holdOffIfRateLimited(
+  error: unknown,
+  data: TakenBatchJobData,
+  ctx: StepContext,
+): Promise<boolean> {
   if (!(error instanceof PurgeError) || error.code !== 'CDN_RATE_LIMITED') return false;
   const asked = error.retryAfterMs ?? ctx.policy.submit.initialIntervalMs;
   try {
@@ -234,10 +273,12 @@ function timedOut(reason: string): Ending {
 }
 
 async function finish(
-  data: BatchJobData,
+  data: TakenBatchJobData,
   ctx: StepContext,
   ending: Ending,
   { polls: pollsNow = 0, progress }: { polls?: number; progress?: number | undefined } = {},
+  /** What the batch sent (or would have), when the step has it at hand: for giving quota back. */
+  target?: PurgeTarget,
 ): Promise<StepOutcome> {
   const { state } = ending;
   const reason = ending.state === 'succeeded' ? undefined : ending.reason;
@@ -251,13 +292,14 @@ async function finish(
   const now = ctx.now();
   const increments = pollsNow > 0 ? { polls: pollsNow } : {};
   // The same transition gives the batch's quota back when the CDN never accepted it (no remote id).
-  const result = await ctx.store.update(data.purgeId, data.batchId, patch, now, increments, ctx.quotaCharges);
+  const charges = target && !data.remoteId ? ctx.quotaCharges?.(target, data.acceptedAt) : undefined;
+  const result = await ctx.store.update(ref(data), patch, now, increments, charges);
   const polls = data.polls + pollsNow;
   if (result.outcome === 'applied') {
-    const secondsSinceQueued = (now - data.createdAt) / 1000;
+    const secondsSinceQueued = (now - data.acceptedAt) / 1000;
     ctx.events?.emit('batch:finished', {
       cdnId: data.cdnId,
-      purgeId: data.purgeId,
+      batchId: data.batchId,
       state,
       secondsSinceQueued,
       polls,
@@ -274,9 +316,9 @@ async function finish(
     },
     `purge ${state}`,
   );
-  // Also true on a re-run that finds the batch already final: a crash right after the last batch finished
-  // must not lose the callback (scheduling it is idempotent).
-  const { callbackDue } = result;
-  if (ending.state === 'succeeded') return { kind: 'finished', state: ending.state, callbackDue };
-  return { kind: 'finished', state: ending.state, reason: ending.reason, callbackDue };
+  // Also given on a re-run that finds the batch already final: a crash right after the batch finished must
+  // not lose a callback (scheduling one is idempotent).
+  const { callbacksDue } = result;
+  if (ending.state === 'succeeded') return { kind: 'finished', state: ending.state, callbacksDue };
+  return { kind: 'finished', state: ending.state, reason: ending.reason, callbacksDue };
 }

@@ -1,6 +1,7 @@
 import { DelayedError, type Job, type Queue, RateLimitError, UnrecoverableError } from 'bullmq';
 import type { Policy } from '../config/policy.ts';
 import { describeError, isPurgeError, isRetryable } from '../errors.ts';
+import type { PurgeTarget } from '../model/purge.ts';
 import type { PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { nextPollDelay } from '../pipeline/backoff.ts';
@@ -8,6 +9,7 @@ import type { BatchJobData } from '../pipeline/job.ts';
 import { runStep } from '../pipeline/step.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { QuotaCharge, StatusStore } from '../status/store.ts';
+import type { FlushScheduler } from './flush.ts';
 import { pauseForRateLimit } from './rate-limit.ts';
 
 export interface BatchProcessorDeps {
@@ -22,13 +24,20 @@ export interface BatchProcessorDeps {
   events?: PipelineEvents;
   onCallbackDue?: (purgeId: string) => Promise<void>;
   /** What a batch was charged against its CDN's daily quota (given back if it ends unaccepted). */
-  chargesOf?: (data: BatchJobData) => readonly QuotaCharge[];
+  chargesOf?: (target: PurgeTarget, queuedAt: number) => readonly QuotaCharge[];
+  /** Schedules this CDN's next flush when a take leaves targets pending. */
+  flushes: FlushScheduler;
+  /** How much one call takes: items, and characters for a CDN whose limit is a length. */
+  callBudget: { maxItems: number; maxChars: number };
 }
 
 /** Past the submit: the CDN has the purge (its task id is in the job's data), so only polls remain. */
-function isPolling(data: BatchJobData): boolean {
-  return data.step === 'poll' && data.remoteId !== undefined;
+function isPolling(data: BatchJobData): data is BatchJobData & { deadlineAt: number } {
+  return data.step === 'poll' && data.remoteId !== undefined && data.deadlineAt !== undefined;
 }
+
+/** Items a take may hold: a CDN with no item limit (VIMS) is bounded by characters, and by this. */
+const MAX_TAKE_ITEMS = 10_000;
 
 /**
  * Runs one step of a batch job and carries its outcome out in BullMQ terms: re-delay the job (the next
@@ -51,10 +60,33 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     log.warn({ err: describeError(error), polls: data.polls }, 'poll step failed, will poll again');
     deps.events?.emit('batch:retry', { cdnId: data.cdnId, op: 'poll' });
     const delay = nextPollDelay({ polls: data.polls, elapsedMs: 0 }, deps.policy.poll, deps.random);
-    const until = Math.min(deps.now() + delay, data.deadlineAt);
+    const until = Math.min(deps.now() + delay, data.deadlineAt ?? Number.POSITIVE_INFINITY);
     // Crash window: killed before the move, the job is still active; its lock lapses and it is re-run.
     await job.moveToDelayed(until, token);
     throw new DelayedError();
+  }
+
+  /**
+   * The flush's take. Its deduplication key goes first, so a target accepted from now on gets a flush of its
+   * own instead of being folded into this one, which may already have taken its targets. Targets a full
+   * call left behind have waited long enough: their flush runs at once.
+   * Crash window: killed after the take, before the follow-up flush is added, the leftovers wait for the
+   * next purge's flush or the reconciler's sweep.
+   */
+  async function take(job: Job<BatchJobData>) {
+    await job.removeDeduplicationKey();
+    const { cdnId } = job.data;
+    const taken = await deps.store.take({
+      cdnId,
+      flushId: String(job.id),
+      batchId: `${cdnId}-${job.id}`,
+      maxItems: Math.min(deps.callBudget.maxItems, MAX_TAKE_ITEMS),
+      maxChars: deps.callBudget.maxChars,
+      deadlineMs: deps.policy.poll.deadlineMs,
+      now: deps.now(),
+    });
+    if (taken.stillPending > 0) await deps.flushes.ensure(cdnId, { now: true });
+    return taken;
   }
 
   async function runAndCarryOut(
@@ -75,7 +107,8 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         checkpoint: (data) => job.updateData(data),
         isLastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
         onRateLimited: async (ms) => void (await pauseForRateLimit(deps.queue, ms, deps.now())),
-        ...(deps.chargesOf ? { quotaCharges: deps.chargesOf(job.data) } : {}),
+        take: () => take(job),
+        ...(deps.chargesOf ? { quotaCharges: deps.chargesOf } : {}),
         ...(deps.events ? { events: deps.events } : {}),
         ...(signal ? { signal } : {}),
       });
@@ -98,7 +131,8 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       await job.moveToDelayed(outcome.until, token);
       throw new DelayedError();
     }
-    if (outcome.callbackDue) await deps.onCallbackDue?.(job.data.purgeId);
+    if (outcome.kind === 'empty') return { empty: 'nothing was pending' };
+    for (const purgeId of outcome.callbacksDue) await deps.onCallbackDue?.(purgeId);
     if (outcome.kind === 'skipped') return { skipped: 'the batch had already ended' };
     if (outcome.state !== 'succeeded') throw new UnrecoverableError(`${outcome.state}: ${outcome.reason}`);
     return { state: outcome.state };
@@ -106,9 +140,9 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
 
   return async (job: Job<BatchJobData>, token?: string, signal?: AbortSignal) => {
     const log = deps.log.child({
-      purgeId: job.data.purgeId,
       cdnId: job.data.cdnId,
       jobId: job.id,
+      ...(job.data.batchId ? { batchId: job.data.batchId } : {}),
       ...(job.data.remoteId ? { remoteId: job.data.remoteId } : {}),
     });
     try {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { formatIssues } from '../config/load.ts';
-import { mergePolicy } from '../config/policy.ts';
 import type { Config } from '../config/schema.ts';
 import { PurgeError } from '../errors.ts';
 import {
@@ -9,15 +8,17 @@ import {
   type PurgeRequest,
   type PurgeRequestInput,
   requestFingerprint,
+  targetSize,
 } from '../model/purge.ts';
 import type { PipelineEvents } from '../observability/events.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
 import { type PurgePlan, planPurge } from '../pipeline/plan.ts';
 import type { Provider } from '../providers/provider.ts';
-import type { QuotaLedger, QuotaReservation } from '../status/quota.ts';
-import type { IdempotencyClaim, StatusStore, StoredBatch, StoredPlan } from '../status/store.ts';
+import type { QuotaLedger } from '../status/quota.ts';
+import type { CdnWork, IdempotencyClaim, StatusStore } from '../status/store.ts';
 import type { RedisClient } from './connection.ts';
-import { BACKOFF_TYPE, batchJobId, queueName } from './names.ts';
+import { createFlushScheduler, type FlushScheduler, flushSettings } from './flush.ts';
+import { queueName } from './names.ts';
 
 export interface IdempotencyKey {
   /** Whose key it is (`api:<token name>`, `webhook`, `cli`, ...): keys of different scopes never meet. */
@@ -34,15 +35,16 @@ export interface EnqueueOptions {
 export interface EnqueueResult {
   id: string;
   cdns: string[];
-  batches: number;
   duplicate: boolean;
 }
 
 export interface PurgeProducer {
-  /** Validates and canonicalises the request (REQUEST_INVALID naming each bad field), then enqueues it. */
+  /** Validates and canonicalises the request (REQUEST_INVALID naming each bad field), then accepts it. */
   enqueuePurge(request: PurgeRequestInput, options?: EnqueueOptions): Promise<EnqueueResult>;
   /** Checks a request as enqueuePurge would, writing nothing. */
   plan(request: PurgeRequestInput): PurgePlan;
+  /** Makes sure every CDN with pending targets has a flush coming (the reconciler's repair, too). */
+  readonly flushes: FlushScheduler;
   readonly queues: ReadonlyMap<string, Queue<BatchJobData>>;
   close(): Promise<void>;
 }
@@ -52,7 +54,7 @@ export interface ProducerDeps {
   providers: ReadonlyMap<string, Provider>;
   store: StatusStore;
   connection: RedisClient;
-  /** Reserves daily quota for a plan, throwing QUOTA_EXCEEDED when it does not fit. */
+  /** The daily quota counters each CDN's targets are charged to. */
   quota?: QuotaLedger;
   idempotencyWindowSeconds?: number;
   events?: PipelineEvents;
@@ -64,10 +66,10 @@ export interface ProducerDeps {
  * The producer side, shared by the HTTP API, the CLI and library callers: the one place a request is
  * validated, canonicalised and planned; a refusal writes nothing.
  *
- * Crash safety: the record, its plan and its idempotency key are written first (one Lua call), then the
- * jobs. A crash in between leaves `queued` batches with no job; the caller got no answer and retries with
- * the same key, which maps to the same purge, and the jobs of batches still `queued` are added again from
- * the stored plan: job ids are deterministic, so a job that does exist is not added twice.
+ * A purge is accepted by one Lua call (record, plan, idempotency key, quota, and its targets in each CDN's
+ * pending set), then each CDN's flush is made sure of. Crash window: killed between the two, the targets
+ * wait in their pending sets with no flush coming until the next one anyone schedules, or the reconciler's
+ * sweep: accepted work is never lost, at worst late by one reconcile interval.
  */
 export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
   const { config, providers, store, connection } = deps;
@@ -80,7 +82,7 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
       new Queue<BatchJobData>(queueName(cdn.id), { connection, prefix: config.redis.prefix }),
     ]),
   );
-  const policies = new Map(config.cdns.map((cdn) => [cdn.id, mergePolicy(config.policy, cdn.policy)]));
+  const flushes = createFlushScheduler(queues, flushSettings(config, providers));
 
   function parse(input: PurgeRequestInput): PurgeRequest {
     const parsed = requestSchema.safeParse(input);
@@ -91,59 +93,21 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
   const planFor = (id: string, request: PurgeRequest) =>
     planPurge(id, request, { routes: config.routes, providers });
 
-  function deadlinesFor(plan: PurgePlan, createdAt: number): Map<string, number> {
-    return new Map(
-      plan.cdns.map((cdnId) => [cdnId, createdAt + (policies.get(cdnId)?.poll.deadlineMs ?? 0)]),
-    );
+  function workOf(plan: PurgePlan, at: number): CdnWork[] {
+    return [...plan.targets].map(([cdnId, target]) => {
+      const provider = providers.get(cdnId);
+      const quota = provider && deps.quota ? deps.quota.countersFor(provider, at) : undefined;
+      return { cdnId, target, ...(quota ? { quota } : {}) };
+    });
   }
 
-  /** Adds one job per batch; ids are deterministic, so adding a batch whose job exists adds nothing. */
-  async function addJobs(purgeId: string, plan: StoredPlan, batches: readonly StoredBatch[]): Promise<void> {
-    for (const cdnId of new Set(batches.map((batch) => batch.cdnId))) {
-      const queue = queues.get(cdnId);
-      const policy = policies.get(cdnId);
-      if (!queue || !policy) throw new Error(`no queue for CDN ${cdnId}`);
-      const jobs = batches
-        .filter((batch) => batch.cdnId === cdnId)
-        .map((batch) => {
-          const data: BatchJobData = {
-            purgeId,
-            cdnId,
-            batchId: batch.batchId,
-            target: batch.target,
-            createdAt: plan.createdAt,
-            deadlineAt: batch.deadlineAt,
-            step: 'submit',
-            polls: 0,
-          };
-          const jobId = batchJobId(purgeId, batch.batchId);
-          return {
-            name: 'purge',
-            data,
-            opts: { jobId, attempts: policy.submit.attempts, backoff: { type: BACKOFF_TYPE } },
-          };
-        });
-      await queue.addBulk(jobs);
-    }
-  }
-
-  /**
-   * Answers a repeat with its first purge, adding the jobs of batches still queued (a crash may have lost
-   * them) from what was stored for the first request: never from the repeat's body or today's config.
-   */
+  /** A repeat: the first purge is already accepted; its flushes are made sure of (a crash may have lost one). */
   async function repeatOf(id: string): Promise<EnqueueResult> {
-    const [earlier, stored] = await Promise.all([store.get(id), store.getPlan(id)]);
-    const stillQueued = new Set(
-      (earlier?.batches ?? []).filter((batch) => batch.state === 'queued').map((batch) => batch.batchId),
-    );
-    if (stored && stillQueued.size > 0) {
-      await addJobs(
-        id,
-        stored,
-        stored.batches.filter((batch) => stillQueued.has(batch.batchId)),
-      );
-    }
-    return { id, cdns: earlier?.cdns ?? [], batches: earlier?.batches.length ?? 0, duplicate: true };
+    const earlier = await store.get(id);
+    const cdns = earlier?.cdns ?? [];
+    if (earlier && earlier.state === 'queued')
+      await Promise.all(cdns.map((cdnId) => flushes.ensure(cdnId, {})));
+    return { id, cdns, duplicate: true };
   }
 
   function reused(key: IdempotencyKey): PurgeError {
@@ -153,23 +117,9 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
     );
   }
 
-  /**
-   * The jobs could not all be added, and the caller is told nothing was enqueued: make that true, unless a
-   * worker has already taken one of the jobs (removing an active job is refused: the purge is under way and
-   * stays). Each part is tried on its own: a Redis that failed the jobs may fail some of these too.
-   * Crash window: killed here, the record stays `queued` with the jobs that made it (the caller retries
-   * with its key, or the reconciler repairs it); a job whose record is gone sends nothing.
-   */
-  async function undo(plan: PurgePlan, claim: IdempotencyClaim | undefined, reservation?: QuotaReservation) {
-    const removals = await Promise.allSettled(
-      plan.batches.map((batch) => queues.get(batch.cdnId)?.remove(batchJobId(plan.purgeId, batch.batchId))),
-    );
-    if (removals.some((removal) => removal.status === 'fulfilled' && removal.value === 0)) return;
-    await Promise.allSettled([store.discard(plan.purgeId, claim), reservation?.release()]);
-  }
-
   return {
     queues,
+    flushes,
     plan: (request) => planFor('check', parse(request)),
 
     async enqueuePurge(input, options = {}) {
@@ -180,54 +130,33 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
         ...options.idempotency,
         fingerprint: requestFingerprint(request, options.callbackUrl),
       };
-      // A known key is answered before any quota is reserved: a repeat must not be refused for quota its
-      // first delivery already holds, and a conflicting request must write nothing at all.
-      const known = claim ? await store.findByIdempotencyKey(claim) : undefined;
-      if (known && options.idempotency) {
-        if (!known.sameRequest) throw reused(options.idempotency);
-        return repeatOf(known.id);
-      }
-      // Quota next: a refusal must leave nothing behind. A repeat that raced us gives its reservation back.
-      const reservation = await deps.quota?.reserve(plan, createdAt);
-      const deadlines = deadlinesFor(plan, createdAt);
-      let created: Awaited<ReturnType<StatusStore['create']>>;
-      try {
-        created = await store.create(plan, createdAt, {
-          deadlines,
-          ...(claim ? { idempotency: claim } : {}),
-          ...(options.callbackUrl ? { callbackUrl: options.callbackUrl } : {}),
-          ...(deps.idempotencyWindowSeconds
-            ? { idempotencyWindowSeconds: deps.idempotencyWindowSeconds }
-            : {}),
-        });
-      } catch (error) {
-        await reservation?.release().catch(() => {});
-        throw error;
-      }
-      if (created.outcome !== 'created') {
-        await reservation?.release();
-        if (created.outcome === 'conflict' && options.idempotency) throw reused(options.idempotency);
-        return repeatOf(created.id);
-      }
-      const stored: StoredPlan = {
-        createdAt,
-        batches: plan.batches.map((batch) => ({
-          ...batch,
-          deadlineAt: deadlines.get(batch.cdnId) ?? createdAt,
-        })),
-      };
-      try {
-        await addJobs(plan.purgeId, stored, stored.batches);
-      } catch (error) {
-        await undo(plan, claim, reservation);
-        throw error;
-      }
-      deps.events?.emit('purge:accepted', {
+      const accepted = await store.accept({
         purgeId: plan.purgeId,
-        cdns: plan.cdns,
-        batches: plan.batches.length,
+        createdAt,
+        request: plan.request,
+        work: workOf(plan, createdAt),
+        ...(claim ? { idempotency: claim } : {}),
+        ...(options.callbackUrl ? { callbackUrl: options.callbackUrl } : {}),
+        ...(deps.idempotencyWindowSeconds ? { idempotencyWindowSeconds: deps.idempotencyWindowSeconds } : {}),
       });
-      return { id: plan.purgeId, cdns: plan.cdns, batches: plan.batches.length, duplicate: false };
+      if (accepted.outcome === 'quota') {
+        const { counter, used } = accepted;
+        const asked = plan.targets.get(counter.cdnId)?.[counter.kind].length ?? 0;
+        throw new PurgeError(
+          'QUOTA_EXCEEDED',
+          `CDN ${counter.cdnId}: daily quota of ${counter.limit} ${counter.kind} would be exceeded (${asked} requested, ${Math.max(0, counter.limit - used)} left today, UTC)`,
+        );
+      }
+      if (accepted.outcome === 'conflict' && options.idempotency) throw reused(options.idempotency);
+      if (accepted.outcome !== 'created') return repeatOf(accepted.id);
+      // Crash window (see above): from here on the purge is accepted whatever happens to this call, so a
+      // flush that cannot be scheduled now (a Redis blip) is left to the reconciler, not reported as a refusal.
+      await Promise.allSettled(
+        [...accepted.pending].map(([cdnId, pending]) => flushes.ensure(cdnId, { pending })),
+      );
+      const targets = [...plan.targets.values()].reduce((sum, target) => sum + targetSize(target), 0);
+      deps.events?.emit('purge:accepted', { purgeId: plan.purgeId, cdns: plan.cdns, targets });
+      return { id: plan.purgeId, cdns: plan.cdns, duplicate: false };
     },
 
     async close() {

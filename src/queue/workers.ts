@@ -11,6 +11,7 @@ import type { QuotaLedger } from '../status/quota.ts';
 import type { StatusStore } from '../status/store.ts';
 import { createBatchProcessor } from './batch-processor.ts';
 import { createRedisConnection } from './connection.ts';
+import { createFlushScheduler, flushSettings } from './flush.ts';
 import { BACKOFF_TYPE, queueName } from './names.ts';
 import { applyRateLimit } from './rate-limit.ts';
 
@@ -66,15 +67,19 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
   const onRedisError = (error: Error) =>
     log.error({ err: error.message }, 'Redis connection error (workers)');
   const connections = config.cdns.map(() => createRedisConnection(config.redis, 'worker', onRedisError));
+  // Follow-up flushes go through the workers' own queues (their connections wait out a Redis blip).
+  const flushQueues = new Map<string, Queue<BatchJobData>>();
+  const flushes = createFlushScheduler(flushQueues, flushSettings(config, providers));
 
   config.cdns.forEach((cdn, index) => {
     const provider = providers.get(cdn.id);
     if (!provider) throw new Error(`no provider for CDN ${cdn.id}`);
     const policy = mergePolicy(config.policy, cdn.policy);
     const connection = connections[index] as ReturnType<typeof createRedisConnection>;
-    const queue = new Queue(queueName(cdn.id), { connection, prefix: config.redis.prefix });
+    const queue = new Queue<BatchJobData>(queueName(cdn.id), { connection, prefix: config.redis.prefix });
     queue.on('error', (error) => log.debug({ err: error.message, cdnId: cdn.id }, 'queue error'));
     queues.push(queue);
+    flushQueues.set(cdn.id, queue);
 
     const processor = createBatchProcessor({
       provider,
@@ -86,7 +91,12 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
       random,
       ...(deps.events ? { events: deps.events } : {}),
       ...(deps.onCallbackDue ? { onCallbackDue: deps.onCallbackDue } : {}),
-      chargesOf: (data) => chargesOf(provider, data),
+      chargesOf: (target, queuedAt) => deps.quota?.chargesOf(provider, target, queuedAt) ?? [],
+      flushes,
+      callBudget: {
+        maxItems: provider.capabilities.maxItemsPerCall,
+        maxChars: provider.capabilities.maxTargetCharsPerCall ?? 0,
+      },
     });
     const worker = new Worker<BatchJobData>(queueName(cdn.id), processor, {
       connection,
@@ -127,39 +137,34 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
   /**
    * BullMQ can fail a job for good without our step ever ending it: stalled more often than allowed, or out
    * of attempts on an error the step does not handle. The batch must still reach a terminal state (the
-   * transition never leaves one, so this is a no-op after the step's own failures).
+   * transition never leaves one, so this is a no-op after the step's own failures). A flush that failed
+   * before its take left its targets pending: the next flush (or the reconciler) takes them.
+   * Crash window: killed before this runs, the batch stays open; the reconciler ends it.
    */
-  function chargesOf(provider: Provider, data: BatchJobData) {
-    return deps.quota?.chargesOf(provider, data.target, data.createdAt) ?? [];
-  }
-
   async function recordFinalFailure(provider: Provider, job: Job<BatchJobData>, error: Error): Promise<void> {
     if (typeof job.finishedOn !== 'number') return; // retrying, not final
+    const { batchId, cdnId } = job.data;
+    if (batchId === undefined) return;
     try {
+      const target = job.data.remoteId ? undefined : (await store.batchTarget(batchId))?.target;
+      const charges =
+        target && deps.quota ? deps.quota.chargesOf(provider, target, job.data.acceptedAt ?? now()) : [];
       const result = await store.update(
-        job.data.purgeId,
-        job.data.batchId,
+        { cdnId, batchId },
         { state: 'failed', error: error.message, errorCode: errorCodeOf(error) },
         now(),
         {},
-        chargesOf(provider, job.data),
+        charges,
       );
       if (result.outcome === 'applied') {
         log.warn(
-          {
-            purgeId: job.data.purgeId,
-            cdnId: job.data.cdnId,
-            jobId: job.id,
-            state: 'failed',
-            reason: error.message,
-            code: errorCodeOf(error),
-          },
+          { cdnId, batchId, jobId: job.id, state: 'failed', reason: error.message, code: errorCodeOf(error) },
           'purge failed',
         );
       }
-      if (result.callbackDue) await deps.onCallbackDue?.(job.data.purgeId);
+      for (const purgeId of result.callbacksDue) await deps.onCallbackDue?.(purgeId);
     } catch (storeError) {
-      log.error({ err: storeError, jobId: job.id }, 'cannot record a failed job in its purge record');
+      log.error({ err: storeError, jobId: job.id }, 'cannot record a failed job in its batch');
     }
   }
 

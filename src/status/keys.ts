@@ -5,15 +5,15 @@ import { createHash } from 'node:crypto';
  * carries a hash tag, e.g. `{purge}`, so all keys share one Redis Cluster slot with the queues.
  *
  * Where each piece of state lives, and why a crash cannot lose it:
- * - the work of a CDN batch: its BullMQ job's data (persisted; a stalled job is re-run by another worker);
- * - the remote task id, step, polls, deadline: the same job data, written (checkpoint) before the job moves
- *   on, so a re-run polls instead of submitting again (pipeline/step.ts walks each window);
- * - the purge record (summary, per-batch state, counters, timestamps, errors): the hash below, changed only
- *   by transition.lua, which never leaves a terminal state and counts each batch down once;
- * - idempotency key -> purge id and request fingerprint: written with the record by create.lua, so a repeat
- *   maps to the same purge and re-adds only the jobs of batches still queued, from the plan stored in the
- *   record (never from the repeat's body or today's config); a different request under the key is refused;
- * - daily quota: reserved by quota.lua, all or nothing, before anything else is written;
+ * - an accepted purge: its record, plan, idempotency key, quota charge and its targets in each CDN's pending
+ *   set, all written by one call of ingest.lua, before anything else: there is no half-accepted purge;
+ * - targets waiting for a CDN call: the CDN's pending set (target -> first accepted) and waiting hash
+ *   (target -> the purges waiting on it); a flush moves them into a batch in one call of take.lua;
+ * - a batch (what one CDN call carries, for which purges, and where it stands): its hash, changed only by
+ *   transition.lua, which never leaves a terminal state and, when it ends the batch, counts down every
+ *   purge it carries, once;
+ * - the step a batch job is at (take, submit, poll), its remote task id and polls: the job's data, written
+ *   (checkpoint) before the job moves on, so a re-run polls instead of submitting again (pipeline/step.ts);
  * - credentials: only in the frozen config in memory, never in Redis, job data, logs or the dashboard.
  */
 export function purgeKey(prefix: string, purgeId: string): string {
@@ -21,8 +21,8 @@ export function purgeKey(prefix: string, purgeId: string): string {
 }
 
 /**
- * The durable plan of a purge (every batch's target and deadline), what a repeat re-adds jobs from. A key of
- * its own beside the record, so reading a status never carries a 10,000-URL plan along.
+ * What a purge asked for, per CDN, canonical (for a repeat's check and a later replay). A key of its own
+ * beside the record, so reading a status never carries a 10,000-URL plan along.
  */
 export function planKey(prefix: string, purgeId: string): string {
   return `${prefix}:plan:${purgeId}`;
@@ -52,6 +52,31 @@ export function quotaKey(
   return `${prefix}:quota:${provider}:${accountHash}:${kind}:${day}`;
 }
 
+/** Targets accepted for a CDN and not yet in a batch: target -> when it was first accepted (ms). */
+export function pendingKey(prefix: string, cdnId: string): string {
+  return `${prefix}:pending:${cdnId}`;
+}
+
+/** The purges waiting on each pending target of a CDN: target -> space-separated purge ids. */
+export function waitingKey(prefix: string, cdnId: string): string {
+  return `${prefix}:waiting:${cdnId}`;
+}
+
+/** One CDN call's worth of targets: its status, target and the purges it carries. */
+export function batchKey(prefix: string, batchId: string): string {
+  return `${prefix}:batch:${batchId}`;
+}
+
+/** A CDN's batches that have not ended yet (batch id -> created), for the reconciler to check on. */
+export function openBatchesKey(prefix: string, cdnId: string): string {
+  return `${prefix}:open:${cdnId}`;
+}
+
+/** Which batch a flush job made, so its re-run after a crash takes nothing new. */
+export function flushMarkerKey(prefix: string, cdnId: string, jobId: string): string {
+  return `${prefix}:flushed:${cdnId}:${jobId}`;
+}
+
 /** Hash fields of a purge record. */
 export const PURGE_FIELDS = {
   meta: 'meta',
@@ -59,5 +84,11 @@ export const PURGE_FIELDS = {
   finishedAt: 'finishedAt',
   /** Its own field (not only in meta) so the finishing transition can tell, cheaply, that one is due. */
   callbackUrl: 'callbackUrl',
-  batch: (batchId: string) => `batch:${batchId}`,
+  /** This purge's targets in a batch (field per batch it rides). */
+  batch: (batchId: string) => `b:${batchId}`,
+  /** Per CDN: targets asked for, and how many ended each way. */
+  total: (cdnId: string) => `n:${cdnId}`,
+  succeeded: (cdnId: string) => `ok:${cdnId}`,
+  failed: (cdnId: string) => `failed:${cdnId}`,
+  timedOut: (cdnId: string) => `timedout:${cdnId}`,
 } as const;

@@ -1,16 +1,32 @@
 import { readFileSync } from 'node:fs';
-import { aggregateState, type BatchStatus, type PurgeStatus } from '../model/status.ts';
-import type { PlannedBatch, PurgePlan } from '../pipeline/plan.ts';
+import type { PurgeTarget } from '../model/purge.ts';
+import {
+  aggregateState,
+  type BatchStatus,
+  type PurgeBatchStatus,
+  type PurgeStatus,
+  type TargetCounts,
+} from '../model/status.ts';
 import type { RedisClient } from '../queue/connection.ts';
-import { idempotencyKey, PURGE_FIELDS, planKey, purgeKey } from './keys.ts';
-
-const BATCH_FIELD_PREFIX = PURGE_FIELDS.batch('');
+import {
+  batchKey,
+  flushMarkerKey,
+  idempotencyKey,
+  openBatchesKey,
+  PURGE_FIELDS,
+  pendingKey,
+  planKey,
+  purgeKey,
+  waitingKey,
+} from './keys.ts';
+import { pendingMembers, readBatchTarget } from './pending-targets.ts';
 
 /** Fields a step may change; `null` clears a field (an error that no longer applies). */
 export type BatchPatch = {
-  [K in keyof Omit<BatchStatus, 'batchId' | 'cdnId' | 'items' | 'queuedAt' | 'updatedAt'>]?:
-    | BatchStatus[K]
-    | null;
+  [K in keyof Omit<
+    BatchStatus,
+    'batchId' | 'cdnId' | 'items' | 'queuedAt' | 'updatedAt' | 'acceptedAt' | 'deadlineAt' | 'purges'
+  >]?: BatchStatus[K] | null;
 };
 
 /** A quota counter a batch was charged to, and by how much (given back if the CDN never accepted it). */
@@ -19,12 +35,16 @@ export interface QuotaCharge {
   amount: number;
 }
 
+/** Which batch: its CDN (whose open-batch index it is in) and its id. */
+export interface BatchRef {
+  cdnId: string;
+  batchId: string;
+}
+
 export interface TransitionResult {
   outcome: 'applied' | 'already_final' | 'missing';
-  /** Batches of the purge not yet terminal after this call; 0 means the whole purge has finished. */
-  remaining: number;
-  /** The purge has finished and has a callback URL to notify. */
-  callbackDue: boolean;
+  /** Purges carried by the batch that have finished and have a callback URL to notify. */
+  callbacksDue: string[];
 }
 
 /** A caller's idempotency key, in the scope of whoever sent it, with the fingerprint of its request. */
@@ -34,46 +54,71 @@ export interface IdempotencyClaim {
   fingerprint: string;
 }
 
-export interface CreateOptions {
+/** A daily quota counter and its limit: what the charge for one kind of target on one CDN goes to. */
+export interface QuotaCounter {
+  key: string;
+  limit: number;
+  /** For the refusal's message. */
+  cdnId: string;
+  kind: 'urls' | 'dirs';
+}
+
+/** What a purge asks of one CDN, with the quota counters its URLs and dirs are charged to. */
+export interface CdnWork {
+  cdnId: string;
+  target: PurgeTarget;
+  quota?: Partial<Record<'urls' | 'dirs', QuotaCounter>>;
+}
+
+export interface AcceptRequest {
+  purgeId: string;
+  createdAt: number;
+  request: PurgeStatus['request'];
+  work: readonly CdnWork[];
+  callbackUrl?: string;
   idempotency?: IdempotencyClaim;
   idempotencyWindowSeconds?: number;
-  callbackUrl?: string;
-  /** When each CDN's batches time out (by CDN id), kept in the stored plan; else when the record expires. */
-  deadlines?: ReadonlyMap<string, number>;
 }
 
-export type CreateOutcome = 'created' | 'repeat' | 'conflict';
+export type AcceptResult =
+  | { outcome: 'created'; id: string; pending: ReadonlyMap<string, number> }
+  | { outcome: 'repeat' | 'conflict'; id: string }
+  | { outcome: 'quota'; counter: QuotaCounter; used: number };
 
-/** One batch of the durable plan: enough to rebuild its job with nothing but the record. */
-export interface StoredBatch {
-  batchId: string;
+export interface TakeRequest {
   cdnId: string;
-  target: PlannedBatch['target'];
-  deadlineAt: number;
+  /** The flush job's id: a re-run of the same job gets the same batch back. */
+  flushId: string;
+  batchId: string;
+  maxItems: number;
+  /** Most characters of targets one call carries (VIMS: its pattern length); 0 for no such limit. */
+  maxChars: number;
+  deadlineMs: number;
+  now: number;
 }
 
-export interface StoredPlan {
-  createdAt: number;
-  batches: StoredBatch[];
-}
+export type TakeResult =
+  | { batchId: undefined; stillPending: number }
+  | { batchId: string; stillPending: number; deadlineAt: number; acceptedAt: number };
 
 export interface StatusStore {
   /**
-   * Writes the record with its plan; when the idempotency key is taken, writes nothing and returns the
-   * earlier purge's id, as a `repeat` of the same request or a `conflict` with a different one.
+   * Accepts a purge in one atomic step: idempotency key, quota, record, plan and pending targets. A used key
+   * writes nothing and names the earlier purge (`repeat` of the same request, or `conflict`); so does a
+   * charge that would overflow a daily quota (`quota`).
    */
-  create(
-    plan: PurgePlan,
-    now: number,
-    options?: CreateOptions,
-  ): Promise<{ id: string; outcome: CreateOutcome }>;
+  accept(request: AcceptRequest): Promise<AcceptResult>;
+  /** Moves the oldest pending targets of a CDN into a new batch; undefined when none were pending. */
+  take(request: TakeRequest): Promise<TakeResult>;
+  /** What a batch sends to its CDN, and the purges waiting on it. */
+  batchTarget(batchId: string): Promise<{ target: PurgeTarget; purgeIds: string[] } | undefined>;
   /**
    * Applies a patch (and counter increments) unless the batch has already reached a terminal state. When
-   * the patch ends a batch the CDN never accepted (no remote id), its `charges` are given back.
+   * the patch ends the batch, every purge it carries is counted down; and a batch the CDN never accepted
+   * (no remote id) gives its `charges` back.
    */
   update(
-    purgeId: string,
-    batchId: string,
+    batch: BatchRef,
     patch: BatchPatch,
     now: number,
     increments?: Partial<Record<'attempts' | 'polls', number>>,
@@ -82,10 +127,13 @@ export interface StatusStore {
   get(purgeId: string): Promise<PurgeStatus | undefined>;
   /** The purge an idempotency key maps to, within its window, and whether it was for the same request. */
   findByIdempotencyKey(claim: IdempotencyClaim): Promise<{ id: string; sameRequest: boolean } | undefined>;
-  /** What the purge was planned to do when it was accepted. */
+  /** What the purge asked of each CDN when it was accepted. */
   getPlan(purgeId: string): Promise<StoredPlan | undefined>;
-  /** Removes a record that was never handed to the queues, and its idempotency key if it still names it. */
-  discard(purgeId: string, idempotency?: IdempotencyClaim): Promise<void>;
+}
+
+export interface StoredPlan {
+  createdAt: number;
+  targets: Record<string, PurgeTarget>;
 }
 
 export interface StatusStoreOptions {
@@ -95,105 +143,166 @@ export interface StatusStoreOptions {
 }
 
 type ScriptedRedis = RedisClient & {
-  purgeTransition(numberOfKeys: number, ...keysAndArgs: string[]): Promise<[number, number, number]>;
-  purgeCreate(
-    record: string,
-    idem: string,
-    plan: string,
-    ...args: string[]
-  ): Promise<[string, CreateOutcome]>;
-  purgeDiscard(record: string, idem: string, plan: string, purgeId: string): Promise<number>;
+  purgeIngest(numberOfKeys: number, ...keysAndArgs: string[]): Promise<Array<string | number>>;
+  purgeTake(...keysAndArgs: string[]): Promise<[string, number, number, number]>;
+  purgeTransition(numberOfKeys: number, ...keysAndArgs: string[]): Promise<Array<number | string>>;
 };
 
 const script = (name: string) => readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
 
 /**
- * The purge record: one hash per purge holding its summary and one JSON field per batch. Only the Lua
- * transition writes batch fields after creation, so concurrent workers and a re-run after a crash can never
- * move a finished batch back, or count it down twice.
+ * Purges and batches in Redis. A purge's record counts its targets per CDN; a batch (one CDN call) lists the
+ * purges it carries; only the Lua scripts change either after acceptance, so concurrent workers and re-runs
+ * after a crash can never move a finished batch back, or count a purge down twice.
  */
 export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOptions): StatusStore {
   const client = redis as ScriptedRedis;
   if (typeof client.purgeTransition !== 'function') {
-    // No fixed key count: the quota counters a batch may give back to are keys too (Redis Cluster needs every
-    // key a script touches declared).
+    // No fixed key count where the keys depend on the call (the CDNs a purge goes to, the quota counters).
+    redis.defineCommand('purgeIngest', { lua: script('ingest.lua') });
+    redis.defineCommand('purgeTake', { numberOfKeys: 5, lua: script('take.lua') });
     redis.defineCommand('purgeTransition', { lua: script('transition.lua') });
-    redis.defineCommand('purgeCreate', { numberOfKeys: 3, lua: script('create.lua') });
-    redis.defineCommand('purgeDiscard', { numberOfKeys: 3, lua: script('discard.lua') });
   }
-
   const idemKey = (claim: IdempotencyClaim) => idempotencyKey(prefix, claim.scope, claim.key);
 
+  async function accept(request: AcceptRequest): Promise<AcceptResult> {
+    const key = purgeKey(prefix, request.purgeId);
+    const keys = [
+      key,
+      request.idempotency ? idemKey(request.idempotency) : key,
+      planKey(prefix, request.purgeId),
+    ];
+    const keyIndex = (name: string) => {
+      const found = keys.indexOf(name);
+      if (found >= 0) return found + 1;
+      keys.push(name);
+      return keys.length;
+    };
+    const counters: QuotaCounter[] = [];
+    const quotaIndex = (counter: QuotaCounter | undefined) => {
+      if (!counter) return undefined;
+      const found = counters.findIndex((c) => c.key === counter.key);
+      if (found >= 0) return found + 1;
+      counters.push(counter);
+      return counters.length;
+    };
+    const cdns = request.work.map((work) => ({
+      id: work.cdnId,
+      pending: keyIndex(pendingKey(prefix, work.cdnId)),
+      waiting: keyIndex(waitingKey(prefix, work.cdnId)),
+      urls: quotaIndex(work.quota?.urls),
+      dirs: quotaIndex(work.quota?.dirs),
+      targets: pendingMembers(work.target),
+    }));
+    const quotas = counters.map((counter) => ({ key: keyIndex(counter.key), limit: counter.limit }));
+    const meta = {
+      id: request.purgeId,
+      createdAt: request.createdAt,
+      request: request.request,
+      cdns: request.work.map((work) => work.cdnId),
+    };
+    const fields = [PURGE_FIELDS.meta, JSON.stringify(meta)];
+    if (request.callbackUrl) fields.push(PURGE_FIELDS.callbackUrl, request.callbackUrl);
+    const plan = Object.fromEntries(request.work.map((work) => [work.cdnId, work.target]));
+    const { idempotency } = request;
+    const reply = await client.purgeIngest(
+      keys.length,
+      ...keys,
+      request.purgeId,
+      String(ttlSeconds),
+      String(request.idempotencyWindowSeconds ?? ttlSeconds),
+      idempotency ? '1' : '0',
+      idempotency?.fingerprint ?? '',
+      JSON.stringify(plan),
+      String(request.createdAt),
+      JSON.stringify({ cdns, quotas }),
+      ...fields,
+    );
+    const [id, outcome, ...detail] = reply;
+    if (outcome === 'quota') {
+      const counter = counters[Number(detail[0]) - 1] as QuotaCounter;
+      return { outcome, counter, used: Number(detail[1]) };
+    }
+    if (outcome === 'repeat' || outcome === 'conflict') return { outcome, id: String(id) };
+    const pending = new Map(request.work.map((work, index) => [work.cdnId, Number(detail[index])]));
+    return { outcome: 'created', id: String(id), pending };
+  }
+
+  async function batchStatuses(shares: ReadonlyMap<string, number>): Promise<PurgeBatchStatus[]> {
+    const ids = [...shares.keys()];
+    if (ids.length === 0) return [];
+    const pipeline = redis.pipeline();
+    for (const id of ids) pipeline.hget(batchKey(prefix, id), 'status');
+    const replies = (await pipeline.exec()) ?? [];
+    const batches: PurgeBatchStatus[] = [];
+    replies.forEach(([, value], index) => {
+      if (typeof value !== 'string') return; // expired before its purge: nothing left to show
+      const id = ids[index] as string;
+      batches.push({ ...(JSON.parse(value) as BatchStatus), share: shares.get(id) ?? 0 });
+    });
+    // By CDN, then oldest first: the order a person reads a purge's progress in.
+    return batches.sort(
+      (a, b) =>
+        a.cdnId.localeCompare(b.cdnId) || a.queuedAt - b.queuedAt || a.batchId.localeCompare(b.batchId),
+    );
+  }
+
   return {
-    async create(plan, now, options = {}) {
-      const key = purgeKey(prefix, plan.purgeId);
-      const meta = {
-        id: plan.purgeId,
-        createdAt: now,
-        request: plan.request,
-        cdns: plan.cdns,
-      };
-      const fields = [
-        PURGE_FIELDS.meta,
-        JSON.stringify(meta),
-        PURGE_FIELDS.remaining,
-        String(plan.batches.length),
-      ];
-      if (options.callbackUrl) fields.push(PURGE_FIELDS.callbackUrl, options.callbackUrl);
-      const stored: StoredBatch[] = plan.batches.map((batch) => ({
-        ...batch,
-        deadlineAt: options.deadlines?.get(batch.cdnId) ?? now + ttlSeconds * 1000,
-      }));
-      for (const batch of plan.batches) {
-        const status: BatchStatus = {
-          batchId: batch.batchId,
-          cdnId: batch.cdnId,
-          state: 'queued',
-          items: batch.target.urls.length + batch.target.dirs.length || 1,
-          attempts: 0,
-          polls: 0,
-          queuedAt: now,
-          updatedAt: now,
-        };
-        fields.push(PURGE_FIELDS.batch(batch.batchId), JSON.stringify(status));
-      }
-      const { idempotency } = options;
-      const window = String(options.idempotencyWindowSeconds ?? ttlSeconds);
-      const [id, outcome] = await client.purgeCreate(
-        key,
-        idempotency ? idemKey(idempotency) : key,
-        planKey(prefix, plan.purgeId),
-        plan.purgeId,
+    accept,
+
+    async take(request) {
+      const { cdnId } = request;
+      const [batchId, stillPending, deadlineAt, acceptedAt] = await client.purgeTake(
+        pendingKey(prefix, cdnId),
+        waitingKey(prefix, cdnId),
+        flushMarkerKey(prefix, cdnId, request.flushId),
+        batchKey(prefix, request.batchId),
+        openBatchesKey(prefix, cdnId),
+        request.batchId,
+        cdnId,
+        String(request.now),
+        String(request.maxItems),
+        String(request.maxChars),
+        prefix,
+        String(request.deadlineMs),
         String(ttlSeconds),
-        window,
-        idempotency ? '1' : '0',
-        idempotency?.fingerprint ?? '',
-        JSON.stringify({ batches: stored }),
-        ...fields,
       );
-      return { id, outcome };
+      if (batchId === '') return { batchId: undefined, stillPending: Number(stillPending) };
+      return {
+        batchId,
+        stillPending: Number(stillPending),
+        deadlineAt: Number(deadlineAt),
+        acceptedAt: Number(acceptedAt),
+      };
     },
 
-    async update(purgeId, batchId, patch, now, increments = {}, charges = []) {
-      const [result, remaining, callbackDue] = await client.purgeTransition(
-        1 + charges.length,
-        purgeKey(prefix, purgeId),
+    async batchTarget(batchId) {
+      const [json, carries] = await redis.hmget(batchKey(prefix, batchId), 'target', 'carries');
+      if (!json) return undefined;
+      return { target: readBatchTarget(json), purgeIds: Object.keys(JSON.parse(carries ?? '{}')) };
+    },
+
+    async update(batch, patch, now, increments = {}, charges = []) {
+      const [result, ...due] = await client.purgeTransition(
+        2 + charges.length,
+        batchKey(prefix, batch.batchId),
+        openBatchesKey(prefix, batch.cdnId),
         ...charges.map((charge) => charge.key),
-        PURGE_FIELDS.batch(batchId),
         JSON.stringify(patch),
         JSON.stringify(increments),
         String(now),
+        prefix,
         ...charges.map((charge) => String(charge.amount)),
       );
       const outcome = result === 1 ? 'applied' : result === 0 ? 'already_final' : 'missing';
-      return { outcome, remaining, callbackDue: callbackDue === 1 };
+      return { outcome, callbacksDue: due.map(String) };
     },
 
     async findByIdempotencyKey(claim) {
       const value = await redis.get(idemKey(claim));
       if (value === null) return undefined;
       const space = value.indexOf(' ');
-      // A value without a fingerprint predates fingerprints: taken as the same request (as create.lua does).
+      // A value without a fingerprint predates fingerprints: taken as the same request (as ingest.lua does).
       if (space < 0) return { id: value, sameRequest: true };
       return { id: value.slice(0, space), sameRequest: value.slice(space + 1) === claim.fingerprint };
     },
@@ -205,18 +314,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       ]);
       if (!metaText || !planText) return undefined;
       const { createdAt } = JSON.parse(metaText) as { createdAt: number };
-      const { batches } = JSON.parse(planText) as { batches: StoredBatch[] };
-      return { createdAt, batches };
-    },
-
-    async discard(purgeId, idempotency) {
-      const key = purgeKey(prefix, purgeId);
-      await client.purgeDiscard(
-        key,
-        idempotency ? idemKey(idempotency) : key,
-        planKey(prefix, purgeId),
-        purgeId,
-      );
+      return { createdAt, targets: JSON.parse(planText) as Record<string, PurgeTarget> };
     },
 
     async get(purgeId) {
@@ -224,17 +322,36 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       const metaText = hash[PURGE_FIELDS.meta];
       if (metaText === undefined) return undefined;
       const meta = JSON.parse(metaText) as Pick<PurgeStatus, 'id' | 'createdAt' | 'request' | 'cdns'>;
-      const batches = Object.entries(hash)
-        .filter(([field]) => field.startsWith(BATCH_FIELD_PREFIX))
-        .map(([, value]) => JSON.parse(value) as BatchStatus)
-        .sort((a, b) => a.batchId.localeCompare(b.batchId, 'en', { numeric: true }));
+      const count = (field: string) => Number(hash[field] ?? 0);
+      const targets: Record<string, TargetCounts> = {};
+      for (const cdnId of meta.cdns) {
+        const total = count(PURGE_FIELDS.total(cdnId));
+        const succeeded = count(PURGE_FIELDS.succeeded(cdnId));
+        const failed = count(PURGE_FIELDS.failed(cdnId));
+        const timedOut = count(PURGE_FIELDS.timedOut(cdnId));
+        targets[cdnId] = {
+          total,
+          succeeded,
+          failed,
+          timedOut,
+          pending: total - succeeded - failed - timedOut,
+        };
+      }
+      const prefixOfBatch = PURGE_FIELDS.batch('');
+      const shares = new Map(
+        Object.entries(hash)
+          .filter(([field]) => field.startsWith(prefixOfBatch))
+          .map(([field, value]) => [field.slice(prefixOfBatch.length), Number(value)]),
+      );
+      const batches = await batchStatuses(shares);
       const finishedAt = hash[PURGE_FIELDS.finishedAt];
       const callbackUrl = hash[PURGE_FIELDS.callbackUrl];
       return {
         ...meta,
         ...(callbackUrl === undefined ? {} : { callbackUrl }),
-        state: aggregateState(batches),
+        state: aggregateState(targets, batches),
         ...(finishedAt === undefined ? {} : { finishedAt: Number(finishedAt) }),
+        targets,
         batches,
       };
     },

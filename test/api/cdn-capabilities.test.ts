@@ -49,12 +49,14 @@ describe('CDN capabilities at ingest', () => {
     expect(response.json().message).toMatch(/domains/);
   });
 
-  it("splits QUANTIL work by its per-call maximum and charges the account's daily quota", async () => {
+  it("plans QUANTIL work in calls of its per-call maximum and charges the account's daily quota", async () => {
     const dirs = Array.from({ length: 300 }, (_, i) => `https://www.example.com/section-${i}/`);
+    const plan = api.service.runtime.producer.plan({ dirs, cdns: ['quantil-main'] });
+    expect(plan.batches.map((b) => b.target.dirs.length)).toEqual([100, 100, 100]);
     const response = await post({ dirs, cdns: ['quantil-main'] });
     expect(response.statusCode).toBe(202);
     const status = await api.service.runtime.store.get(response.json().id);
-    expect(status?.batches.map((b) => b.items)).toEqual([100, 100, 100]);
+    expect(status?.targets['quantil-main']).toMatchObject({ total: 300, pending: 300 });
     const provider = api.service.runtime.providers.get('quantil-main');
     if (!provider) throw new Error('no provider');
     expect(await api.service.runtime.quota.used(provider, 'dirs', Date.now())).toBe(300);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { API_TOKEN, startTestApi, type TestApi } from '../harness/api.ts';
+import { flushJob, pendingTargets } from '../harness/pending.ts';
 import { startTestService, TEST_VIMS_TOKEN, testConfigInput } from '../harness/service.ts';
 
 const auth = { authorization: `Bearer ${API_TOKEN}` };
@@ -74,19 +75,20 @@ describe('a repeated idempotency key', () => {
     expect(same.statusCode).toBe(202);
   });
 
-  it('re-adds a lost job from the first request, not from the repeat or a changed config', async () => {
+  it('schedules a lost flush again for the first request, never for the repeat or a changed config', async () => {
     const urls = ['https://www.example.com/lost-job.html'];
     const first = await post({ urls, idempotencyKey: 'k-lost' });
     const id = first.json<{ id: string }>().id;
     const queue = api.service.runtime.producer.queues.get('vims-main');
-    // The crash window: the record and its plan are written, the job never was.
-    expect(await queue?.remove(`${id}-vims-main-0`)).toBe(1);
+    // The crash window: the purge and its pending target are written, the flush never was.
+    const lost = await flushJob(queue, 'vims-main');
+    expect(await queue?.remove(String(lost?.id))).toBe(1);
+    expect(await flushJob(queue, 'vims-main')).toBeUndefined();
 
-    // The repeat arrives at a process whose config routes the host elsewhere and sets another deadline.
+    // The repeat arrives at a process whose config routes the host elsewhere.
     const changed = testConfigInput(simulator.url, {
       redis: api.service.config.redis,
       api: { tokens: [API_TOKEN] },
-      policy: { poll: { deadlineMs: 1_234 } },
       cdns: [
         ...api.service.config.cdns,
         { id: 'vims-other', provider: 'vims', baseUrl: simulator.url, token: TEST_VIMS_TOKEN, cdnId: 7 },
@@ -100,15 +102,13 @@ describe('a repeated idempotency key', () => {
         { idempotency: { scope: 'api:tokens[0]', key: 'k-lost' } },
       );
       expect(repeat).toMatchObject({ id, duplicate: true, cdns: ['vims-main'] });
-      const job = await queue?.getJob(`${id}-vims-main-0`);
-      const status = await api.service.runtime.store.get(id);
-      expect(job?.data).toMatchObject({
-        purgeId: id,
-        cdnId: 'vims-main',
-        target: { urls, dirs: [] },
-        createdAt: status?.createdAt,
-        deadlineAt: (status?.createdAt ?? 0) + 10_000,
-      });
+      expect(await flushJob(queue, 'vims-main')).toBeDefined();
+      expect(await pendingTargets(api.service.redis, api.service.config.redis.prefix, 'vims-main')).toContain(
+        `u ${urls[0]}`,
+      );
+      expect(await pendingTargets(api.service.redis, api.service.config.redis.prefix, 'vims-other')).toEqual(
+        [],
+      );
       expect(await other.runtime.producer.queues.get('vims-other')?.count()).toBe(0);
     } finally {
       await other.close();

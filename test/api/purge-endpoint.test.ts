@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { API_TOKEN, startTestApi, type TestApi } from '../harness/api.ts';
+import { flushJob, pendingTargets } from '../harness/pending.ts';
 import { TEST_VIMS_TOKEN } from '../harness/service.ts';
 
 const auth = { authorization: `Bearer ${API_TOKEN}` };
@@ -21,19 +22,23 @@ describe('POST /v1/purges', () => {
   const post = (payload: unknown, headers: Record<string, string> = auth) =>
     api.app.inject({ method: 'POST', url: '/v1/purges', headers, payload: payload as string });
 
-  it('answers 202 with the purge id and CDNs once the jobs are in Redis', async () => {
+  it('answers 202 with the purge id and CDNs once its targets wait for a flush in Redis', async () => {
     const response = await post({ urls: ['https://www.example.com/a.html'] });
     expect(response.statusCode).toBe(202);
     const body = response.json<{ id: string; cdns: string[] }>();
     expect(body.cdns).toEqual(['vims-main']);
     const queue = api.service.runtime.producer.queues.get('vims-main');
-    expect(await queue?.getJob(`${body.id}-vims-main-0`)).toBeDefined();
+    expect(await flushJob(queue, 'vims-main')).toBeDefined();
+    expect(await pendingTargets(api.service.redis, api.service.config.redis.prefix, 'vims-main')).toContain(
+      'u https://www.example.com/a.html',
+    );
     const status = await api.app.inject({ method: 'GET', url: `/v1/purges/${body.id}`, headers: auth });
     expect(status.statusCode).toBe(200);
     expect(status.json()).toMatchObject({
       id: body.id,
       state: 'queued',
-      batches: [{ cdnId: 'vims-main', state: 'queued' }],
+      targets: { 'vims-main': { total: 1, pending: 1 } },
+      batches: [],
     });
   });
 

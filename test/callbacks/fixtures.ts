@@ -10,6 +10,7 @@ export function finishedPurge(callbackUrl: string, id = 'p-callback'): PurgeStat
     request: { urls: 1, dirs: 0 },
     cdns: ['vims-main'],
     callbackUrl,
+    targets: { 'vims-main': { total: 1, succeeded: 1, failed: 0, timedOut: 0, pending: 0 } },
     batches: [],
   };
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { VIMS_RIG } from '../harness/cdn-rigs.ts';
+import { flushJob, pendingTargets } from '../harness/pending.ts';
 import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
 import { purgeKeys, runCli, writeConfig } from './cli.ts';
 
@@ -22,7 +23,7 @@ describe('purge-worker purge <url>', () => {
     await simulator.close();
   });
 
-  it('prints the purge id and its CDNs, exits 0, and leaves a queued record and job in Redis', async () => {
+  it('prints the purge id and its CDNs, exits 0, and leaves a queued record, its pending target and a flush in Redis', async () => {
     const result = await runCli(['-c', configPath, 'purge', 'https://www.example.com/a.html']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -32,23 +33,19 @@ describe('purge-worker purge <url>', () => {
 
     const status = await observer.runtime.store.get(id);
     expect(status).toMatchObject({ id, state: 'queued', cdns: ['vims-main'], request: { urls: 1, dirs: 0 } });
-    expect(status?.batches).toEqual([
-      expect.objectContaining({ batchId: 'vims-main-0', cdnId: 'vims-main', state: 'queued', attempts: 0 }),
-    ]);
+    expect(status?.targets).toEqual({
+      'vims-main': { total: 1, succeeded: 0, failed: 0, timedOut: 0, pending: 1 },
+    });
+    expect(status?.batches).toEqual([]);
     expect(await purgeKeys(observer.redis, input.redis.prefix)).toContain(
       `${input.redis.prefix}:purge:${id}`,
     );
 
-    const queue = observer.runtime.producer.queues.get('vims-main');
-    const jobs = (await queue?.getJobs(['waiting'])) ?? [];
-    expect(jobs.map((job) => job.data)).toEqual([
-      expect.objectContaining({
-        purgeId: id,
-        batchId: 'vims-main-0',
-        step: 'submit',
-        target: expect.objectContaining({ urls: ['https://www.example.com/a.html'] }),
-      }),
-    ]);
+    expect(await pendingTargets(observer.redis, input.redis.prefix, 'vims-main')).toContain(
+      'u https://www.example.com/a.html',
+    );
+    const flush = await flushJob(observer.runtime.producer.queues.get('vims-main'), 'vims-main');
+    expect(flush?.data).toEqual({ cdnId: 'vims-main', step: 'take', polls: 0 });
   });
 
   it('with --json prints one parseable JSON object carrying the id', async () => {
@@ -63,7 +60,7 @@ describe('purge-worker purge <url>', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const printed = JSON.parse(result.stdout) as { id: string; cdns: string[]; duplicate: boolean };
-    expect(printed).toMatchObject({ cdns: ['vims-main'], batches: 1, duplicate: false });
+    expect(printed).toEqual({ id: expect.any(String), cdns: ['vims-main'], duplicate: false });
     expect(await observer.runtime.store.get(printed.id)).toMatchObject({
       id: printed.id,
       state: 'queued',

@@ -45,7 +45,7 @@ describe.skipIf(!hasScript)('purge-worker status --wait in a terminal', () => {
     try {
       await vi.waitFor(
         () => {
-          if (!/vims-main-0\s+░/.test(screen) && !/vims-main-0\s+█+░/.test(screen))
+          if (!/vims-main-\d+\s+░/.test(screen) && !/vims-main-\d+\s+█+░/.test(screen))
             throw new Error('no bar yet');
         },
         { timeout: 15_000, interval: 20 },
@@ -56,7 +56,7 @@ describe.skipIf(!hasScript)('purge-worker status --wait in a terminal', () => {
     } finally {
       child.kill();
     }
-    expect(screen).toMatch(/vims-main-0\s+█+\s+100% succeeded/);
+    expect(screen).toMatch(/vims-main-\d+\s+█+\s+100% succeeded/);
     expect(screen).toContain('\u001b[J'); // earlier frames were cleared, not scrolled
     expect(screen).toContain(`purge ${id}: succeeded`);
   });

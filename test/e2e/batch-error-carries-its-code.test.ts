@@ -67,7 +67,7 @@ describe("a batch's error", () => {
     expect(batch?.error).toMatch(/HTTP 401 — invalid token/);
 
     const outcome = await vi.waitFor(() => {
-      const line = api.service.logs.find((l) => l.purgeId === id && l.msg === 'purge failed');
+      const line = api.service.logs.find((l) => l.batchId === batch?.batchId && l.msg === 'purge failed');
       if (!line) throw new Error('no outcome line yet');
       return line;
     });

@@ -9,7 +9,12 @@ describe("a CDN's rate limits", () => {
 
   beforeAll(async () => {
     simulator = await startSimulator(VIMS_RIG.simulatorOptions({ taskDurationMs: 0 }));
-    const entry = { ...VIMS_RIG.cdnEntry(simulator.url), rateLimit: { max: 2, durationMs: 1000 } };
+    // The shortest pattern VIMS allows: one URL per call, so three purges make three submits to space out.
+    const entry = {
+      ...VIMS_RIG.cdnEntry(simulator.url),
+      rateLimit: { max: 2, durationMs: 1000 },
+      maxPatternLength: 64,
+    };
     service = startTestService(testConfigInput(simulator.url, {}, [entry]));
   });
   afterAll(async () => {

@@ -40,13 +40,14 @@ describe.each(RIGS)('a purge that $provider completes', (rig) => {
     expect(status.finishedAt).toBe(batch?.finishedAt);
   });
 
-  it('logs every line about a job with purge id, CDN id, job id and remote id, and never the credential', async () => {
+  it('logs every line about a job with batch id, CDN id, job id and remote id, names the purges it carries, and never the credential', async () => {
     const { id } = await service.runtime.producer.enqueuePurge({ urls: ['https://www.example.com/logged'] });
     const status = await service.waitForFinish(id);
     const remoteId = status.batches[0]?.remoteId;
+    const batchId = status.batches[0]?.batchId;
     // The worker logs the outcome just after writing it, so the record can be read before the line exists.
     const { accepted, done } = await vi.waitFor(() => {
-      const lines = service.logs.filter((line) => line.purgeId === id);
+      const lines = service.logs.filter((line) => line.batchId === batchId);
       const found = {
         accepted: lines.find((line) => line.msg === 'purge accepted by CDN'),
         done: lines.find((line) => line.msg === 'purge succeeded'),
@@ -55,8 +56,10 @@ describe.each(RIGS)('a purge that $provider completes', (rig) => {
       return found;
     });
     for (const line of [accepted, done]) {
-      expect(line).toMatchObject({ purgeId: id, cdnId: rig.cdnId, remoteId, jobId: `${id}-${rig.cdnId}-0` });
+      expect(line).toMatchObject({ batchId, cdnId: rig.cdnId, remoteId, jobId: expect.any(String) });
+      expect(batchId).toBe(`${rig.cdnId}-${line?.jobId}`);
     }
+    expect(accepted?.purgeIds).toEqual([id]);
     expect(service.rawLogs()).not.toContain(rig.secret);
   });
 

@@ -5,6 +5,7 @@ import { dashboardRule } from '../../src/api/plugins/dashboard-actions.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { startTestApi, type TestApi } from '../harness/api.ts';
 import { VIMS_RIG } from '../harness/cdn-rigs.ts';
+import { batchJobIdOf, flushJob } from '../harness/pending.ts';
 
 const USER = { username: 'ops', password: 'dashboard-password-123' };
 const AUTH = {
@@ -195,21 +196,30 @@ describe('the dashboard in write mode (dashboard.readOnly: false)', () => {
       urls: ['https://www.example.com/f.html'],
       cdns: ['vims-main'],
     });
+    // One after the other, so the two do not share one CDN call (and its refusal).
+    await api.service.waitForFinish(failed.id);
     const completed = await producer.enqueuePurge({
       urls: ['https://www.example.com/c.html'],
       cdns: ['vims-main'],
     });
+    await api.service.waitForFinish(completed.id);
     const delayed = await producer.enqueuePurge({
       urls: ['https://www.example.com/d.html'],
       cdns: ['vims-slow'],
     });
-    jobs = {
-      failed: { queue: QUEUE, id: `${failed.id}-vims-main-0` },
-      completed: { queue: QUEUE, id: `${completed.id}-vims-main-0` },
-      delayed: { queue: 'cdn-vims-slow', id: `${delayed.id}-vims-slow-0` },
+    const jobOf = async (purgeId: string, cdnId: string) => {
+      const batch = await vi.waitFor(async () => {
+        const found = (await api.service.runtime.store.get(purgeId))?.batches[0];
+        if (!found) throw new Error('not taken yet');
+        return found;
+      });
+      return batchJobIdOf(batch.batchId, cdnId);
     };
-    await api.service.waitForFinish(failed.id);
-    await api.service.waitForFinish(completed.id);
+    jobs = {
+      failed: { queue: QUEUE, id: await jobOf(failed.id, 'vims-main') },
+      completed: { queue: QUEUE, id: await jobOf(completed.id, 'vims-main') },
+      delayed: { queue: 'cdn-vims-slow', id: await jobOf(delayed.id, 'vims-slow') },
+    };
     slowQueue = api.service.runtime.queues().find((q) => q.name === 'cdn-vims-slow') as Queue;
     await vi.waitFor(
       async () => {
@@ -285,12 +295,14 @@ describe('the dashboard in read-only mode (the default)', () => {
   let jobs: Jobs;
 
   beforeAll(async () => {
-    api = await startTestApi('http://127.0.0.1:1', { dashboard: { users: [USER] } });
-    queue = api.service.runtime.queues().find((q) => q.name === QUEUE) as Queue;
-    const { id } = await api.service.runtime.producer.enqueuePurge({
-      urls: ['https://www.example.com/w.html'],
+    api = await startTestApi('http://127.0.0.1:1', {
+      cdns: [{ ...VIMS_RIG.cdnEntry('http://127.0.0.1:1'), coalesce: { windowMs: 0 } }],
+      dashboard: { users: [USER] },
     });
-    const waiting = { queue: QUEUE, id: `${id}-vims-main-0` };
+    queue = api.service.runtime.queues().find((q) => q.name === QUEUE) as Queue;
+    await api.service.runtime.producer.enqueuePurge({ urls: ['https://www.example.com/w.html'] });
+    const flush = await flushJob(api.service.runtime.producer.queues.get('vims-main'), 'vims-main');
+    const waiting = { queue: QUEUE, id: String(flush?.id) };
     jobs = { failed: waiting, completed: waiting, delayed: waiting };
   });
   afterAll(async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { startTestApi, type TestApi } from '../harness/api.ts';
 import { VIMS_RIG } from '../harness/cdn-rigs.ts';
+import { flushJob } from '../harness/pending.ts';
 
 /** Reads one sample's value from Prometheus text, or undefined when the series is absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -107,14 +108,12 @@ describe('GET /metrics', () => {
   it('shows work no worker has taken: queue depth and the age of the oldest waiting job', async () => {
     const idle = await startTestApi(
       simulator.url,
-      { cdns: [VIMS_RIG.cdnEntry(simulator.url)] },
+      { cdns: [{ ...VIMS_RIG.cdnEntry(simulator.url), coalesce: { windowMs: 0 } }] },
       { workers: false },
     );
     try {
-      const { id } = await idle.service.runtime.producer.enqueuePurge({
-        urls: ['https://www.example.com/w.html'],
-      });
-      const job = await idle.service.runtime.producer.queues.get('vims-main')?.getJob(`${id}-vims-main-0`);
+      await idle.service.runtime.producer.enqueuePurge({ urls: ['https://www.example.com/w.html'] });
+      const job = await flushJob(idle.service.runtime.producer.queues.get('vims-main'), 'vims-main');
       const text = (await idle.app.inject({ url: '/metrics' })).body;
       expect(sample(text, 'purge_worker_queue_jobs', { queue: 'cdn-vims-main', state: 'waiting' })).toBe(1);
       const age = sample(text, 'purge_worker_queue_oldest_waiting_seconds', { queue: 'cdn-vims-main' }) ?? -1;

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import type { BatchJobData } from '../../src/pipeline/job.ts';
-import type { PurgePlan } from '../../src/pipeline/plan.ts';
 import { runStep, type StepContext } from '../../src/pipeline/step.ts';
 import { createHttpClient } from '../../src/providers/http.ts';
 import { createProvider } from '../../src/providers/registry.ts';
@@ -20,29 +19,37 @@ describe('one step of a batch', () => {
   let context: (overrides?: Partial<StepContext>) => StepContext;
   let close: () => Promise<void>;
 
-  const plan = (purgeId: string): PurgePlan => ({
-    purgeId,
-    request: { urls: 1, dirs: 0 },
-    cdns: ['vims-main'],
-    batches: [
-      {
-        batchId: 'vims-main-0',
-        cdnId: 'vims-main',
-        target: { urls: ['https://www.example.com/a'], dirs: [] },
-      },
-    ],
-  });
-  const job = (purgeId: string, extra: Partial<BatchJobData> = {}): BatchJobData => ({
-    purgeId,
-    cdnId: 'vims-main',
-    batchId: 'vims-main-0',
-    target: { urls: ['https://www.example.com/a'], dirs: [] },
-    createdAt: Date.now(),
-    deadlineAt: Date.now() + 60_000,
-    step: 'submit',
-    polls: 0,
-    ...extra,
-  });
+  const ref = (name: string) => ({ cdnId: 'vims-main', batchId: `vims-main-${name}` });
+  /** A purge accepted and taken into its own batch, as a flush would: the job data of its submit step. */
+  async function batchFor(name: string, extra: Partial<BatchJobData> = {}): Promise<BatchJobData> {
+    const now = Date.now();
+    const target = { urls: [`https://www.example.com/${name}`], dirs: [] };
+    await store.accept({
+      purgeId: name,
+      createdAt: now,
+      request: { urls: 1, dirs: 0 },
+      work: [{ cdnId: 'vims-main', target }],
+    });
+    const taken = await store.take({
+      cdnId: 'vims-main',
+      flushId: name,
+      batchId: ref(name).batchId,
+      maxItems: 100,
+      maxChars: 0,
+      deadlineMs: 60_000,
+      now,
+    });
+    if (taken.batchId === undefined) throw new Error('nothing taken');
+    return {
+      cdnId: 'vims-main',
+      step: 'submit',
+      batchId: taken.batchId,
+      acceptedAt: taken.acceptedAt,
+      deadlineAt: taken.deadlineAt,
+      polls: 0,
+      ...extra,
+    };
+  }
 
   beforeAll(async () => {
     simulator = await startSimulator(VIMS_RIG.simulatorOptions({ taskDurationMs: 60_000 }));
@@ -62,6 +69,7 @@ describe('one step of a batch', () => {
       now: Date.now,
       random: () => 0.5,
       checkpoint: async () => {},
+      take: async () => ({ batchId: undefined, stillPending: 0 }),
       isLastAttempt: false,
       ...overrides,
     });
@@ -74,34 +82,34 @@ describe('one step of a batch', () => {
   afterAll(() => close());
 
   it('records the submitted state and task id on a poll when the submit lost its own status write', async () => {
-    await store.create(plan('lost-write'), Date.now());
-    await store.update('lost-write', 'vims-main-0', { state: 'submitting' }, Date.now(), { attempts: 1 });
+    const data = await batchFor('lost-write');
+    await store.update(ref('lost-write'), { state: 'submitting' }, Date.now(), { attempts: 1 });
     const { remoteId } = await context().provider.submit({ urls: ['https://www.example.com/a'], dirs: [] });
     const submittedAt = Date.now();
-    // The crash window: the job's checkpoint holds the task id, the purge record never heard of it.
-    const outcome = await runStep(job('lost-write', { step: 'poll', remoteId, submittedAt }), context());
+    // The crash window: the job's checkpoint holds the task id, the batch record never heard of it.
+    const outcome = await runStep({ ...data, step: 'poll', remoteId, submittedAt }, context());
     expect(outcome.kind).toBe('wait');
     const status = await store.get('lost-write');
     expect(status?.batches[0]).toMatchObject({ state: 'submitted', remoteId, submittedAt, polls: 1 });
   });
 
   it('sends nothing when re-run for a batch that has already ended', async () => {
-    await store.create(plan('ended'), Date.now());
-    await store.update('ended', 'vims-main-0', { state: 'failed', error: 'earlier' }, Date.now());
+    const data = await batchFor('ended');
+    await store.update(ref('ended'), { state: 'failed', error: 'earlier' }, Date.now());
     const submitsBefore = simulator.vims.requests.filter((r) => r.op === 'submit').length;
-    const outcome = await runStep(job('ended'), context());
-    expect(outcome).toEqual({ kind: 'skipped', callbackDue: false });
+    const outcome = await runStep(data, context());
+    expect(outcome).toEqual({ kind: 'skipped', callbacksDue: [] });
     expect(simulator.vims.requests.filter((r) => r.op === 'submit').length).toBe(submitsBefore);
     expect((await store.get('ended'))?.batches[0]).toMatchObject({ state: 'failed', error: 'earlier' });
   });
 
   it('releases a poll its own worker aborted (shutdown) without recording a failed check', async () => {
-    await store.create(plan('aborted-poll'), Date.now());
+    const data = await batchFor('aborted-poll');
     const { remoteId } = await context().provider.submit({ urls: ['https://www.example.com/a'], dirs: [] });
     const held = simulator.vims.holdNext('status');
     const shutdown = new AbortController();
     const run = runStep(
-      job('aborted-poll', { step: 'poll', remoteId, submittedAt: Date.now() }),
+      { ...data, step: 'poll', remoteId, submittedAt: Date.now() },
       context({ isLastAttempt: true, signal: shutdown.signal }),
     );
     await held.arrived;
@@ -113,11 +121,11 @@ describe('one step of a batch', () => {
   });
 
   it('pauses the CDN at least 1 ms on a 429 with Retry-After: 0, and keeps it retryable on the last attempt', async () => {
-    await store.create(plan('throttled'), Date.now());
+    const data = await batchFor('throttled');
     simulator.vims.faults.inject('submit', { kind: 'status', status: 429, retryAfter: '0' });
     const pauses: number[] = [];
     const run = runStep(
-      job('throttled'),
+      data,
       context({ isLastAttempt: true, onRateLimited: async (ms) => void pauses.push(ms) }),
     );
     await expect(run).rejects.toMatchObject({ code: 'CDN_RATE_LIMITED', retryable: true });
@@ -125,10 +133,62 @@ describe('one step of a batch', () => {
     expect((await store.get('throttled'))?.batches[0]).toMatchObject({ state: 'submitting', attempts: 1 });
   });
 
-  it('sends nothing for a batch whose purge record is gone (taken back, or expired)', async () => {
+  it('sends nothing for a batch whose record is gone (expired)', async () => {
     const submitsBefore = simulator.vims.requests.filter((r) => r.op === 'submit').length;
-    const outcome = await runStep(job('never-written'), context());
-    expect(outcome).toEqual({ kind: 'skipped', callbackDue: false });
+    const outcome = await runStep(
+      {
+        cdnId: 'vims-main',
+        step: 'submit',
+        batchId: 'vims-main-never',
+        acceptedAt: 1,
+        deadlineAt: Date.now() + 60_000,
+        polls: 0,
+      },
+      context(),
+    );
+    expect(outcome).toEqual({ kind: 'skipped', callbacksDue: [] });
+    expect(simulator.vims.requests.filter((r) => r.op === 'submit').length).toBe(submitsBefore);
+  });
+
+  it("takes a flush's batch and submits it in the same run, checkpointing the batch before the call", async () => {
+    await store.accept({
+      purgeId: 'flushed',
+      createdAt: Date.now(),
+      request: { urls: 1, dirs: 0 },
+      work: [{ cdnId: 'vims-main', target: { urls: ['https://www.example.com/flushed'], dirs: [] } }],
+    });
+    const checkpoints: BatchJobData[] = [];
+    const outcome = await runStep(
+      { cdnId: 'vims-main', step: 'take', polls: 0 },
+      context({
+        checkpoint: async (data) => void checkpoints.push(data),
+        take: () =>
+          store.take({
+            cdnId: 'vims-main',
+            flushId: 'f-1',
+            batchId: 'vims-main-f-1',
+            maxItems: 100,
+            maxChars: 0,
+            deadlineMs: 60_000,
+            now: Date.now(),
+          }),
+      }),
+    );
+    expect(outcome.kind).toBe('wait');
+    expect(checkpoints.map((data) => [data.step, data.batchId])).toEqual([
+      ['submit', 'vims-main-f-1'],
+      ['poll', 'vims-main-f-1'],
+    ]);
+    expect((await store.get('flushed'))?.batches[0]).toMatchObject({
+      batchId: 'vims-main-f-1',
+      state: 'submitted',
+    });
+  });
+
+  it('ends a flush that finds nothing pending without calling the CDN', async () => {
+    const submitsBefore = simulator.vims.requests.filter((r) => r.op === 'submit').length;
+    const outcome = await runStep({ cdnId: 'vims-main', step: 'take', polls: 0 }, context());
+    expect(outcome).toEqual({ kind: 'empty' });
     expect(simulator.vims.requests.filter((r) => r.op === 'submit').length).toBe(submitsBefore);
   });
 });

@@ -1,197 +1,251 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { PurgePlan } from '../../src/pipeline/plan.ts';
-import { createStatusStore, type StatusStore } from '../../src/status/store.ts';
+import { type AcceptRequest, createStatusStore, type StatusStore } from '../../src/status/store.ts';
 import { uniquePrefix } from '../harness/prefix.ts';
 
-const plan: PurgePlan = {
-  purgeId: 'p-1',
-  request: { urls: 3, dirs: 0 },
-  cdns: ['a', 'b'],
-  batches: [
-    { batchId: 'a-0', cdnId: 'a', target: { urls: ['https://x/1', 'https://x/2'], dirs: [] } },
-    { batchId: 'b-0', cdnId: 'b', target: { urls: ['https://x/3'], dirs: [] } },
-  ],
-};
+const url = (name: string) => `https://x.example/${name}`;
 
-describe('the purge record in Redis', () => {
+/** The only tests that read raw keys: what a purge, a CDN's pending targets and a batch look like in Redis. */
+describe('purges, pending targets and batches in Redis', () => {
   const prefix = uniquePrefix('layout');
   let redis: Redis;
   let store: StatusStore;
+  let taken = 0;
 
-  beforeAll(async () => {
+  const accept = (purgeId: string, work: AcceptRequest['work'], extra: Partial<AcceptRequest> = {}) =>
+    store.accept({ purgeId, createdAt: 1000, request: { urls: 1, dirs: 0 }, work, ...extra });
+  const urls = (cdnId: string, ...names: string[]) => ({
+    cdnId,
+    target: { urls: names.map(url), dirs: [] },
+  });
+  const take = (cdnId: string, limits: { maxItems?: number; maxChars?: number } = {}, flushId?: string) => {
+    taken += 1;
+    const id = flushId ?? `f${taken}`;
+    return store.take({
+      cdnId,
+      flushId: id,
+      batchId: `${cdnId}-${id}`,
+      maxItems: limits.maxItems ?? 100,
+      maxChars: limits.maxChars ?? 0,
+      deadlineMs: 5_000,
+      now: 2000,
+    });
+  };
+
+  beforeAll(() => {
     redis = new Redis(inject('redisUrl'));
     store = createStatusStore({ redis, prefix, ttlSeconds: 3600 });
-    expect(await store.create(plan, 1000)).toEqual({ id: 'p-1', outcome: 'created' });
   });
   afterAll(() => redis.disconnect());
 
-  it('is one hash under the prefix, with a TTL, holding meta, a countdown and one field per batch', async () => {
-    const key = `${prefix}:purge:p-1`;
-    expect(await redis.keys(`${prefix}:purge:*`)).toEqual([key]);
-    expect(await redis.ttl(key)).toBeGreaterThan(3500);
-    expect(Object.keys(await redis.hgetall(key)).sort()).toEqual([
-      'batch:a-0',
-      'batch:b-0',
-      'meta',
-      'remaining',
-    ]);
-    expect(await redis.hget(key, 'remaining')).toBe('2');
-  });
-
-  it('reads back as queued, with per-batch counters at zero', async () => {
-    const status = await store.get('p-1');
-    expect(status).toMatchObject({ id: 'p-1', state: 'queued', createdAt: 1000, cdns: ['a', 'b'] });
-    expect(status?.batches.map((b) => [b.batchId, b.state, b.items, b.attempts, b.polls])).toEqual([
-      ['a-0', 'queued', 2, 0, 0],
-      ['b-0', 'queued', 1, 0, 0],
-    ]);
-  });
-
-  it('applies patches and increments atomically, and a null clears a field', async () => {
-    expect(
-      await store.update('p-1', 'a-0', { state: 'submitting', error: 'boom' }, 2000, { attempts: 1 }),
-    ).toEqual({ outcome: 'applied', remaining: 2, callbackDue: false });
-    await store.update('p-1', 'a-0', { state: 'submitted', remoteId: '77', error: null }, 3000, {
-      attempts: 1,
+  it('accepts a purge as one record, its plan, and a member per target in each CDN pending set', async () => {
+    const result = await accept('p-1', [urls('a', '1', '2'), urls('b', '3')], {
+      callbackUrl: 'https://cms.example/done',
     });
-    const status = await store.get('p-1');
-    expect(status?.state).toBe('running');
-    expect(status?.batches[0]).toMatchObject({
-      state: 'submitted',
-      remoteId: '77',
-      attempts: 2,
-      updatedAt: 3000,
+    expect(result).toEqual({
+      outcome: 'created',
+      id: 'p-1',
+      pending: new Map([
+        ['a', 2],
+        ['b', 1],
+      ]),
     });
-    expect(status?.batches[0]).not.toHaveProperty('error');
+    const record = await redis.hgetall(`${prefix}:purge:p-1`);
+    expect(Object.keys(record).sort()).toEqual(['callbackUrl', 'meta', 'n:a', 'n:b', 'remaining']);
+    expect(record).toMatchObject({ 'n:a': '2', 'n:b': '1', remaining: '3' });
+    expect(await redis.ttl(`${prefix}:purge:p-1`)).toBeGreaterThan(3500);
+    expect(JSON.parse((await redis.get(`${prefix}:plan:p-1`)) as string)).toEqual({
+      a: { urls: [url('1'), url('2')], dirs: [] },
+      b: { urls: [url('3')], dirs: [] },
+    });
+    expect(await redis.zrange(`${prefix}:pending:a`, 0, -1, 'WITHSCORES')).toEqual([
+      `u ${url('1')}`,
+      '1000',
+      `u ${url('2')}`,
+      '1000',
+    ]);
+    expect(await redis.hgetall(`${prefix}:waiting:a`)).toEqual({
+      [`u ${url('1')}`]: 'p-1',
+      [`u ${url('2')}`]: 'p-1',
+    });
+    expect(await store.get('p-1')).toMatchObject({
+      state: 'queued',
+      targets: { a: { total: 2, pending: 2 }, b: { total: 1, pending: 1 } },
+      batches: [],
+    });
   });
 
-  it('never leaves a terminal state, and counts each batch down once', async () => {
-    expect(await store.update('p-1', 'a-0', { state: 'succeeded' }, 4000)).toEqual({
+  it('joins a target already pending: one member, both purges waiting on it', async () => {
+    await store.accept({
+      purgeId: 'p-2',
+      createdAt: 1500,
+      request: { urls: 1, dirs: 0 },
+      work: [urls('a', '1')],
+    });
+    expect(await redis.zscore(`${prefix}:pending:a`, `u ${url('1')}`)).toBe('1000');
+    expect(await redis.hget(`${prefix}:waiting:a`, `u ${url('1')}`)).toBe('p-1 p-2');
+  });
+
+  it('takes the oldest pending targets into one batch that carries every purge waiting on them', async () => {
+    const result = await take('a');
+    expect(result).toEqual({ batchId: 'a-f1', stillPending: 0, deadlineAt: 6000, acceptedAt: 1000 });
+    const batch = await redis.hgetall(`${prefix}:batch:a-f1`);
+    expect(JSON.parse(batch.target as string)).toEqual({ urls: [url('1'), url('2')], dirs: {} });
+    expect(JSON.parse(batch.carries as string)).toEqual({ 'p-1': 2, 'p-2': 1 });
+    expect(JSON.parse(batch.status as string)).toMatchObject({
+      batchId: 'a-f1',
+      cdnId: 'a',
+      state: 'queued',
+      items: 2,
+      purges: 2,
+      queuedAt: 2000,
+      acceptedAt: 1000,
+      deadlineAt: 6000,
+    });
+    expect(await redis.exists(`${prefix}:pending:a`, `${prefix}:waiting:a`)).toBe(0);
+    expect(await redis.hget(`${prefix}:purge:p-1`, 'b:a-f1')).toBe('2');
+    expect(await redis.zrange(`${prefix}:open:a`, 0, -1)).toEqual(['a-f1']);
+    expect(await store.batchTarget('a-f1')).toEqual({
+      target: { urls: [url('1'), url('2')], dirs: [] },
+      purgeIds: expect.arrayContaining(['p-1', 'p-2']),
+    });
+  });
+
+  it('gives a re-run of the same flush its batch back, taking nothing new', async () => {
+    await accept('p-3', [urls('a', '9')]);
+    expect(await take('a', {}, 'f1')).toMatchObject({ batchId: 'a-f1', stillPending: 1 });
+    expect(await redis.zcard(`${prefix}:pending:a`)).toBe(1);
+    expect(await take('a')).toMatchObject({ batchId: expect.stringMatching(/^a-f/), stillPending: 0 });
+  });
+
+  it('takes no more than a call holds, by items and by characters', async () => {
+    await accept('p-4', [urls('c', 'aa', 'bb', 'cc', 'dd')]);
+    expect(await take('c', { maxItems: 3 })).toMatchObject({ stillPending: 1 });
+    await accept('p-5', [urls('d', 'aa', 'bb', 'cc')]);
+    // `u https:\/\/x\.example\/aa` is 26 characters escaped, plus a separator: two fit in 60, not three.
+    const two = await take('d', { maxChars: 60 });
+    expect(two).toMatchObject({ stillPending: 1 });
+    const { target } = (await store.batchTarget(two.batchId as string)) ?? {};
+    expect(target?.urls).toHaveLength(2);
+  });
+
+  it('lets `all` take every target pending for the CDN, and a pattern go alone', async () => {
+    await accept('p-6', [urls('e', 'x')]);
+    await accept('p-7', [{ cdnId: 'e', target: { urls: [], dirs: [], all: true } }]);
+    const all = await take('e');
+    expect(await store.batchTarget(all.batchId as string)).toEqual({
+      target: { urls: [], dirs: [], all: true },
+      purgeIds: expect.arrayContaining(['p-6', 'p-7']),
+    });
+    await accept('p-8', [{ cdnId: 'f', target: { urls: [], dirs: [], pattern: '^/a' } }]);
+    await accept('p-9', [urls('f', 'y')]);
+    const pattern = await take('f');
+    expect((await store.batchTarget(pattern.batchId as string))?.target).toEqual({
+      urls: [],
+      dirs: [],
+      pattern: '^/a',
+    });
+    expect(pattern.stillPending).toBe(1);
+  });
+
+  it('ends a batch once: every purge it carries counted down, finished, its callback named', async () => {
+    const batch = { cdnId: 'a', batchId: 'a-f1' };
+    expect(await store.update(batch, { state: 'submitting' }, 2100, { attempts: 1 })).toEqual({
       outcome: 'applied',
-      remaining: 1,
-      callbackDue: false,
+      callbacksDue: [],
     });
-    expect(await store.update('p-1', 'a-0', { state: 'failed', error: 'late' }, 5000)).toEqual({
-      outcome: 'already_final',
-      remaining: 1,
-      callbackDue: false,
-    });
-    expect((await store.update('p-1', 'a-0', { state: 'succeeded' }, 5000)).outcome).toBe('already_final');
-    expect(await redis.hget(`${prefix}:purge:p-1`, 'remaining')).toBe('1');
+    await store.update(batch, { state: 'submitted', remoteId: 'r-1' }, 2200);
     expect((await store.get('p-1'))?.state).toBe('running');
-
-    expect(await store.update('p-1', 'b-0', { state: 'timed_out', error: 'deadline' }, 6000)).toEqual({
-      outcome: 'applied',
-      remaining: 0,
-      callbackDue: false,
+    const ended = await store.update(batch, { state: 'succeeded' }, 3000, { polls: 1 });
+    expect(ended).toEqual({ outcome: 'applied', callbacksDue: [] });
+    const p2 = await redis.hgetall(`${prefix}:purge:p-2`);
+    expect(p2).toMatchObject({ 'ok:a': '1', remaining: '0', finishedAt: '3000' });
+    // p-1 still waits on its CDN b target, so no callback is due yet.
+    expect(await store.get('p-1')).toMatchObject({
+      state: 'running',
+      targets: { a: { total: 2, succeeded: 2, pending: 0 }, b: { total: 1, pending: 1 } },
+      batches: [expect.objectContaining({ batchId: 'a-f1', state: 'succeeded', share: 2, remoteId: 'r-1' })],
     });
-    const status = await store.get('p-1');
-    expect(status).toMatchObject({ state: 'timed_out', finishedAt: 6000 });
-    expect(status?.batches.map((b) => [b.state, b.finishedAt])).toEqual([
-      ['succeeded', 4000],
-      ['timed_out', 6000],
-    ]);
-  });
-
-  it('reports a missing record or batch instead of creating one', async () => {
-    expect((await store.update('nope', 'a-0', { state: 'failed' }, 1)).outcome).toBe('missing');
-    expect(await store.get('nope')).toBeUndefined();
-    expect(await redis.exists(`${prefix}:purge:nope`)).toBe(0);
-  });
-
-  it("keeps the plan under a key of its own with the record's TTL: every batch's target and deadline", async () => {
-    const key = `${prefix}:plan:p-1`;
-    expect(await redis.ttl(key)).toBeGreaterThan(3500);
-    expect(JSON.parse((await redis.get(key)) as string)).toEqual({
-      batches: plan.batches.map((batch) => ({ ...batch, deadlineAt: 1000 + 3600 * 1000 })),
-    });
-    expect(await store.getPlan('p-1')).toEqual({
-      createdAt: 1000,
-      batches: plan.batches.map((batch) => ({ ...batch, deadlineAt: 1000 + 3600 * 1000 })),
-    });
-  });
-
-  it('maps a repeated idempotency key to the first purge, in a hashed key with the window as TTL', async () => {
-    const claim = { scope: 'api:cms', key: 'evt:42', fingerprint: 'f1' };
-    const first = await store.create({ ...plan, purgeId: 'p-2' }, 1, {
-      idempotency: claim,
-      idempotencyWindowSeconds: 60,
-    });
-    const again = await store.create({ ...plan, purgeId: 'p-3' }, 2, {
-      idempotency: claim,
-      idempotencyWindowSeconds: 60,
-    });
-    expect(first).toEqual({ id: 'p-2', outcome: 'created' });
-    expect(again).toEqual({ id: 'p-2', outcome: 'repeat' });
-    expect(await redis.exists(`${prefix}:purge:p-3`, `${prefix}:plan:p-3`)).toBe(0);
-    const [idemKey] = await redis.keys(`${prefix}:idem:*`);
-    expect(idemKey).toMatch(/:idem:[0-9a-f]{64}$/);
-    expect(await redis.get(idemKey as string)).toBe('p-2 f1');
-    expect(await redis.ttl(idemKey as string)).toBeLessThanOrEqual(60);
-  });
-
-  it('refuses the same key with another request fingerprint, writing nothing', async () => {
-    const claim = { scope: 'api:cms', key: 'evt:43', fingerprint: 'f1' };
-    await store.create({ ...plan, purgeId: 'p-4' }, 1, { idempotency: claim });
-    const keys = (await redis.keys(`${prefix}*`)).sort();
-    const other = await store.create({ ...plan, purgeId: 'p-5' }, 2, {
-      idempotency: { ...claim, fingerprint: 'f2' },
-    });
-    expect(other).toEqual({ id: 'p-4', outcome: 'conflict' });
-    expect((await redis.keys(`${prefix}*`)).sort()).toEqual(keys);
-    expect(await store.findByIdempotencyKey({ ...claim, fingerprint: 'f2' })).toEqual({
-      id: 'p-4',
-      sameRequest: false,
-    });
-    expect(await store.findByIdempotencyKey(claim)).toEqual({ id: 'p-4', sameRequest: true });
-  });
-
-  it('keeps the same key apart in different scopes', async () => {
-    const key = { key: 'rev-1', fingerprint: 'f1' };
-    const a = await store.create({ ...plan, purgeId: 'p-6' }, 1, { idempotency: { ...key, scope: 'api:a' } });
-    const b = await store.create({ ...plan, purgeId: 'p-7' }, 1, { idempotency: { ...key, scope: 'api:b' } });
-    expect([a.outcome, b.outcome]).toEqual(['created', 'created']);
-  });
-
-  it("discards a record, its plan and the key that names it, and never another purge's key", async () => {
-    const claim = { scope: 'cli', key: 'k-discard', fingerprint: 'f' };
-    await store.create({ ...plan, purgeId: 'p-8' }, 1, { idempotency: claim });
-    await store.discard('p-9', claim);
-    expect(await store.findByIdempotencyKey(claim)).toEqual({ id: 'p-8', sameRequest: true });
-    await store.discard('p-8', claim);
-    expect(await store.findByIdempotencyKey(claim)).toBeUndefined();
-    expect(await redis.exists(`${prefix}:purge:p-8`, `${prefix}:plan:p-8`)).toBe(0);
-  });
-
-  it('says a callback is due only when the last batch of a purge with a callback URL ends, and on every re-run', async () => {
-    const withCallback = { ...plan, purgeId: 'p-cb' };
-    await store.create(withCallback, 1, { callbackUrl: 'https://cms.example.com/done' });
-    expect((await store.update('p-cb', 'a-0', { state: 'succeeded' }, 2)).callbackDue).toBe(false);
-    expect((await store.update('p-cb', 'b-0', { state: 'failed', error: 'x' }, 3)).callbackDue).toBe(true);
-    expect(await store.update('p-cb', 'b-0', { state: 'failed' }, 4)).toMatchObject({
+    expect(await redis.zrange(`${prefix}:open:a`, 0, -1)).not.toContain('a-f1');
+    expect(await store.update(batch, { state: 'failed' }, 4000)).toEqual({
       outcome: 'already_final',
-      callbackDue: true,
+      callbacksDue: [],
     });
-    expect(await redis.hget(`${prefix}:purge:p-cb`, 'callbackUrl')).toBe('https://cms.example.com/done');
+    expect(await redis.hget(`${prefix}:purge:p-2`, 'ok:a')).toBe('1');
+
+    const last = await take('b');
+    const due = await store.update(
+      { cdnId: 'b', batchId: last.batchId as string },
+      { state: 'failed', error: 'x' },
+      5000,
+    );
+    expect(due).toEqual({ outcome: 'applied', callbacksDue: ['p-1'] });
+    expect(await store.get('p-1')).toMatchObject({ state: 'failed', finishedAt: 5000 });
+    // A re-run after a crash still names the callback (scheduling it is idempotent).
+    expect(
+      await store.update({ cdnId: 'b', batchId: last.batchId as string }, { state: 'failed' }, 6000),
+    ).toEqual({
+      outcome: 'already_final',
+      callbacksDue: ['p-1'],
+    });
   });
 
   it("gives a batch's quota charge back once when it ends unaccepted, never when the CDN took it", async () => {
     const counter = `${prefix}:quota:test:counter`;
     await redis.set(counter, '10');
-    await store.create({ ...plan, purgeId: 'p-refund' }, 1);
     const charge = [{ key: counter, amount: 2 }];
-    await store.update('p-refund', 'a-0', { state: 'failed', error: 'refused' }, 2, {}, charge);
+    await accept('p-r1', [urls('r', 'r1')]);
+    const refused = { cdnId: 'r', batchId: (await take('r')).batchId as string };
+    await store.update(refused, { state: 'failed', error: 'refused' }, 2, {}, charge);
     expect(await redis.get(counter)).toBe('8');
-    await store.update('p-refund', 'a-0', { state: 'failed' }, 3, {}, charge);
+    await store.update(refused, { state: 'failed' }, 3, {}, charge);
     expect(await redis.get(counter)).toBe('8');
-    await store.update('p-refund', 'b-0', { state: 'submitted', remoteId: 'r-1' }, 4, {}, charge);
-    await store.update('p-refund', 'b-0', { state: 'failed', error: 'task failed' }, 5, {}, charge);
+    await accept('p-r2', [urls('r', 'r2')]);
+    const accepted = { cdnId: 'r', batchId: (await take('r')).batchId as string };
+    await store.update(accepted, { state: 'submitted', remoteId: 'r-9' }, 4, {}, charge);
+    await store.update(accepted, { state: 'failed', error: 'task failed' }, 5, {}, charge);
     expect(await redis.get(counter)).toBe('8');
-    // Never below zero, e.g. when the day's counter has expired since the charge.
     await redis.set(counter, '1');
-    await store.create({ ...plan, purgeId: 'p-refund-2' }, 1);
-    await store.update('p-refund-2', 'a-0', { state: 'timed_out' }, 2, {}, charge);
+    await accept('p-r3', [urls('r', 'r3')]);
+    const expired = { cdnId: 'r', batchId: (await take('r')).batchId as string };
+    await store.update(expired, { state: 'timed_out' }, 2, {}, charge);
     expect(await redis.get(counter)).toBe('0');
+  });
+
+  it('charges a daily quota only for targets not already pending, and refuses past it writing nothing', async () => {
+    const counter = { key: `${prefix}:quota:q:urls`, limit: 3, cdnId: 'q', kind: 'urls' as const };
+    const work = (...names: string[]) => [{ ...urls('q', ...names), quota: { urls: counter } }];
+    expect((await accept('p-q1', work('q1', 'q2'))).outcome).toBe('created');
+    expect((await accept('p-q2', work('q1', 'q2'))).outcome).toBe('created');
+    expect(await redis.get(counter.key)).toBe('2');
+    const keys = (await redis.keys(`${prefix}*`)).sort();
+    expect(await accept('p-q3', work('q3', 'q4'))).toEqual({ outcome: 'quota', counter, used: 2 });
+    expect((await redis.keys(`${prefix}*`)).sort()).toEqual(keys);
+  });
+
+  it('maps a repeated idempotency key to the first purge, refuses another request under it, per scope', async () => {
+    const claim = { scope: 'api:cms', key: 'evt:42', fingerprint: 'f1' };
+    const work = [urls('i', 'i1')];
+    expect(await accept('p-i1', work, { idempotency: claim, idempotencyWindowSeconds: 60 })).toMatchObject({
+      outcome: 'created',
+    });
+    const keys = (await redis.keys(`${prefix}*`)).sort();
+    expect(await accept('p-i2', work, { idempotency: claim })).toEqual({ outcome: 'repeat', id: 'p-i1' });
+    expect(await accept('p-i3', work, { idempotency: { ...claim, fingerprint: 'f2' } })).toEqual({
+      outcome: 'conflict',
+      id: 'p-i1',
+    });
+    expect((await redis.keys(`${prefix}*`)).sort()).toEqual(keys);
+    const [idemKey] = await redis.keys(`${prefix}:idem:*`);
+    expect(idemKey).toMatch(/:idem:[0-9a-f]{64}$/);
+    expect(await redis.get(idemKey as string)).toBe('p-i1 f1');
+    expect(await redis.ttl(idemKey as string)).toBeLessThanOrEqual(60);
+    expect(await store.findByIdempotencyKey({ ...claim, fingerprint: 'f2' })).toEqual({
+      id: 'p-i1',
+      sameRequest: false,
+    });
+    expect((await accept('p-i4', work, { idempotency: { ...claim, scope: 'api:other' } })).outcome).toBe(
+      'created',
+    );
   });
 });

@@ -42,7 +42,7 @@ export function buildPattern(target: PurgeTarget, scope: PatternScope): string {
 }
 
 /** Upper bound of buildPattern's length over everything but the items: anchors, groups, `$`. */
-const PATTERN_OVERHEAD = 10;
+export const PATTERN_OVERHEAD = 10;
 
 /**
  * Splits URLs and dirs into batches whose pattern stays within `maxLength`. A pattern or `all` is one batch

@@ -10,7 +10,7 @@ import {
 } from '../http.ts';
 import type { Provider, ProviderCheck, RemoteStatus } from '../provider.ts';
 import { VIMS_TASK_PATHS, type VimsCdnConfig } from './config.ts';
-import { mapTaskState, splitIntoBatches, toPurgeBody } from './mapping.ts';
+import { mapTaskState, PATTERN_OVERHEAD, splitIntoBatches, toPurgeBody } from './mapping.ts';
 
 const KINDS: ReadonlySet<TargetKind> = new Set(['urls', 'dirs', 'pattern', 'all']);
 
@@ -52,7 +52,12 @@ export function createVimsProvider(config: VimsCdnConfig, deps: VimsDeps): Provi
   return {
     cdnId: config.id,
     name: 'vims',
-    capabilities: { kinds: KINDS, maxItemsPerCall: Number.POSITIVE_INFINITY },
+    capabilities: {
+      kinds: KINDS,
+      maxItemsPerCall: Number.POSITIVE_INFINITY,
+      // The escaped member (`u ` + the whole URL) is never shorter than what the pattern holds for it.
+      maxTargetCharsPerCall: config.maxPatternLength - PATTERN_OVERHEAD,
+    },
 
     toBatches(target: PurgeTarget) {
       for (const kind of targetKinds(target)) {

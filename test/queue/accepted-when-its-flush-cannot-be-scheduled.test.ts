@@ -18,7 +18,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe('a purge whose jobs cannot be added', () => {
+describe('a purge whose flush cannot be scheduled', () => {
   const prefix = uniquePrefix('add-fails');
   let redis: Redis;
   let deadQueues: Redis;
@@ -48,7 +48,7 @@ describe('a purge whose jobs cannot be added', () => {
       retryStrategy: () => null,
     });
     const store = createStatusStore({ redis, prefix, ttlSeconds: 3600 });
-    quota = createQuotaLedger(redis, prefix, providers);
+    quota = createQuotaLedger(redis, prefix);
     producer = createPurgeProducer({ config, providers, store, quota, connection: deadQueues });
   });
   afterAll(async () => {
@@ -58,14 +58,17 @@ describe('a purge whose jobs cannot be added', () => {
     await http.close();
   });
 
-  it('fails, and takes back its record, idempotency key and quota reservation', async () => {
+  it('is accepted all the same: its targets wait, charged, for the next flush (or the reconciler)', async () => {
     const provider = providers.get('quantil-main');
     if (!provider) throw new Error('no provider');
     const urls = Array.from({ length: 10 }, (_, i) => `https://www.example.com/${i}.html`);
-    await expect(
-      producer.enqueuePurge({ urls }, { idempotency: { scope: 'cli', key: 'lost-1' } }),
-    ).rejects.toThrow();
-    expect(await quota.used(provider, 'urls', Date.now())).toBe(0);
-    expect(await redis.keys(`${prefix}*`)).toEqual([expect.stringContaining(':quota:')]);
+    const { id, duplicate } = await producer.enqueuePurge(
+      { urls },
+      { idempotency: { scope: 'cli', key: 'lost-1' } },
+    );
+    expect(duplicate).toBe(false);
+    expect(await quota.used(provider, 'urls', Date.now())).toBe(10);
+    expect(await redis.zcard(`${prefix}:pending:quantil-main`)).toBe(10);
+    expect(await redis.hget(`${prefix}:purge:${id}`, 'remaining')).toBe('10');
   });
 });

@@ -1,0 +1,24 @@
+import type { PurgeTarget } from '../model/purge.ts';
+
+/**
+ * How a target waits in a CDN's pending set: a kind letter, a space and the canonical value. One string per
+ * target, so one set can hold every kind, and the same URL from two purges is one member.
+ */
+export function pendingMembers(target: PurgeTarget): string[] {
+  if (target.all) return ['a'];
+  const members = [...target.urls.map((url) => `u ${url}`), ...target.dirs.map((dir) => `d ${dir}`)];
+  if (target.pattern !== undefined) members.push(`p ${target.pattern}`);
+  return members;
+}
+
+/** A batch's target as take.lua stored it (Lua's JSON writes an empty list as `{}`). */
+export function readBatchTarget(json: string): PurgeTarget {
+  const raw = JSON.parse(json) as { urls?: unknown; dirs?: unknown; pattern?: unknown; all?: unknown };
+  const list = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
+  return {
+    urls: list(raw.urls),
+    dirs: list(raw.dirs),
+    ...(typeof raw.pattern === 'string' ? { pattern: raw.pattern } : {}),
+    ...(raw.all === true ? { all: true } : {}),
+  };
+}

@@ -1,0 +1,117 @@
+-- Moves the oldest pending targets of one CDN into a new batch, as much as one CDN call takes, and tells
+-- every purge waiting on them that this batch carries them. One call per flush job: a re-run of the same job
+-- (after a crash) finds its marker and gets the same batch back, so no target is ever in two unsent batches.
+-- KEYS[1] pending set; KEYS[2] waiting hash; KEYS[3] the flush job's marker; KEYS[4] the new batch's hash;
+-- KEYS[5] the CDN's open batches.
+-- ARGV[1] batch id; ARGV[2] cdn id; ARGV[3] now (ms); ARGV[4] most items per call; ARGV[5] most characters of
+-- targets per call (0: no limit); ARGV[6] key prefix; ARGV[7] deadline (ms after the oldest target was
+-- accepted); ARGV[8] TTL of the batch and marker (s).
+-- Purge records are addressed by prefix here rather than passed in: which purges a batch carries is only
+-- known inside this call. They share the prefix's hash tag, so on Redis Cluster they sit in this slot.
+-- Returns { batch id ('' when nothing was pending), targets still pending, its deadline, when its oldest
+-- target was accepted }.
+local function answer(batchId)
+  local left = redis.call('ZCARD', KEYS[1])
+  if batchId == '' then return { '', left, 0, 0 } end
+  local status = cjson.decode(redis.call('HGET', KEYS[4], 'status'))
+  return { batchId, left, status.deadlineAt, status.acceptedAt }
+end
+local marker = redis.call('GET', KEYS[3])
+if marker then return answer(marker) end
+
+local maxItems = tonumber(ARGV[4])
+local maxChars = tonumber(ARGV[5])
+local picked = {}
+local oldest = nil
+
+local function escapedLength(text)
+  local _, specials = string.gsub(text, '[%^%$%.%*%+%?%(%)%[%]%{%}%|/\\]', '')
+  return #text + specials
+end
+
+if redis.call('ZSCORE', KEYS[1], 'a') then
+  -- Purging everything covers whatever else is pending for this CDN: one call, every waiter answered.
+  local all = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  oldest = tonumber(all[2])
+  picked = redis.call('ZRANGE', KEYS[1], 0, -1)
+else
+  local chars = 0
+  local start = 0
+  local done = false
+  while not done do
+    local chunk = redis.call('ZRANGE', KEYS[1], start, start + 199, 'WITHSCORES')
+    if #chunk == 0 then break end
+    for i = 1, #chunk, 2 do
+      local target = chunk[i]
+      local kind = string.sub(target, 1, 1)
+      local cost = escapedLength(target) + 1
+      if kind == 'p' then
+        -- A pattern is a call of its own: taken alone when it is the oldest, otherwise left for the next.
+        if #picked == 0 then
+          picked[1] = target
+          oldest = tonumber(chunk[i + 1])
+        end
+        done = true
+        break
+      end
+      if #picked >= maxItems or (maxChars > 0 and #picked > 0 and chars + cost > maxChars) then
+        done = true
+        break
+      end
+      picked[#picked + 1] = target
+      chars = chars + cost
+      oldest = oldest or tonumber(chunk[i + 1])
+    end
+    start = start + 200
+  end
+end
+
+if #picked == 0 then
+  redis.call('SET', KEYS[3], '', 'EX', tonumber(ARGV[8]))
+  return answer('')
+end
+
+local target = { urls = {}, dirs = {} }
+local carries = {}
+local all = redis.call('ZSCORE', KEYS[1], 'a') ~= false
+for _, member in ipairs(picked) do
+  local kind = string.sub(member, 1, 1)
+  local value = string.sub(member, 3)
+  if not all then
+    if kind == 'u' then target.urls[#target.urls + 1] = value
+    elseif kind == 'd' then target.dirs[#target.dirs + 1] = value
+    elseif kind == 'p' then target.pattern = value end
+  end
+  redis.call('ZREM', KEYS[1], member)
+  local waiters = redis.call('HGET', KEYS[2], member)
+  redis.call('HDEL', KEYS[2], member)
+  if waiters then
+    for purgeId in string.gmatch(waiters, '%S+') do carries[purgeId] = (carries[purgeId] or 0) + 1 end
+  end
+end
+if all then target.all = true end
+
+local now = tonumber(ARGV[3])
+local ttl = tonumber(ARGV[8])
+local items = all and 1 or #picked
+local status = {
+  batchId = ARGV[1], cdnId = ARGV[2], state = 'queued', items = items, attempts = 0, polls = 0,
+  queuedAt = now, updatedAt = now, acceptedAt = oldest, deadlineAt = oldest + tonumber(ARGV[7]), purges = 0,
+}
+local carried = {}
+for purgeId, count in pairs(carries) do
+  local record = ARGV[6] .. ':purge:' .. purgeId
+  -- A purge taken back (or expired) since it was accepted has no record to tell.
+  if redis.call('EXISTS', record) == 1 then
+    redis.call('HSET', record, 'b:' .. ARGV[1], count)
+    carried[purgeId] = count
+    status.purges = status.purges + 1
+  end
+end
+-- cjson writes an empty table as {}, which reads back as an object either way.
+redis.call('HSET', KEYS[4], 'status', cjson.encode(status), 'target', cjson.encode(target),
+  'carries', cjson.encode(carried))
+redis.call('EXPIRE', KEYS[4], ttl)
+redis.call('ZADD', KEYS[5], now, ARGV[1])
+redis.call('SET', KEYS[3], ARGV[1], 'EX', ttl)
+return answer(ARGV[1])
