@@ -34,6 +34,8 @@ export const ERROR_CODES = {
     'a completion callback receiver could not be reached, timed out, or answered other than 2xx (a redirect too: none is followed; only the status is kept) — retried',
   CDN_NOT_FOUND:
     'the CDN does not know the task or resource (404) — permanent, except within policy.poll.notFoundGraceMs of the submit',
+  BATCH_ABANDONED:
+    "the batch's job ended, failed or vanished without ending the batch (a crash at the wrong moment); the reconciler ended it failed",
   CDN_TASK_FAILED: 'the CDN ran the purge and reported it failed; its reason is the message — final',
   DEADLINE_EXCEEDED:
     'the batch did not finish before its deadline (policy.poll.deadlineMs); it ended timed_out',

@@ -234,6 +234,15 @@ export const configSchema = z
     worker: workerSchema.prefault({}),
     api: apiSchema.prefault({}),
     callbacks: callbacksSchema.prefault({}),
+    reconcile: z
+      .strictObject({
+        /**
+         * How often one sweep (a single BullMQ job scheduler shared by every process) repairs what a crash
+         * can leave: pending targets with no flush coming, batches whose job ended without ending them.
+         */
+        intervalMs: z.number().int().min(100).default(30_000),
+      })
+      .prefault({}),
     dashboard: dashboardSchema.prefault({}),
     metrics: metricsSchema.prefault({}),
     /** How long a purge's status can be read back after it was created. */

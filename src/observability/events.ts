@@ -12,6 +12,7 @@ export interface PipelineEventMap {
   /** `secondsSinceQueued`: since the oldest target the batch carries was accepted. */
   'batch:submitted': { cdnId: string; batchId: string; secondsSinceQueued: number };
   'batch:retry': { cdnId: string; op: 'submit' | 'poll' };
+  'reconcile:repaired': { cdnId: string; kind: RepairKind };
   'batch:finished': {
     cdnId: string;
     batchId: string;
@@ -20,6 +21,9 @@ export interface PipelineEventMap {
     polls: number;
   };
 }
+
+/** What the reconciler repaired: `flush_missing` (pending targets, no flush coming), `batch_abandoned`. */
+export type RepairKind = 'flush_missing' | 'batch_abandoned';
 
 export interface PipelineEvents {
   emit<K extends keyof PipelineEventMap>(name: K, event: PipelineEventMap[K]): void;

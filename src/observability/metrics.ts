@@ -31,6 +31,12 @@ export function createMetrics(events: PipelineEvents, queues: () => Iterable<Que
     labelNames: ['cdn', 'state'],
     registers: [registry],
   });
+  const reconciled = new Counter({
+    name: 'purge_worker_reconciled_total',
+    help: 'Repairs the reconciler made: flush_missing (pending targets with no flush coming), batch_abandoned (a batch whose job ended without ending it)',
+    labelNames: ['cdn', 'kind'],
+    registers: [registry],
+  });
   const calls = new Counter({
     name: 'purge_worker_cdn_requests_total',
     help: 'HTTP calls to CDNs by operation and outcome (status class, network_error, timeout, bad_response)',
@@ -68,6 +74,7 @@ export function createMetrics(events: PipelineEvents, queues: () => Iterable<Que
   events.on('purge:accepted', () => accepted.inc());
   events.on('cdn:call', (e) => calls.inc({ cdn: e.cdnId, op: e.op, outcome: e.outcome }));
   events.on('batch:retry', (e) => retries.inc({ cdn: e.cdnId, op: e.op }));
+  events.on('reconcile:repaired', (e) => reconciled.inc({ cdn: e.cdnId, kind: e.kind }));
   events.on('batch:submitted', (e) => timeToSubmit.observe({ cdn: e.cdnId }, e.secondsSinceQueued));
   events.on('batch:finished', (e) => {
     finished.inc({ cdn: e.cdnId, state: e.state });

@@ -14,6 +14,7 @@ import { createRedisConnection } from './connection.ts';
 import { createFlushScheduler, flushSettings } from './flush.ts';
 import { BACKOFF_TYPE, queueName } from './names.ts';
 import { applyRateLimit } from './rate-limit.ts';
+import { startReconciler } from './reconciler.ts';
 
 export interface WorkerPool {
   readonly workers: ReadonlyMap<string, Worker<BatchJobData>>;
@@ -168,9 +169,27 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
     }
   }
 
+  const reconcilerConnection = createRedisConnection(config.redis, 'worker', onRedisError);
+  connections.push(reconcilerConnection);
+  const reconciler = startReconciler({
+    config,
+    store,
+    queues: flushQueues,
+    flushes,
+    connection: reconcilerConnection,
+    log,
+    now,
+    ...(deps.events ? { events: deps.events } : {}),
+    ...(deps.onCallbackDue ? { onCallbackDue: deps.onCallbackDue } : {}),
+  }).catch((error: unknown) => {
+    log.error({ err: error }, 'cannot start the reconciler');
+    return undefined;
+  });
+
   return {
     workers,
     async close(graceMs = config.worker.shutdownGraceMs) {
+      await (await reconciler)?.close();
       const graceful = Promise.all([...workers.values()].map((worker) => worker.close()));
       if (!(await settlesWithin(graceful, graceMs))) {
         // worker.close(true) would only return the pending close: abort the calls instead. Each aborted step

@@ -125,6 +125,10 @@ export interface StatusStore {
     charges?: readonly QuotaCharge[],
   ): Promise<TransitionResult>;
   get(purgeId: string): Promise<PurgeStatus | undefined>;
+  /** How many targets wait for a CDN call. */
+  pendingCount(cdnId: string): Promise<number>;
+  /** A CDN's batches not yet ended, oldest first, at most `limit`. */
+  openBatches(cdnId: string, limit: number): Promise<BatchStatus[]>;
   /** The purge an idempotency key maps to, within its window, and whether it was for the same request. */
   findByIdempotencyKey(claim: IdempotencyClaim): Promise<{ id: string; sameRequest: boolean } | undefined>;
   /** What the purge asked of each CDN when it was accepted. */
@@ -296,6 +300,16 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       );
       const outcome = result === 1 ? 'applied' : result === 0 ? 'already_final' : 'missing';
       return { outcome, callbacksDue: due.map(String) };
+    },
+
+    async pendingCount(cdnId) {
+      return redis.zcard(pendingKey(prefix, cdnId));
+    },
+
+    async openBatches(cdnId, limit) {
+      const ids = await redis.zrange(openBatchesKey(prefix, cdnId), 0, limit - 1);
+      const batches = await batchStatuses(new Map(ids.map((id) => [id, 0])));
+      return batches.map(({ share: _unused, ...batch }) => batch);
     },
 
     async findByIdempotencyKey(claim) {

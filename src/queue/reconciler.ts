@@ -1,0 +1,117 @@
+import { Queue, Worker } from 'bullmq';
+import type { Config } from '../config/schema.ts';
+import type { PipelineEvents, RepairKind } from '../observability/events.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { BatchJobData } from '../pipeline/job.ts';
+import type { StatusStore } from '../status/store.ts';
+import type { RedisClient } from './connection.ts';
+import { type FlushScheduler, flushDeduplicationId } from './flush.ts';
+
+export const MAINTENANCE_QUEUE = 'maintenance';
+const SCHEDULER_ID = 'reconcile';
+
+/** Open batches one sweep looks at per CDN: the oldest, which are the ones a crash can have left. */
+const OPEN_BATCHES_PER_SWEEP = 500;
+
+/** States in which a batch's job will never end the batch: it must be ended here. */
+const JOB_GONE = new Set(['completed', 'failed', 'unknown']);
+
+export interface ReconcilerDeps {
+  config: Config;
+  store: StatusStore;
+  /** Each CDN's queue (on a connection that waits out Redis outages). */
+  queues: ReadonlyMap<string, Queue<BatchJobData>>;
+  flushes: FlushScheduler;
+  connection: RedisClient;
+  log: Logger;
+  events?: PipelineEvents;
+  now?: () => number;
+  onCallbackDue?: (purgeId: string) => Promise<void>;
+}
+
+/**
+ * One sweep, every `reconcile.intervalMs`, across every process: a single BullMQ job scheduler (the same id
+ * from every process makes one repeatable job), run by whichever worker takes it. It repairs what the crash
+ * windows named in the code can leave:
+ * - a CDN with pending targets and no flush coming (killed between accepting a purge and adding its flush,
+ *   or between a take and its follow-up flush): a flush is added;
+ * - an open batch whose job has ended, failed or vanished without ending it (BullMQ failed the job for good
+ *   and the process that should have recorded it died): the batch ends `failed`, which counts down every
+ *   purge it carries and schedules their callbacks.
+ * A quota charge cannot leak: it is taken in the same call that accepts a purge, and given back in the same
+ * call that ends a batch the CDN never accepted.
+ */
+export function createReconciler(deps: ReconcilerDeps) {
+  const now = deps.now ?? Date.now;
+
+  function repaired(cdnId: string, kind: RepairKind, detail: Record<string, unknown>) {
+    deps.log.warn({ cdnId, kind, ...detail }, 'reconciler repaired');
+    deps.events?.emit('reconcile:repaired', { cdnId, kind });
+  }
+
+  async function ensureFlush(cdnId: string, queue: Queue<BatchJobData>): Promise<void> {
+    const pending = await deps.store.pendingCount(cdnId);
+    if (pending === 0) return;
+    const flushId = await queue.getDeduplicationJobId(flushDeduplicationId(cdnId));
+    if (flushId && (await queue.getJob(flushId))) return;
+    await deps.flushes.ensure(cdnId, { now: true });
+    repaired(cdnId, 'flush_missing', { pending });
+  }
+
+  async function endAbandoned(cdnId: string, queue: Queue<BatchJobData>): Promise<void> {
+    for (const batch of await deps.store.openBatches(cdnId, OPEN_BATCHES_PER_SWEEP)) {
+      const job = await queue.getJob(batch.batchId.slice(cdnId.length + 1));
+      const state = job ? await job.getState() : 'unknown';
+      if (!JOB_GONE.has(state)) continue;
+      const result = await deps.store.update(
+        { cdnId, batchId: batch.batchId },
+        {
+          state: 'failed',
+          error: `the batch's job ended (${state}) without ending the batch; ended by the reconciler`,
+          errorCode: 'BATCH_ABANDONED',
+        },
+        now(),
+      );
+      if (result.outcome === 'applied') repaired(cdnId, 'batch_abandoned', { batchId: batch.batchId, state });
+      for (const purgeId of result.callbacksDue) await deps.onCallbackDue?.(purgeId);
+    }
+  }
+
+  return {
+    async sweep(): Promise<void> {
+      for (const [cdnId, queue] of deps.queues) {
+        await ensureFlush(cdnId, queue);
+        await endAbandoned(cdnId, queue);
+      }
+    },
+  };
+}
+
+/** Starts this process's share of the sweep: the shared scheduler (idempotent) and a worker for its jobs. */
+export async function startReconciler(deps: ReconcilerDeps) {
+  const { config, connection } = deps;
+  const reconciler = createReconciler(deps);
+  const queue = new Queue(MAINTENANCE_QUEUE, { connection, prefix: config.redis.prefix });
+  queue.on('error', (error) => deps.log.debug({ err: error.message }, 'queue error'));
+  await queue.upsertJobScheduler(
+    SCHEDULER_ID,
+    { every: config.reconcile.intervalMs },
+    { name: SCHEDULER_ID },
+  );
+  const worker = new Worker(MAINTENANCE_QUEUE, () => reconciler.sweep(), {
+    connection,
+    prefix: config.redis.prefix,
+    concurrency: 1,
+    removeOnComplete: { count: 10 },
+    removeOnFail: { count: 100 },
+  });
+  worker.on('error', (error) => deps.log.error({ err: error }, 'reconciler worker error'));
+  worker.on('failed', (_job, error) => deps.log.error({ err: error.message }, 'reconcile sweep failed'));
+  return {
+    queue,
+    async close() {
+      await worker.close();
+      await queue.close();
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import { createServer } from 'node:net';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { BatchJobData } from '../../src/pipeline/job.ts';
+import { createPurgeProducer } from '../../src/queue/enqueue.ts';
+import { queueName } from '../../src/queue/names.ts';
+import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
+import { VIMS_RIG } from '../harness/cdn-rigs.ts';
+import { type Receiver, startReceiver } from '../harness/receiver.ts';
+import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
+
+/** A port on loopback with nothing listening. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** The sweep repairs what a crash at the wrong moment leaves; each case is that moment's state, for real. */
+describe('the reconciler', () => {
+  let simulator: Simulator;
+  let receiver: Receiver;
+  let input: ReturnType<typeof testConfigInput>;
+
+  beforeAll(async () => {
+    simulator = await startSimulator(VIMS_RIG.simulatorOptions({ taskDurationMs: 30 }));
+    receiver = await startReceiver((_req, res) => res.writeHead(204).end());
+    input = testConfigInput(
+      simulator.url,
+      {
+        reconcile: { intervalMs: 200 },
+        callbacks: { secret: 'test-callback-secret-0123', initialIntervalMs: 20, allowHosts: ['127.0.0.1'] },
+      },
+      [{ ...VIMS_RIG.cdnEntry(simulator.url), coalesce: { windowMs: 0 } }],
+    );
+  });
+  afterAll(async () => {
+    await receiver.close();
+    await simulator.close();
+  });
+
+  it('adds the flush a purge never got (accepted, then the flush add failed) and the purge succeeds', async () => {
+    const service = startTestService(input);
+    const dead = new Redis({
+      host: '127.0.0.1',
+      port: await closedPort(),
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    const { runtime } = service;
+    const orphaning = createPurgeProducer({
+      config: service.config,
+      providers: runtime.providers,
+      store: runtime.store,
+      quota: runtime.quota,
+      connection: dead,
+    });
+    try {
+      const { id } = await orphaning.enqueuePurge({ urls: ['https://www.example.com/orphan.html'] });
+      const status = await service.waitForFinish(id, 5_000);
+      expect(status.state).toBe('succeeded');
+      const repair = service.logs.find((line) => line.msg === 'reconciler repaired');
+      expect(repair).toMatchObject({ cdnId: 'vims-main', kind: 'flush_missing', pending: 1 });
+    } finally {
+      await orphaning.close().catch(() => {});
+      dead.disconnect();
+      await service.close();
+    }
+  });
+
+  it('ends failed a batch whose job BullMQ failed with nobody told, and its callback fires', async () => {
+    // A process that took the batch and died: its job failed for good, no worker of ours heard of it.
+    const producerOnly = startTestService(input, { workers: false });
+    const { runtime } = producerOnly;
+    const { id } = await runtime.producer.enqueuePurge(
+      { urls: ['https://www.example.com/abandoned.html'] },
+      { callbackUrl: `${receiver.url}/done` },
+    );
+    const connection = new Redis(String(input.redis.url), { maxRetriesPerRequest: null });
+    const foreign = new Worker<BatchJobData>(
+      queueName('vims-main'),
+      async (job) => {
+        await runtime.store.take({
+          cdnId: 'vims-main',
+          flushId: String(job.id),
+          batchId: `vims-main-${job.id}`,
+          maxItems: 100,
+          maxChars: 0,
+          deadlineMs: 60_000,
+          now: Date.now(),
+        });
+        throw new UnrecoverableError('crashed mid-batch');
+      },
+      { connection, prefix: input.redis.prefix },
+    );
+    await vi.waitFor(async () => expect((await runtime.store.get(id))?.batches).toHaveLength(1), {
+      timeout: 5_000,
+      interval: 20,
+    });
+    await foreign.close();
+    connection.disconnect();
+    await producerOnly.close();
+
+    const service = startTestService(input);
+    const metrics = service.runtime.metrics();
+    try {
+      const status = await service.waitForFinish(id, 5_000);
+      expect(status.state).toBe('failed');
+      expect(status.batches[0]).toMatchObject({ state: 'failed', errorCode: 'BATCH_ABANDONED' });
+      await vi.waitFor(() => expect(receiver.received.some((r) => r.body.includes(id))).toBe(true), {
+        timeout: 5_000,
+        interval: 20,
+      });
+      expect(await metrics.render()).toMatch(
+        /purge_worker_reconciled_total\{cdn="vims-main",kind="batch_abandoned"\} 1/,
+      );
+    } finally {
+      await service.close();
+    }
+  });
+});
