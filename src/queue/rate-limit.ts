@@ -16,17 +16,24 @@ const DEADLINE_SCAN_LIMIT = 1_000;
 
 /**
  * Pauses the CDN's queue for every worker after a 429, but never past the earliest deadline among the jobs
- * waiting in it: while the queue is paused no job runs, so a batch whose deadline falls inside the pause could
- * not end `timed_out` until the pause ended. Jobs added later have a full deadline ahead of them, longer than
- * any pause (policy.maxRetryAfterMs). Only the first jobs of each state are read, so a pause costs at most a
- * bounded read.
+ * waiting in it (or running: a job mid-poll moves itself back to delayed): while the queue is paused no job
+ * runs, so a batch whose deadline falls inside the pause could not end `timed_out` until the pause ended. A
+ * job added later has its whole deadline ahead of it, and the job that asked for the pause has capped it at
+ * its own deadline already. Only the first jobs of each state are read (their data is small: no targets), so a
+ * pause costs a bounded read.
  */
 export async function pauseForRateLimit(
   queue: Queue<{ deadlineAt?: number }>,
   requestedMs: number,
   now: number,
 ): Promise<number> {
-  const jobs = await queue.getJobs(['waiting', 'delayed', 'prioritized'], 0, DEADLINE_SCAN_LIMIT - 1, true);
+  // Active jobs too: one mid-poll now moves itself to delayed, its deadline inside the pause.
+  const jobs = await queue.getJobs(
+    ['active', 'waiting', 'delayed', 'prioritized'],
+    0,
+    DEADLINE_SCAN_LIMIT - 1,
+    true,
+  );
   const earliest = Math.min(...jobs.map((job) => job?.data?.deadlineAt ?? Number.POSITIVE_INFINITY));
   const ms = Math.max(1, Math.min(requestedMs, earliest - now));
   await queue.rateLimit(ms);

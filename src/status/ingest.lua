@@ -17,8 +17,6 @@ if ARGV[4] == '1' then
   local earlier = redis.call('GET', KEYS[2])
   if earlier then
     local space = string.find(earlier, ' ', 1, true)
-    -- A value without a fingerprint predates fingerprints: taken as the same request.
-    if not space then return { earlier, 'repeat' } end
     local id = string.sub(earlier, 1, space - 1)
     if string.sub(earlier, space + 1) == ARGV[5] then return { id, 'repeat' } end
     return { id, 'conflict' }

@@ -315,9 +315,8 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
     async findByIdempotencyKey(claim) {
       const value = await redis.get(idemKey(claim));
       if (value === null) return undefined;
+      // `<purge id> <fingerprint>`, as ingest.lua writes it.
       const space = value.indexOf(' ');
-      // A value without a fingerprint predates fingerprints: taken as the same request (as ingest.lua does).
-      if (space < 0) return { id: value, sameRequest: true };
       return { id: value.slice(0, space), sameRequest: value.slice(space + 1) === claim.fingerprint };
     },
 
