@@ -22,8 +22,8 @@ export interface PipelineEventMap {
   };
 }
 
-/** What the reconciler repaired: `flush_missing` (pending targets, no flush coming), `batch_abandoned`. */
-export type RepairKind = 'flush_missing' | 'batch_abandoned';
+/** What the reconciler repaired: pending targets with no flush coming, a batch no job will end, one overdue. */
+export type RepairKind = 'flush_missing' | 'batch_abandoned' | 'batch_overdue';
 
 export interface PipelineEvents {
   emit<K extends keyof PipelineEventMap>(name: K, event: PipelineEventMap[K]): void;

@@ -16,6 +16,13 @@ const OPEN_BATCHES_PER_SWEEP = 500;
 /** States in which a batch's job will never end the batch: it must be ended here. */
 const JOB_GONE = new Set(['completed', 'failed', 'unknown']);
 
+/**
+ * How long past its deadline a batch whose job is waiting (not running) may stay open before the sweep ends
+ * it `timed_out`: a job normally ends itself within a poll interval of its deadline; one stuck behind a paused
+ * queue or a lost worker's lock may not.
+ */
+const OVERDUE_GRACE_MS = 60_000;
+
 export interface ReconcilerDeps {
   config: Config;
   store: StatusStore;
@@ -37,7 +44,9 @@ export interface ReconcilerDeps {
  *   or between a take and its follow-up flush): a flush is added;
  * - an open batch whose job has ended, failed or vanished without ending it (BullMQ failed the job for good
  *   and the process that should have recorded it died): the batch ends `failed`, which counts down every
- *   purge it carries and schedules their callbacks.
+ *   purge it carries and schedules their callbacks;
+ * - an open batch well past its deadline whose job is not running (stuck behind a pause, or a lost lock):
+ *   it ends `timed_out`, so no purge outlives its deadline by more than the grace and one sweep.
  * A quota charge cannot leak: it is taken in the same call that accepts a purge, and given back in the same
  * call that ends a batch the CDN never accepted.
  */
@@ -62,17 +71,30 @@ export function createReconciler(deps: ReconcilerDeps) {
     for (const batch of await deps.store.openBatches(cdnId, OPEN_BATCHES_PER_SWEEP)) {
       const job = await queue.getJob(batch.batchId.slice(cdnId.length + 1));
       const state = job ? await job.getState() : 'unknown';
-      if (!JOB_GONE.has(state)) continue;
-      const result = await deps.store.update(
-        { cdnId, batchId: batch.batchId },
-        {
-          state: 'failed',
-          error: `the batch's job ended (${state}) without ending the batch; ended by the reconciler`,
-          errorCode: 'BATCH_ABANDONED',
-        },
-        now(),
-      );
-      if (result.outcome === 'applied') repaired(cdnId, 'batch_abandoned', { batchId: batch.batchId, state });
+      const overdue =
+        state !== 'active' && now() > (batch.deadlineAt ?? Number.POSITIVE_INFINITY) + OVERDUE_GRACE_MS;
+      if (!JOB_GONE.has(state) && !overdue) continue;
+      const ending = JOB_GONE.has(state)
+        ? {
+            kind: 'batch_abandoned' as const,
+            patch: {
+              state: 'failed' as const,
+              error: `the batch's job ended (${state}) without ending the batch; ended by the reconciler`,
+              errorCode: 'BATCH_ABANDONED' as const,
+            },
+          }
+        : {
+            kind: 'batch_overdue' as const,
+            patch: {
+              state: 'timed_out' as const,
+              error: `deadline passed while the batch's job was ${state}; ended by the reconciler`,
+              errorCode: 'DEADLINE_EXCEEDED' as const,
+            },
+          };
+      // Crash window: none. The transition is the repair, and a re-run (or the job itself, later) finds the
+      // batch already final and changes nothing.
+      const result = await deps.store.update({ cdnId, batchId: batch.batchId }, ending.patch, now());
+      if (result.outcome === 'applied') repaired(cdnId, ending.kind, { batchId: batch.batchId, state });
       for (const purgeId of result.callbacksDue) await deps.onCallbackDue?.(purgeId);
     }
   }

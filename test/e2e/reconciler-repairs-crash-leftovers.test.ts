@@ -2,9 +2,11 @@ import { createServer } from 'node:net';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLogger } from '../../src/observability/logger.ts';
 import type { BatchJobData } from '../../src/pipeline/job.ts';
 import { createPurgeProducer } from '../../src/queue/enqueue.ts';
 import { queueName } from '../../src/queue/names.ts';
+import { createReconciler } from '../../src/queue/reconciler.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { VIMS_RIG } from '../harness/cdn-rigs.ts';
 import { type Receiver, startReceiver } from '../harness/receiver.ts';
@@ -119,6 +121,53 @@ describe('the reconciler', () => {
       expect(await metrics.render()).toMatch(
         /purge_worker_reconciled_total\{cdn="vims-main",kind="batch_abandoned"\} 1/,
       );
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('ends timed_out a batch far past its deadline whose job is not running (stuck behind a pause)', async () => {
+    const service = startTestService(input, { workers: false });
+    try {
+      const { runtime } = service;
+      const { id } = await runtime.producer.enqueuePurge({ urls: ['https://www.example.com/overdue.html'] });
+      const taken = await runtime.store.take({
+        cdnId: 'vims-main',
+        flushId: 'stuck-1',
+        batchId: 'vims-main-stuck-1',
+        maxItems: 100,
+        maxChars: 0,
+        deadlineMs: 1_000,
+        now: Date.now(),
+      });
+      const queue = runtime.producer.queues.get('vims-main');
+      if (!queue || taken.batchId === undefined) throw new Error('no batch');
+      // Its job waits (delayed), as one would behind a CDN's long pause.
+      await queue.add(
+        'batch',
+        { cdnId: 'vims-main', step: 'submit', polls: 0 },
+        { jobId: 'stuck-1', delay: 600_000 },
+      );
+      const events: string[] = [];
+      runtime.events.on('reconcile:repaired', (event) => void events.push(event.kind));
+      const sweep = (at: number) =>
+        createReconciler({
+          config: service.config,
+          store: runtime.store,
+          queues: runtime.producer.queues,
+          flushes: runtime.producer.flushes,
+          connection: service.redis,
+          log: createLogger({ level: 'silent' }),
+          events: runtime.events,
+          now: () => at,
+        }).sweep();
+      await sweep(taken.deadlineAt + 1_000);
+      expect((await runtime.store.get(id))?.state).toBe('queued');
+      await sweep(taken.deadlineAt + 61_000);
+      const status = await runtime.store.get(id);
+      expect(status?.state).toBe('timed_out');
+      expect(status?.batches[0]).toMatchObject({ state: 'timed_out', errorCode: 'DEADLINE_EXCEEDED' });
+      expect(events).toEqual(['batch_overdue']);
     } finally {
       await service.close();
     }
