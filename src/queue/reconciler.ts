@@ -61,8 +61,13 @@ export function createReconciler(deps: ReconcilerDeps) {
   async function ensureFlush(cdnId: string, queue: Queue<BatchJobData>): Promise<void> {
     const pending = await deps.store.pendingCount(cdnId);
     if (pending === 0) return;
-    const flushId = await queue.getDeduplicationJobId(flushDeduplicationId(cdnId));
-    if (flushId && (await queue.getJob(flushId))) return;
+    const deduplicationId = flushDeduplicationId(cdnId);
+    const flushId = await queue.getDeduplicationJobId(deduplicationId);
+    const flush = flushId ? await queue.getJob(flushId) : undefined;
+    if (flush && !JOB_GONE.has(await flush.getState())) return;
+    // A key naming a job that has ended would fold every new flush into it (BullMQ drops it when the job ends,
+    // so only a crash in between could leave one).
+    if (flushId) await queue.removeDeduplicationKey(deduplicationId);
     await deps.flushes.ensure(cdnId, { now: true });
     repaired(cdnId, 'flush_missing', { pending });
   }
