@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -11,15 +10,7 @@ import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { VIMS_RIG } from '../harness/cdn-rigs.ts';
 import { type Receiver, startReceiver } from '../harness/receiver.ts';
 import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
-
-/** A port on loopback with nothing listening. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { unreachableRedis } from '../harness/unreachable-redis.ts';
 
 /** The sweep repairs what a crash at the wrong moment leaves; each case is that moment's state, for real. */
 describe('the reconciler', () => {
@@ -46,14 +37,7 @@ describe('the reconciler', () => {
 
   it('adds the flush a purge never got (accepted, then the flush add failed) and the purge succeeds', async () => {
     const service = startTestService(input);
-    const dead = new Redis({
-      host: '127.0.0.1',
-      port: await closedPort(),
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
+    const dead = await unreachableRedis();
     const { runtime } = service;
     const orphaning = createPurgeProducer({
       config: service.config,

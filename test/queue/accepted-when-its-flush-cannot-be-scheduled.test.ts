@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
@@ -8,15 +7,7 @@ import { createPurgeProducer, type PurgeProducer } from '../../src/queue/enqueue
 import { createQuotaLedger, type QuotaLedger } from '../../src/status/quota.ts';
 import { createStatusStore } from '../../src/status/store.ts';
 import { uniquePrefix } from '../harness/prefix.ts';
-
-/** A port on loopback with nothing listening: the queues' Redis is down, the record's is not. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { unreachableRedis } from '../harness/unreachable-redis.ts';
 
 describe('a purge whose flush cannot be scheduled', () => {
   const prefix = uniquePrefix('add-fails');
@@ -39,14 +30,7 @@ describe('a purge whose flush cannot be scheduled', () => {
 
   beforeAll(async () => {
     redis = new Redis(inject('redisUrl'));
-    deadQueues = new Redis({
-      host: '127.0.0.1',
-      port: await closedPort(),
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
+    deadQueues = await unreachableRedis();
     const store = createStatusStore({ redis, prefix, ttlSeconds: 3600 });
     quota = createQuotaLedger(redis, prefix);
     producer = createPurgeProducer({ config, providers, store, quota, connection: deadQueues });
