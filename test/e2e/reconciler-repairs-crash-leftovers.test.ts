@@ -9,7 +9,7 @@ import { createReconciler } from '../../src/queue/reconciler.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { VIMS_RIG } from '../harness/cdn-rigs.ts';
 import { type Receiver, startReceiver } from '../harness/receiver.ts';
-import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
+import { startTestService, testConfigInput } from '../harness/service.ts';
 import { unreachableRedis } from '../harness/unreachable-redis.ts';
 
 /** The sweep repairs what a crash at the wrong moment leaves; each case is that moment's state, for real. */
