@@ -166,4 +166,43 @@ describe("a CDN whose Retry-After reaches past a batch's deadline", () => {
     // Within about one poll interval (100 ms here) of its deadline, not at the newer batch's.
     expect((batch.finishedAt ?? 0) - (batch.acceptedAt ?? 0)).toBeLessThan(DEADLINE_MS + 300);
   });
+
+  it("ends a batch that was mid-poll when another batch's 429 paused their CDN at its own deadline", async () => {
+    const { id: polling } = await service.runtime.producer.enqueuePurge({
+      urls: ['https://www.example.com/mid-poll.html'],
+      cdns: [QUANTIL_RIG.cdnId],
+    });
+    const status = await vi.waitFor(
+      async () => {
+        const found = await service.runtime.store.get(polling);
+        if (!found?.batches[0]?.polls) throw new Error('not polling yet');
+        return found;
+      },
+      { timeout: 2_000, interval: 10 },
+    );
+    await vi.waitFor(() => expect(Date.now() - status.createdAt).toBeGreaterThanOrEqual(400), {
+      timeout: 2_000,
+      interval: 10,
+    });
+    // Its next poll is held at the CDN: the job is running when the pause is decided.
+    const held = simulator.quantil.holdNext('status');
+    await held.arrived;
+    const refusals = () => simulator.quantil.requests.filter((r) => r.op === 'submit').length;
+    const before = refusals();
+    simulator.quantil.faults.inject(
+      'submit',
+      { kind: 'status', status: 429, retryAfter: '999999999' },
+      FOR_EVER,
+    );
+    await service.runtime.producer.enqueuePurge({
+      urls: ['https://www.example.com/pauses-it.html'],
+      cdns: [QUANTIL_RIG.cdnId],
+    });
+    await vi.waitFor(() => expect(refusals()).toBeGreaterThan(before), { timeout: 2_000, interval: 10 });
+    held.release();
+    const ended = await service.waitForFinish(polling, 5_000);
+    const batch = ended.batches[0] as BatchStatus;
+    expect(batch.state).toBe('timed_out');
+    expect((batch.finishedAt ?? 0) - (batch.acceptedAt ?? 0)).toBeLessThan(DEADLINE_MS + 300);
+  });
 });
