@@ -152,6 +152,37 @@ type ScriptedRedis = RedisClient & {
   purgeTransition(numberOfKeys: number, ...keysAndArgs: string[]): Promise<Array<number | string>>;
 };
 
+/**
+ * A plan as stored: each distinct target once, and which one each CDN got. A routed purge usually sends every
+ * CDN the same list, so a 10,000-URL purge to three CDNs keeps its URLs once, not three times.
+ */
+interface CompactPlan {
+  targets: PurgeTarget[];
+  cdns: Record<string, number>;
+}
+
+function compactPlan(work: readonly CdnWork[]): CompactPlan {
+  const targets: PurgeTarget[] = [];
+  const seen = new Map<string, number>();
+  const cdns: Record<string, number> = {};
+  for (const { cdnId, target } of work) {
+    const text = JSON.stringify(target);
+    let index = seen.get(text);
+    if (index === undefined) {
+      index = targets.push(target) - 1;
+      seen.set(text, index);
+    }
+    cdns[cdnId] = index;
+  }
+  return { targets, cdns };
+}
+
+function expandPlan(plan: CompactPlan): Record<string, PurgeTarget> {
+  return Object.fromEntries(
+    Object.entries(plan.cdns).map(([cdnId, index]) => [cdnId, plan.targets[index] as PurgeTarget]),
+  );
+}
+
 const script = (name: string) => readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
 
 /**
@@ -207,7 +238,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
     };
     const fields = [PURGE_FIELDS.meta, JSON.stringify(meta)];
     if (request.callbackUrl) fields.push(PURGE_FIELDS.callbackUrl, request.callbackUrl);
-    const plan = Object.fromEntries(request.work.map((work) => [work.cdnId, work.target]));
+    const plan = compactPlan(request.work);
     const { idempotency } = request;
     const reply = await client.purgeIngest(
       keys.length,
@@ -327,7 +358,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       ]);
       if (!metaText || !planText) return undefined;
       const { createdAt } = JSON.parse(metaText) as { createdAt: number };
-      return { createdAt, targets: JSON.parse(planText) as Record<string, PurgeTarget> };
+      return { createdAt, targets: expandPlan(JSON.parse(planText) as CompactPlan) };
     },
 
     async get(purgeId) {

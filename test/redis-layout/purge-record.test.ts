@@ -55,6 +55,13 @@ describe('purges, pending targets and batches in Redis', () => {
     expect(record).toMatchObject({ 'n:a': '2', 'n:b': '1', remaining: '3' });
     expect(await redis.ttl(`${prefix}:purge:p-1`)).toBeGreaterThan(3500);
     expect(JSON.parse((await redis.get(`${prefix}:plan:p-1`)) as string)).toEqual({
+      targets: [
+        { urls: [url('1'), url('2')], dirs: [] },
+        { urls: [url('3')], dirs: [] },
+      ],
+      cdns: { a: 0, b: 1 },
+    });
+    expect((await store.getPlan('p-1'))?.targets).toEqual({
       a: { urls: [url('1'), url('2')], dirs: [] },
       b: { urls: [url('3')], dirs: [] },
     });
@@ -72,6 +79,14 @@ describe('purges, pending targets and batches in Redis', () => {
       state: 'queued',
       targets: { a: { total: 2, pending: 2 }, b: { total: 1, pending: 1 } },
       batches: [],
+    });
+  });
+
+  it('keeps a target list sent to several CDNs once in the plan', async () => {
+    await accept('p-same', [urls('s1', 'x'), urls('s2', 'x')]);
+    expect(JSON.parse((await redis.get(`${prefix}:plan:p-same`)) as string)).toEqual({
+      targets: [{ urls: [url('x')], dirs: [] }],
+      cdns: { s1: 0, s2: 0 },
     });
   });
 
