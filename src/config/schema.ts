@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_URL_LENGTH, LARGEST_MAX_URL_LENGTH } from '../model/url.ts';
 import { allowEntryKind } from '../net/address-guard.ts';
 import { quantilSettingsSchema } from '../providers/quantil/config.ts';
 import { vimsSettingsSchema } from '../providers/vims/config.ts';
@@ -147,7 +148,7 @@ export const apiSchema = z.strictObject({
     .min(1024)
     .default(1024 * 1024),
   /** Longest URL (or dir) accepted, as sent and once canonically encoded; longer ones are a 400 naming the index. */
-  maxUrlLength: z.number().int().min(64).max(16_384).default(2048),
+  maxUrlLength: z.number().int().min(64).max(LARGEST_MAX_URL_LENGTH).default(DEFAULT_MAX_URL_LENGTH),
   /**
    * How much of an oversize body is still read (and thrown away) before its 413, so the client gets to read
    * the answer; a body declared or sent past this gets its 413 and a closed connection at once.
