@@ -114,16 +114,27 @@ const secret = z.string().min(16, 'must be at least 16 characters');
 
 /**
  * An API token, named so logs say which client sent a request and so each client's idempotency keys are
- * its own. A bare string is still accepted and named by its position (`tokens[0]`): reordering the list
- * then renames it, which is why named entries are recommended.
+ * its own. A bare string is still accepted and, like an entry with no name, named by its position
+ * (`tokens[0]`): reordering the list then renames it, which is why named entries are recommended. One strict
+ * object for both forms (a bare string is read as `{ token }`), not a union: a union that fails says only
+ * "Invalid input", where this names an unknown key with its path and the key it was meant to be.
  */
-const apiTokenSchema = z.union([
-  secret,
-  z.strictObject({
-    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 chars of A-Z, a-z, 0-9, _, . or -'),
-    token: secret,
-  }),
-]);
+const apiTokenSchema = z.preprocess(
+  (entry) => (typeof entry === 'string' ? { token: entry } : entry),
+  z.strictObject(
+    {
+      name: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 chars of A-Z, a-z, 0-9, _, . or -')
+        .optional(),
+      token: secret,
+    },
+    {
+      error: (issue) =>
+        issue.code === 'invalid_type' ? 'must be a token string or { "name": ..., "token": ... }' : undefined,
+    },
+  ),
+);
 
 export interface ApiToken {
   name: string;
@@ -138,9 +149,7 @@ export const apiSchema = z.strictObject({
     .array(apiTokenSchema)
     .default([])
     .transform((tokens): ApiToken[] =>
-      tokens.map((entry, index) =>
-        typeof entry === 'string' ? { name: `tokens[${index}]`, token: entry } : entry,
-      ),
+      tokens.map((entry, index) => ({ name: entry.name ?? `tokens[${index}]`, token: entry.token })),
     ),
   bodyLimitBytes: z
     .number()
