@@ -125,7 +125,11 @@ function sameKind(a: Address, b: Address): boolean {
   return a.kind() === b.kind();
 }
 
-function normalizeName(host: string): string {
+/**
+ * One spelling per host name: DNS names are case-insensitive and `cms.example.com.` (fully qualified) is
+ * `cms.example.com`. Used wherever a host name is compared or counted (the allow list, delivery slots).
+ */
+export function normalizeName(host: string): string {
   return host.toLowerCase().replace(/\.$/, '');
 }
 

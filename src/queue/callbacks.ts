@@ -131,11 +131,11 @@ export function startCallbackWorker(config: Config, store: StatusStore, guard: A
   };
 }
 
-/** The receiver a callback's delivery slots are counted against: its host name, any port. */
+/** The receiver a callback's delivery slots are counted against: its host name, any port (host-slots.ts normalises it). */
 function receiverHost(callbackUrl: string | undefined): string {
   if (!callbackUrl) return '';
   try {
-    return new URL(callbackUrl).hostname.toLowerCase();
+    return new URL(callbackUrl).hostname;
   } catch {
     return '';
   }
