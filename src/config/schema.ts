@@ -213,6 +213,13 @@ export const callbacksSchema = z
      */
     perHostConcurrency: z.number().int().min(1).default(1),
     /**
+     * Most callbackUrl host names one API process looks up at once; past it a purge naming another gets
+     * 503 CALLBACK_CHECK_BUSY. Each lookup holds a thread of libuv's pool (4 by default, UV_THREADPOOL_SIZE)
+     * until the resolver gives up, however soon we stop waiting, and the CDN calls and Redis reconnects
+     * of the same process resolve their names on that pool too.
+     */
+    maxIngestLookups: z.number().int().min(1).max(128).default(2),
+    /**
      * Callback hosts that may be loopback, private or otherwise non-public (an internal CMS): exact host
      * names, IP addresses (four-part decimal IPv4, or IPv6) and CIDRs. Every other non-public address is
      * refused at ingest and again at connect time.
