@@ -10,7 +10,7 @@ import { type PublishEventBody, publishEventSchema } from '../schemas.ts';
  * POST /v1/events/publish: the CMS webhook. Authenticated by an HMAC over the raw body, checked in the body
  * parser itself: an unsigned request is refused before its JSON is even parsed, so strangers can neither
  * make us parse their bodies nor learn anything about the schema. CMSs redeliver: the event id is the
- * idempotency key, and a repeat answers with the first purge's id.
+ * idempotency key, and a repeat answers with the first purge's id (one whose body changed, with 409).
  */
 export async function eventRoutes(
   app: FastifyInstance,
