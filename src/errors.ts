@@ -8,6 +8,8 @@ export const ERROR_CODES = {
     'a purge request is malformed (no targets, bad URL, bad regex, unknown CDN, unrouted host)',
   CALLBACK_URL_FORBIDDEN:
     'a callbackUrl host is, or resolves to, an address that is not public (loopback, private, link-local, unique-local, unspecified, multicast, …) and callbacks.allowHosts does not allow it',
+  CALLBACK_CHECK_BUSY:
+    'a callbackUrl host name could not be checked now: the most host lookups allowed at once (callbacks.maxIngestLookups) are already running; nothing was enqueued, retry later',
   KIND_UNSUPPORTED: 'a CDN does not support the requested purge kind (urls, dirs, pattern, all)',
   IDEMPOTENCY_KEY_REUSED:
     'the idempotency key was already used, by the same client, for a different request; nothing was written',

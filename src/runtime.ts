@@ -22,7 +22,10 @@ export interface Runtime {
   quota: QuotaLedger;
   producer: PurgeProducer;
   events: PipelineEvents;
-  /** Decides which addresses a caller's callbackUrl may reach (config `callbacks.allowHosts`). */
+  /**
+   * Decides at ingest which addresses a caller's callbackUrl may reach (config `callbacks.allowHosts`),
+   * looking up at most `callbacks.maxIngestLookups` names at once.
+   */
   callbackGuard: AddressGuard;
   /** Every queue of this deployment: one per CDN, and the callbacks queue. */
   queues(): Queue[];
@@ -75,11 +78,18 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     idempotencyWindowSeconds: config.api.idempotencyWindowSeconds,
     ...(options.now ? { now: options.now } : {}),
   });
-  const callbackGuard = createAddressGuard({
+  const guardOptions = {
     allowHosts: config.callbacks.allowHosts,
     lookupTimeoutMs: config.callbacks.timeoutMs,
     ...(options.lookup ? { lookup: options.lookup } : {}),
+  };
+  // Ingest's lookups are bounded: any client can make us resolve names it chose (see maxIngestLookups).
+  // The callback worker's own guard is bounded by its delivery concurrency instead.
+  const callbackGuard = createAddressGuard({
+    ...guardOptions,
+    maxLookupsInFlight: config.callbacks.maxIngestLookups,
   });
+  const deliveryGuard = createAddressGuard(guardOptions);
   const callbackQueue = createCallbackQueue(config, connection);
   const pools: WorkerPool[] = [];
   const queues = (): Queue[] => [...producer.queues.values(), callbackQueue];
@@ -114,7 +124,7 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
       });
       const workerCallbackQueue = createCallbackQueue(config, workerConnection);
       workerCallbackQueue.on('error', (error) => options.log.debug({ err: error.message }, 'queue error'));
-      const callbacks = startCallbackWorker(config, workerStore, callbackGuard, options.log);
+      const callbacks = startCallbackWorker(config, workerStore, deliveryGuard, options.log);
       const purges = startWorkers({
         config,
         providers,

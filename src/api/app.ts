@@ -3,6 +3,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Runtime } from '../runtime.ts';
 import { apiErrorHandler, sendError } from './errors.ts';
 import { DASHBOARD_PATH, dashboardPlugin } from './plugins/dashboard.ts';
+import { logEachRequest, withoutFastifyRequestLog } from './request-log.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -18,7 +19,11 @@ export interface AppDeps {
  * health checks, so workers scaled apart from the API can be scraped too.
  */
 export async function buildMetricsApp({ runtime, log }: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    logController: withoutFastifyRequestLog(),
+  });
+  logEachRequest(app);
   await app.register(healthRoutes, { runtime });
   await app.register(metricsRoutes, { runtime });
   return app;
@@ -29,6 +34,8 @@ export async function buildApp({ runtime, log }: AppDeps): Promise<FastifyInstan
   const { api } = runtime.config;
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
+    // Our own line per request instead (request-log.ts): Fastify's is written before auth names the client.
+    logController: withoutFastifyRequestLog(),
     bodyLimit: api.bodyLimitBytes,
     // Fastify's Ajv defaults coerce types and strip unknown keys; a wrong type must be an error instead.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
@@ -36,6 +43,7 @@ export async function buildApp({ runtime, log }: AppDeps): Promise<FastifyInstan
   // JSON only: a text/plain body would otherwise reach the schema as a string and get a vaguer 400.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('client', '');
+  logEachRequest(app);
   app.setErrorHandler(apiErrorHandler({ limitBytes: api.drainLimitBytes, timeoutMs: api.drainTimeoutMs }));
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, 'NOT_FOUND', `no route ${request.method} ${request.url}`),

@@ -17,6 +17,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   QUOTA_EXCEEDED: 429,
   REDIS_UNAVAILABLE: 503,
+  CALLBACK_CHECK_BUSY: 503,
 };
 
 export interface ApiErrorBody {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_URL_LENGTH, LARGEST_MAX_URL_LENGTH } from '../model/url.ts';
 import { allowEntryKind } from '../net/address-guard.ts';
 import { quantilSettingsSchema } from '../providers/quantil/config.ts';
 import { vimsSettingsSchema } from '../providers/vims/config.ts';
@@ -113,16 +114,27 @@ const secret = z.string().min(16, 'must be at least 16 characters');
 
 /**
  * An API token, named so logs say which client sent a request and so each client's idempotency keys are
- * its own. A bare string is still accepted and named by its position (`tokens[0]`): reordering the list
- * then renames it, which is why named entries are recommended.
+ * its own. A bare string is still accepted and, like an entry with no name, named by its position
+ * (`tokens[0]`): reordering the list then renames it, which is why named entries are recommended. One strict
+ * object for both forms (a bare string is read as `{ token }`), not a union: a union that fails says only
+ * "Invalid input", where this names an unknown key with its path and the key it was meant to be.
  */
-const apiTokenSchema = z.union([
-  secret,
-  z.strictObject({
-    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 chars of A-Z, a-z, 0-9, _, . or -'),
-    token: secret,
-  }),
-]);
+const apiTokenSchema = z.preprocess(
+  (entry) => (typeof entry === 'string' ? { token: entry } : entry),
+  z.strictObject(
+    {
+      name: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 chars of A-Z, a-z, 0-9, _, . or -')
+        .optional(),
+      token: secret,
+    },
+    {
+      error: (issue) =>
+        issue.code === 'invalid_type' ? 'must be a token string or { "name": ..., "token": ... }' : undefined,
+    },
+  ),
+);
 
 export interface ApiToken {
   name: string;
@@ -137,9 +149,7 @@ export const apiSchema = z.strictObject({
     .array(apiTokenSchema)
     .default([])
     .transform((tokens): ApiToken[] =>
-      tokens.map((entry, index) =>
-        typeof entry === 'string' ? { name: `tokens[${index}]`, token: entry } : entry,
-      ),
+      tokens.map((entry, index) => ({ name: entry.name ?? `tokens[${index}]`, token: entry.token })),
     ),
   bodyLimitBytes: z
     .number()
@@ -147,7 +157,7 @@ export const apiSchema = z.strictObject({
     .min(1024)
     .default(1024 * 1024),
   /** Longest URL (or dir) accepted, as sent and once canonically encoded; longer ones are a 400 naming the index. */
-  maxUrlLength: z.number().int().min(64).max(16_384).default(2048),
+  maxUrlLength: z.number().int().min(64).max(LARGEST_MAX_URL_LENGTH).default(DEFAULT_MAX_URL_LENGTH),
   /**
    * How much of an oversize body is still read (and thrown away) before its 413, so the client gets to read
    * the answer; a body declared or sent past this gets its 413 and a closed connection at once.
@@ -202,6 +212,13 @@ export const callbacksSchema = z
      * callbacks. Raise it (up to `concurrency`) when nearly every callback goes to one receiver.
      */
     perHostConcurrency: z.number().int().min(1).default(1),
+    /**
+     * Most callbackUrl host names one API process looks up at once; past it a purge naming another gets
+     * 503 CALLBACK_CHECK_BUSY. Each lookup holds a thread of libuv's pool (4 by default, UV_THREADPOOL_SIZE)
+     * until the resolver gives up, however soon we stop waiting, and the CDN calls and Redis reconnects
+     * of the same process resolve their names on that pool too.
+     */
+    maxIngestLookups: z.number().int().min(1).max(128).default(2),
     /**
      * Callback hosts that may be loopback, private or otherwise non-public (an internal CMS): exact host
      * names, IP addresses (four-part decimal IPv4, or IPv6) and CIDRs. Every other non-public address is

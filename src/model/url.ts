@@ -6,6 +6,8 @@
  * (control characters, whitespace) is refused instead: it means the caller's URL is not what they think.
  */
 export const DEFAULT_MAX_URL_LENGTH = 2048;
+/** The most `api.maxUrlLength` may be raised to: a check made before the config is known uses it. */
+export const LARGEST_MAX_URL_LENGTH = 16_384;
 
 export type UrlRole = 'url' | 'dir';
 

@@ -24,7 +24,8 @@ export interface AddressGuard {
   /**
    * The addresses to dial for `host` (a URL's hostname, brackets allowed): the literal itself, or every
    * address the name resolves to, each one checked. Throws CALLBACK_URL_FORBIDDEN when any is refused,
-   * REQUEST_INVALID when the name does not resolve within the bound.
+   * REQUEST_INVALID when the name does not resolve within the bound, CALLBACK_CHECK_BUSY when
+   * `maxLookupsInFlight` lookups are already running.
    */
   resolve(host: string): Promise<LookupAddress[]>;
 }
@@ -34,6 +35,12 @@ export interface AddressGuardOptions {
   allowHosts: readonly string[];
   lookup?: HostLookup;
   lookupTimeoutMs?: number;
+  /**
+   * Most lookups running at once (unbounded when absent). A lookup is counted until it settles, not until
+   * `lookupTimeoutMs` gives up on it: dns.lookup runs on libuv's small thread pool, and one abandoned by
+   * our timeout still holds its thread.
+   */
+  maxLookupsInFlight?: number;
 }
 
 /** RFC 4291's deprecated IPv4-compatible form (::a.b.c.d); ipaddr.js files it under unicast. */
@@ -54,6 +61,31 @@ export function createAddressGuard(options: AddressGuardOptions): AddressGuard {
   const allow = parseAllowList(options.allowHosts);
   const lookup = options.lookup ?? systemLookup;
   const lookupTimeoutMs = options.lookupTimeoutMs ?? 5_000;
+  const maxInFlight = options.maxLookupsInFlight ?? Number.POSITIVE_INFINITY;
+  let inFlight = 0;
+
+  /** Starts a lookup, or throws CALLBACK_CHECK_BUSY at once when the bound is reached. */
+  const startLookup = (name: string): Promise<readonly LookupAddress[]> => {
+    if (inFlight >= maxInFlight) {
+      throw new PurgeError(
+        'CALLBACK_CHECK_BUSY',
+        `callbackUrl host ${name} cannot be checked now: ${inFlight} host lookups already running; nothing was enqueued, retry shortly`,
+      );
+    }
+    inFlight++;
+    let answer: Promise<readonly LookupAddress[]>;
+    try {
+      answer = lookup(name);
+    } catch (error) {
+      answer = Promise.reject(error);
+    }
+    // Given back when the lookup itself settles (its thread is free again), never when we stop waiting.
+    const settled = () => {
+      inFlight--;
+    };
+    answer.then(settled, settled);
+    return answer;
+  };
 
   const refusal = (address: string, host: string): string | undefined => {
     if (allow.names.has(normalizeName(host))) return undefined;
@@ -81,9 +113,10 @@ export function createAddressGuard(options: AddressGuardOptions): AddressGuard {
         if (why) throw forbidden(`callbackUrl host ${bare} may not be called: ${why}`);
         return [{ address: bare, family }];
       }
+      const answer = startLookup(bare);
       let addresses: readonly LookupAddress[];
       try {
-        addresses = await withTimeout(lookup(bare), lookupTimeoutMs, `resolving ${bare}`);
+        addresses = await withTimeout(answer, lookupTimeoutMs, `resolving ${bare}`);
       } catch (error) {
         const reason = (error as { code?: string }).code ?? (error as Error).message;
         throw new PurgeError('REQUEST_INVALID', `callbackUrl host ${bare} does not resolve (${reason})`, {
@@ -125,7 +158,11 @@ function sameKind(a: Address, b: Address): boolean {
   return a.kind() === b.kind();
 }
 
-function normalizeName(host: string): string {
+/**
+ * One spelling per host name: DNS names are case-insensitive and `cms.example.com.` (fully qualified) is
+ * `cms.example.com`. Used wherever a host name is compared or counted (the allow list, delivery slots).
+ */
+export function normalizeName(host: string): string {
   return host.toLowerCase().replace(/\.$/, '');
 }
 

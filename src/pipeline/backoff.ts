@@ -52,7 +52,7 @@ export function submitRetryDelay(
   const delay =
     retryAfterMs === undefined
       ? withJitter(exponentialDelay(attemptsMade - 1, policy), policy.jitter, random)
-      : Math.round(Math.min(retryAfterMs, bounds.maxRetryAfterMs) * (1 + policy.jitter * random()));
+      : Math.round(boundedRetryAfter(retryAfterMs, bounds) * (1 + policy.jitter * random()));
   return Math.max(0, Math.min(delay, bounds.timeLeftMs));
 }
 

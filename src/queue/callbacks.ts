@@ -1,7 +1,7 @@
 import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { deliverCallback } from '../callbacks/deliver.ts';
 import type { Config } from '../config/schema.ts';
-import { isPurgeError } from '../errors.ts';
+import { describeError, errorCodeOf, isRetryable, PurgeError } from '../errors.ts';
 import type { AddressGuard } from '../net/address-guard.ts';
 import { createGuardedDispatcher } from '../net/guarded-dispatcher.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -85,10 +85,7 @@ export function startCallbackWorker(config: Config, store: StatusStore, guard: A
         nowSeconds: Math.floor(Date.now() / 1000),
         dispatcher,
       }).catch((error: unknown) => {
-        // A forbidden address stays forbidden: retrying would only knock on it again.
-        if (isPurgeError(error) && error.code === 'CALLBACK_URL_FORBIDDEN')
-          throw new UnrecoverableError(error.message);
-        throw error;
+        throw asJobFailure(error);
       });
       log.info({ purgeId: status.id, jobId: job.id, httpStatus: code }, 'completion callback delivered');
       return { httpStatus: code };
@@ -115,7 +112,7 @@ export function startCallbackWorker(config: Config, store: StatusStore, guard: A
   });
   worker.on('failed', (job, error) => {
     log.warn(
-      { purgeId: job?.data.purgeId, jobId: job?.id, err: error.message },
+      { purgeId: job?.data.purgeId, jobId: job?.id, code: codeOf(error), err: error.message },
       'completion callback failed',
     );
   });
@@ -131,11 +128,30 @@ export function startCallbackWorker(config: Config, store: StatusStore, guard: A
   };
 }
 
-/** The receiver a callback's delivery slots are counted against: its host name, any port. */
+/**
+ * A failed delivery as BullMQ keeps it. BullMQ stores only an error's message as the job's failure reason,
+ * so the code leads it (`CALLBACK_DELIVERY_FAILED: ...`), and rides along as `code` for the log line.
+ * A forbidden address stays forbidden: retrying would only knock on it again, so that one is unrecoverable
+ * (and an UnrecoverableError would otherwise drop the code).
+ */
+function asJobFailure(error: unknown): Error {
+  const code = errorCodeOf(error);
+  const message = `${code}: ${describeError(error)}`;
+  if (code === 'CALLBACK_URL_FORBIDDEN') return Object.assign(new UnrecoverableError(message), { code });
+  return new PurgeError(code, message, { retryable: isRetryable(error), cause: error });
+}
+
+/** The code a delivery failure carries (see asJobFailure); none on what BullMQ raised itself. */
+function codeOf(error: Error): string | undefined {
+  const { code } = error as { code?: unknown };
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** The receiver a callback's delivery slots are counted against: its host name, any port (host-slots.ts normalises it). */
 function receiverHost(callbackUrl: string | undefined): string {
   if (!callbackUrl) return '';
   try {
-    return new URL(callbackUrl).hostname.toLowerCase();
+    return new URL(callbackUrl).hostname;
   } catch {
     return '';
   }

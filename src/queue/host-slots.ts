@@ -1,3 +1,5 @@
+import { normalizeName } from '../net/address-guard.ts';
+
 /**
  * This process's callback delivery slots, counted per receiver host, with the jobs waiting for each.
  *
@@ -8,6 +10,9 @@
  * worker slot for another host's job. When a slot of a host frees, the oldest job deferred for that
  * host here is named so the worker can promote it at once: a busy but healthy receiver keeps its
  * slots in use, while the deferral delay is only the fallback for when that hint is lost.
+ *
+ * Hosts are counted by their normalised name (see normalizeName): `CMS.example.com.` is `cms.example.com`,
+ * so spelling a receiver differently cannot win it more slots.
  *
  * In memory on purpose: the count is of this process's own deliveries (N processes give a host N x
  * perHostConcurrency of N x concurrency slots, the same share), and a crash loses nothing durable: the
@@ -31,7 +36,8 @@ export function createHostSlots(perHost: number): HostSlots {
   const busy = new Map<string, number>();
   const waiting = new Map<string, Set<string>>();
   return {
-    take(host, jobId) {
+    take(spelled, jobId) {
+      const host = normalizeName(spelled);
       const used = busy.get(host) ?? 0;
       if (used >= perHost) return false;
       busy.set(host, used + 1);
@@ -39,7 +45,8 @@ export function createHostSlots(perHost: number): HostSlots {
       if (ids?.delete(jobId) && ids.size === 0) waiting.delete(host);
       return true;
     },
-    defer(host, jobId) {
+    defer(spelled, jobId) {
+      const host = normalizeName(spelled);
       let ids = waiting.get(host);
       if (!ids) {
         ids = new Set();
@@ -49,12 +56,14 @@ export function createHostSlots(perHost: number): HostSlots {
       ids.add(jobId);
       if (ids.size > MAX_WAITING_PER_HOST) ids.delete(ids.values().next().value as string);
     },
-    give(host) {
+    give(spelled) {
+      const host = normalizeName(spelled);
       const used = (busy.get(host) ?? 1) - 1;
       if (used > 0) busy.set(host, used);
       else busy.delete(host);
     },
-    nextWaiting(host) {
+    nextWaiting(spelled) {
+      const host = normalizeName(spelled);
       const ids = waiting.get(host);
       const oldest = ids?.values().next().value;
       if (oldest === undefined) return undefined;

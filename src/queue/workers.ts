@@ -9,6 +9,7 @@ import type { BatchJobData } from '../pipeline/job.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { QuotaLedger } from '../status/quota.ts';
 import type { StatusStore } from '../status/store.ts';
+import { withTimeout } from '../with-timeout.ts';
 import { createBatchProcessor } from './batch-processor.ts';
 import { createRedisConnection } from './connection.ts';
 import { createFlushScheduler, flushSettings } from './flush.ts';
@@ -42,21 +43,6 @@ export interface WorkerDeps {
 
 /** How long jobs aborted at shutdown get to move themselves back to the queue before Redis is cut. */
 const RELEASE_WINDOW_MS = 2_000;
-
-/** True when `promise` settles within `ms`; the timer never holds the process open past the answer. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const settled = promise.then(
-    () => true,
-    () => true,
-  );
-  const result = await Promise.race([settled, expired]);
-  clearTimeout(timer);
-  return result;
-}
 
 /** One BullMQ worker per CDN queue; each job walks submit -> poll -> ... -> finished by re-delaying itself. */
 export function startWorkers(deps: WorkerDeps): WorkerPool {
@@ -191,13 +177,19 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
     async close(graceMs = config.worker.shutdownGraceMs) {
       await (await reconciler)?.close();
       const graceful = Promise.all([...workers.values()].map((worker) => worker.close()));
-      if (!(await settlesWithin(graceful, graceMs))) {
+      // Settled either way counts: a close that failed leaves nothing to wait for.
+      const closed = graceful.then(
+        () => true,
+        () => true,
+      );
+      const closedWithin = (ms: number) => withTimeout(closed, ms, 'closing workers').catch(() => false);
+      if (!(await closedWithin(graceMs))) {
         // worker.close(true) would only return the pending close: abort the calls instead. Each aborted step
         // hands its job back to the queue (not as an attempt); whatever has not within the release window
         // (a Redis call that hangs) is cut off with the connections, and its lock lapses instead.
         log.warn({ graceMs }, 'in-flight jobs did not finish in time; releasing them to other workers');
         for (const worker of workers.values()) worker.cancelAllJobs('shutting down');
-        if (!(await settlesWithin(graceful, RELEASE_WINDOW_MS))) {
+        if (!(await closedWithin(RELEASE_WINDOW_MS))) {
           for (const connection of connections) connection.disconnect();
           return;
         }

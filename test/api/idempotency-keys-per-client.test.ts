@@ -107,15 +107,71 @@ describe('idempotency keys, scoped by client', () => {
     const bareLine = accepted(bare.json().id);
     expect(namedLine).toMatchObject({ client: 'cms', msg: 'purge accepted' });
     expect(bareLine).toMatchObject({ client: 'tokens[2]' });
-    const completed = about(String(namedLine?.reqId)).filter((line) => line.msg === 'request completed');
+    const namedLines = about(String(namedLine?.reqId));
+    const completed = namedLines.filter((line) => line.msg === 'request completed');
     expect(completed).toHaveLength(1);
-    expect(completed[0]).toMatchObject({ client: 'cms' });
+    expect(completed[0]).toMatchObject({
+      client: 'cms',
+      method: 'POST',
+      url: '/v1/purges',
+      statusCode: 202,
+      responseTime: expect.any(Number),
+    });
+    expect(namedLines.filter((line) => line.client !== 'cms')).toEqual([]);
+    expect(about(String(bareLine?.reqId)).filter((line) => line.client !== 'tokens[2]')).toEqual([]);
     expect(JSON.stringify(lines)).not.toContain(CMS_TOKEN);
   });
 
-  it('logs webhook requests with client webhook', async () => {
+  it('logs a request refused before authentication with no client', async () => {
+    const refused = await app.inject({
+      method: 'GET',
+      url: '/v1/purges/nope',
+      headers: bearer('wrong-token'),
+    });
+    expect(refused.statusCode).toBe(401);
+    const completed = lines.filter((line) => line.msg === 'request completed' && line.statusCode === 401);
+    expect(completed.at(-1)).toMatchObject({ method: 'GET', url: '/v1/purges/nope' });
+    expect(completed.at(-1)).not.toHaveProperty('client');
+  });
+
+  it('logs webhook requests with client webhook on every line', async () => {
     const response = await publish('logged-event', ['https://www.example.com/webhook.html']);
     const line = lines.find((entry) => entry.purgeId === response.json().id);
     expect(line).toMatchObject({ client: 'webhook', eventId: 'logged-event' });
+    const about = lines.filter((entry) => entry.reqId === line?.reqId);
+    expect(about.map((entry) => entry.msg)).toContain('request completed');
+    expect(about.filter((entry) => entry.client !== 'webhook')).toEqual([]);
+  });
+
+  it('names no client on a webhook request whose signature does not verify', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/events/publish',
+      headers: {
+        'content-type': 'application/json',
+        'x-purge-timestamp': '1',
+        'x-purge-signature': 'forged',
+      },
+      payload: JSON.stringify({ eventId: 'forged-event', urls: ['https://www.example.com/forged.html'] }),
+    });
+    expect(response.statusCode).toBe(401);
+    const completed = lines.filter(
+      (line) =>
+        line.msg === 'request completed' && line.url === '/v1/events/publish' && line.statusCode === 401,
+    );
+    expect(completed).toHaveLength(1);
+    const about = lines.filter((line) => line.reqId === completed[0]?.reqId);
+    expect(about.filter((line) => 'client' in line)).toEqual([]);
+  });
+
+  it('names no client on a webhook request with no body to sign', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/events/publish' });
+    expect(response.statusCode).toBe(400);
+    const completed = lines.filter(
+      (line) =>
+        line.msg === 'request completed' && line.url === '/v1/events/publish' && line.statusCode === 400,
+    );
+    expect(completed).toHaveLength(1);
+    expect(lines.filter((line) => line.reqId === completed[0]?.reqId && 'client' in line)).toEqual([]);
   });
 });

@@ -50,6 +50,18 @@ describe('POST /v1/events/publish (CMS webhook)', () => {
     expect(await api.keys()).toEqual(keysAfterFirst);
   });
 
+  it('answers a re-sent event whose body changed with 409 IDEMPOTENCY_KEY_REUSED, writing nothing', async () => {
+    const raw = '{"eventId":"article-43-published","urls":["https://www.example.com/news/43.html"]}';
+    expect((await deliver(raw, signed(raw))).status).toBe(202);
+    const keysAfterFirst = await api.keys();
+
+    const changed = '{"eventId":"article-43-published","urls":["https://www.example.com/news/43-v2.html"]}';
+    const resent = await deliver(changed, signed(changed));
+    expect(resent.status).toBe(409);
+    expect(resent.body).toMatchObject({ error: 'IDEMPOTENCY_KEY_REUSED' });
+    expect(await api.keys()).toEqual(keysAfterFirst);
+  });
+
   it.each([
     [
       'no signature',

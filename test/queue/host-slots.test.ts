@@ -12,6 +12,17 @@ describe('per-host delivery slots', () => {
     expect(slots.take('slow.example', 'c')).toBe(true);
   });
 
+  it('counts every spelling of one host name (a trailing dot, any case) against the same share', () => {
+    const slots = createHostSlots(1);
+    expect(slots.take('cms.example.com', 'a')).toBe(true);
+    expect(slots.take('cms.example.com.', 'b')).toBe(false);
+    expect(slots.take('CMS.Example.COM', 'c')).toBe(false);
+    slots.defer('CMS.example.com.', 'b');
+    slots.give('cms.EXAMPLE.com.');
+    expect(slots.nextWaiting('cms.example.com')).toBe('b');
+    expect(slots.take('cms.example.com.', 'b')).toBe(true);
+  });
+
   it('names the jobs deferred for a host oldest first, each once, and forgets one that got a slot', () => {
     const slots = createHostSlots(1);
     slots.take('h', 'running');

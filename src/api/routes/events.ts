@@ -10,14 +10,19 @@ import { type PublishEventBody, publishEventSchema } from '../schemas.ts';
  * POST /v1/events/publish: the CMS webhook. Authenticated by an HMAC over the raw body, checked in the body
  * parser itself: an unsigned request is refused before its JSON is even parsed, so strangers can neither
  * make us parse their bodies nor learn anything about the schema. CMSs redeliver: the event id is the
- * idempotency key, and a repeat answers with the first purge's id.
+ * idempotency key, and a repeat answers with the first purge's id (one whose body changed, with 409).
  */
 export async function eventRoutes(
   app: FastifyInstance,
   { runtime, secret }: { runtime: Runtime; secret: string },
 ) {
-  // The signature names the sender: every log line about the request says it came from the webhook.
-  app.addHook('onRequest', async (request, reply) => identifyClient(request, reply, 'webhook'));
+  // Only a verified signature names the sender, so a stranger's request is never logged as the webhook's.
+  // Marked in the parser, named in preValidation (the first hook after parsing, so a signed request with a
+  // bad body is still logged as the webhook's): a bodiless request skips the parser and is never marked.
+  const signedRequests = new WeakSet<FastifyRequest>();
+  app.addHook('preValidation', async (request, reply) => {
+    if (signedRequests.has(request)) identifyClient(request, reply, 'webhook');
+  });
   app.addContentTypeParser(
     'application/json',
     { parseAs: 'string' },
@@ -31,6 +36,7 @@ export async function eventRoutes(
         runtime.config.api.webhook.toleranceSeconds,
       );
       if (!signed.ok) return done(new PurgeError('SIGNATURE_INVALID', signed.reason), undefined);
+      signedRequests.add(request);
       try {
         done(null, JSON.parse(raw));
       } catch (error) {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { formatIssues } from '../../config/load.ts';
-import { purgeRequestSchema } from '../../model/purge.ts';
+import { createPurgeRequestSchema } from '../../model/purge.ts';
+import { LARGEST_MAX_URL_LENGTH } from '../../model/url.ts';
 import { withRuntime } from '../context.ts';
 import { CliExit, EXIT } from '../exit-codes.ts';
 import { followPurge, parseTimeout } from '../follow.ts';
@@ -17,6 +18,10 @@ interface PurgeOptions {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+// The usage check runs before the config is read, so it cannot know api.maxUrlLength: it allows the most
+// that setting may be, and the producer then holds the URLs to the configured limit.
+const usageSchema = createPurgeRequestSchema({ maxUrlLength: LARGEST_MAX_URL_LENGTH });
 
 export function purgeCommand(program: Command): void {
   program
@@ -45,7 +50,7 @@ export function purgeCommand(program: Command): void {
       };
       // Checked before Redis is needed, so a typo gets its usage error even with Redis down; the producer
       // checks again against the configured limits.
-      const parsed = purgeRequestSchema.safeParse(candidate);
+      const parsed = usageSchema.safeParse(candidate);
       if (!parsed.success)
         throw new CliExit(EXIT.USAGE, `invalid purge:\n${formatIssues(parsed.error.issues)}`);
       const code = await withRuntime(globals.config, async (runtime) => {

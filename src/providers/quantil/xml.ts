@@ -1,7 +1,7 @@
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { PurgeError } from '../../errors.ts';
 import type { PurgeTarget } from '../../model/purge.ts';
-import { bodyExcerpt } from '../http.ts';
+import { bodyExcerpt, readAnswer } from '../http.ts';
 
 /**
  * QUANTIL's wire format. Bodies come from the network, so parsing is defensive: a size cap and a DOCTYPE
@@ -70,23 +70,6 @@ function badResponse(message: string): PurgeError {
   return new PurgeError('CDN_BAD_RESPONSE', message, { retryable: true });
 }
 
-/**
- * The parser throws plain Errors for what it will not build (more than 100 nested tags, a tag named
- * `__proto__` or `constructor`). Such a body reads the same on every try, so it is a permanent bad answer,
- * never a plain Error that the pipeline would count as transient and send the same purge again for.
- */
-function parseOrRefuse(parser: XMLParser, body: string, what: string): unknown {
-  try {
-    return parser.parse(body);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new PurgeError('CDN_BAD_RESPONSE', `${what}: the XML parser refused the response (${reason})`, {
-      retryable: false,
-      cause: error,
-    });
-  }
-}
-
 // `length` counts UTF-16 units, never more than the UTF-8 bytes: a cheap first test before counting bytes.
 function tooLarge(body: string, maxBytes: number): boolean {
   return body.length > maxBytes || Buffer.byteLength(body, 'utf8') > maxBytes;
@@ -100,7 +83,9 @@ export function parseStatusXml(body: string, maxBytes = DEFAULT_MAX_XML_BYTES): 
   const valid = XMLValidator.validate(body);
   if (valid !== true)
     throw badResponse(`QUANTIL status: malformed XML (${valid.err.msg}): ${bodyExcerpt(body, 80)}`);
-  const doc = parseOrRefuse(statusParser, body, 'QUANTIL status');
+  // The parser throws plain Errors for what it will not build (more than 100 nested tags, a tag named
+  // `__proto__` or `constructor`); readAnswer makes them the permanent bad answer they are.
+  const doc = readAnswer('QUANTIL status', () => statusParser.parse(body));
   const root = isRecord(doc) ? doc['purge-result'] : undefined;
   if (root === undefined)
     throw badResponse(`QUANTIL status: no <purge-result> in response: ${bodyExcerpt(body, 80)}`);
