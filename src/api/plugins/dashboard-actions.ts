@@ -3,9 +3,10 @@
  * the dashboard's path). Anything it does not name is refused, so a route a bull-board upgrade adds is
  * refused until someone decides about it here.
  *
- * Writes are few because a purge record counts its batches down as their jobs end: a job that is added,
- * edited (`update-data` could point it at `all`), removed before it ended, or lost to `empty`/`obliterate`
- * leaves its purge unfinished for ever. A job that has ended (completed or failed) can be cleaned, a failed
+ * Writes are few because a batch counts down the purges it carries only when its job ends it: a job that is
+ * added, edited (`update-data` could point it at another batch), removed before it ended, or lost to
+ * `empty`/`obliterate` leaves its purges unfinished until the reconciler notices (and a flush lost with its
+ * pending targets is only re-made by the next sweep). A job that has ended (completed or failed) can be cleaned, a failed
  * one retried and a delayed one (a poll or a backoff) promoted to run now: none of that leaves a batch
  * without its job. Pausing, rate limits, concurrency and schedulers are configuration, not dashboard work.
  */
