@@ -15,7 +15,7 @@ import {
   uniquePrefix,
   waitForCompleted,
 } from './common.ts';
-import { BENCH_POLICY, BENCH_WORKER, benchUrl, POLLS_PER_BATCH } from './rig.ts';
+import { BENCH_POLICY, BENCH_WORKER, POLLS_PER_BATCH } from './rig.ts';
 
 /** Step jobs run about twice as fast as batches: more of them, for a stretch no shorter than the pipeline's. */
 export const STEP_JOBS_PER_N = 3;
