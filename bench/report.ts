@@ -132,3 +132,48 @@ export async function writeJson(path: URL, report: unknown): Promise<void> {
   await mkdir(dirname(path.pathname), { recursive: true });
   await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
 }
+
+/** A figure with a target (the coalescing scenarios, and the pipeline ÷ step-job ratio). */
+export interface TargetResult {
+  id: string;
+  label: string;
+  /** The figure as printed: `1.21×`, `262 ms`. */
+  figure: string;
+  value: number;
+  /** As printed: `<= 1.5`, `<= 275 ms`; `—` for a figure shown beside one that has a target. */
+  target: string;
+  /** Undefined for a figure without a target. */
+  met?: boolean;
+  /** What the figure was measured over, and what it needs to be read right. */
+  detail: string;
+}
+
+export function atMost(value: number, limit: number): boolean {
+  return Number.isFinite(value) && value <= limit;
+}
+
+export function atLeast(value: number, limit: number): boolean {
+  return Number.isFinite(value) && value >= limit;
+}
+
+function metText(met: boolean | undefined): string {
+  if (met === undefined) return '';
+  return met ? 'yes' : 'NO';
+}
+
+export function renderTargets(results: readonly TargetResult[]): string {
+  const header = ['figure', 'value', 'target', 'met', 'measured over'];
+  const lines = results.map((row) => [row.label, row.figure, row.target, metText(row.met), row.detail]);
+  const all = [header, ...lines];
+  const widths = header.map((_, column) => Math.max(...all.map((line) => (line[column] ?? '').length)));
+  const render = (line: string[]) =>
+    line
+      .map((cell, column) => {
+        const width = widths[column] ?? 0;
+        return column === 1 ? cell.padStart(width) : cell.padEnd(width);
+      })
+      .join('  ')
+      .trimEnd();
+  const rule = widths.map((width) => '-'.repeat(width)).join('  ');
+  return [render(header), rule, ...lines.map(render)].join('\n');
+}

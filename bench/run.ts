@@ -1,10 +1,24 @@
 import { arch, cpus, loadavg, platform } from 'node:os';
 import { acquireRedis, countSentCommands } from './redis.ts';
-import { type RowSpec, renderTable, summarize, writeJson } from './report.ts';
+import {
+  atLeast,
+  type RowResult,
+  type RowSpec,
+  renderTable,
+  renderTargets,
+  summarize,
+  type TargetResult,
+  writeJson,
+} from './report.ts';
+import { backlog } from './scenarios/backlog.ts';
 import { baseline } from './scenarios/baseline.ts';
+import { burst } from './scenarios/burst.ts';
 import type { BenchContext, Measurement, Measurements } from './scenarios/common.ts';
 import { ingest } from './scenarios/ingest.ts';
+import { latency } from './scenarios/latency.ts';
+import { memory } from './scenarios/memory.ts';
 import { pipeline } from './scenarios/pipeline.ts';
+import { repeats } from './scenarios/repeats.ts';
 import { POLLS_PER_BATCH } from './scenarios/rig.ts';
 import { stepJobBaseline } from './scenarios/step-job.ts';
 
@@ -48,6 +62,9 @@ const ROWS: RowSpec[] = [
   },
 ];
 
+/** The pipeline per batch ÷ the step-job baseline: our own work may at most double a batch's BullMQ cost. */
+const PIPELINE_TARGET = 0.5;
+
 function positiveInt(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -57,6 +74,50 @@ function positiveInt(name: string, fallback: number, min: number, max: number): 
     throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+/** Parts of the bench a run does (BENCH_ONLY, comma-separated; default all). */
+const GROUPS = ['ratios', 'burst', 'repeats', 'latency', 'memory', 'backlog'] as const;
+type Group = (typeof GROUPS)[number];
+
+function selectedGroups(): ReadonlySet<Group> {
+  const raw = process.env.BENCH_ONLY;
+  if (raw === undefined || raw.trim() === '') return new Set(GROUPS);
+  const names = raw.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !(GROUPS as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    throw new Error(`BENCH_ONLY: unknown ${unknown.join(', ')} (known: ${GROUPS.join(', ')})`);
+  }
+  return new Set(names as Group[]);
+}
+
+/** Sizes of the coalescing scenarios; each runs once, after the rounds. */
+function coalescingSettings() {
+  return {
+    burst: positiveInt('BENCH_BURST', 10_000, 100, 100_000),
+    // A little over the 1,000/s asked: paced at exactly 1,000/s, the last calls' lag leaves the rate at 998/s.
+    burstRate: positiveInt('BENCH_BURST_RATE', 1_050, 10, 100_000),
+    latency: positiveInt('BENCH_LATENCY', 3_000, 100, 100_000),
+    latencyRate: positiveInt('BENCH_LATENCY_RATE', 500, 10, 100_000),
+    memory: positiveInt('BENCH_MEMORY', 5_000, 100, 100_000),
+    backlog: positiveInt('BENCH_BACKLOG', 100_000, 100, 1_000_000),
+  };
+}
+
+function pipelineTarget(results: readonly RowResult[]): TargetResult[] {
+  const ratio = results.find((row) => row.id === 'pipeline')?.ratio;
+  if (!ratio || ratio.samples.length === 0) return [];
+  return [
+    {
+      id: 'pipeline-vs-step-job',
+      label: 'pipeline ÷ step-job baseline',
+      figure: `${ratio.median.toFixed(2)}×`,
+      value: ratio.median,
+      target: `>= ${PIPELINE_TARGET}×`,
+      met: atLeast(ratio.median, PIPELINE_TARGET),
+      detail: `median of the rounds' ratios (${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)}); one URL per call, no window`,
+    },
+  ];
 }
 
 /** Every scenario once. Rounds interleave scenarios so slow drift of the machine hits all of them alike. */
@@ -74,30 +135,51 @@ async function round(ctx: BenchContext): Promise<Measurements> {
 async function main(): Promise<void> {
   const n = positiveInt('BENCH_N', 500, 10, 5000);
   const rounds = positiveInt('BENCH_ROUNDS', 5, 1, 20);
+  const groups = selectedGroups();
+  const sizes = coalescingSettings();
   const startedAt = performance.now();
   const redis = await acquireRedis();
   const samples = new Map<string, Measurement[]>();
+  const targets: TargetResult[] = [];
+  const say = (text: string) => process.stderr.write(`bench: ${text}\n`);
   try {
     const ctx: BenchContext = { redisUrl: redis.url, n, commandsSent: countSentCommands() };
-    process.stderr.write(`bench: N=${n}, ${rounds} rounds, Redis ${redis.version} (${redis.source})\n`);
-    // Untimed and full size: V8 keeps optimising ioredis/BullMQ paths for thousands of jobs (a cold
-    // process measured the baseline at half its later rate), so a short warm-up left round 1 an outlier.
-    await round(ctx);
-    process.stderr.write('bench: warm-up round done\n');
-    for (let index = 0; index < rounds; index++) {
-      const roundStartedAt = performance.now();
-      const measured = await round(ctx);
-      for (const [id, measurement] of Object.entries(measured)) {
-        samples.set(id, [...(samples.get(id) ?? []), measurement]);
+    say(
+      `N=${n}, ${rounds} rounds, Redis ${redis.version} (${redis.source}), running ${[...groups].join(', ')}`,
+    );
+    if (groups.has('ratios')) {
+      // Untimed and full size: V8 keeps optimising ioredis/BullMQ paths for thousands of jobs (a cold
+      // process measured the baseline at half its later rate), so a short warm-up left round 1 an outlier.
+      await round(ctx);
+      say('warm-up round done');
+      for (let index = 0; index < rounds; index++) {
+        const roundStartedAt = performance.now();
+        const measured = await round(ctx);
+        for (const [id, measurement] of Object.entries(measured)) {
+          samples.set(id, [...(samples.get(id) ?? []), measurement]);
+        }
+        const seconds = ((performance.now() - roundStartedAt) / 1000).toFixed(1);
+        say(`round ${index + 1}/${rounds} done in ${seconds} s`);
       }
-      const seconds = ((performance.now() - roundStartedAt) / 1000).toFixed(1);
-      process.stderr.write(`bench: round ${index + 1}/${rounds} done in ${seconds} s\n`);
     }
+    // Coalescing as shipped, each once: their figures are counts and latencies, not rates to a baseline.
+    const timed = async (group: Group, run: () => Promise<TargetResult[]>) => {
+      if (!groups.has(group)) return;
+      const groupStartedAt = performance.now();
+      targets.push(...(await run()));
+      say(`${group} done in ${((performance.now() - groupStartedAt) / 1000).toFixed(1)} s`);
+    };
+    await timed('burst', () => burst(ctx, { purges: sizes.burst, perSecond: sizes.burstRate }));
+    await timed('repeats', () => repeats(ctx));
+    await timed('latency', () => latency(ctx, { purges: sizes.latency, perSecond: sizes.latencyRate }));
+    await timed('memory', () => memory(ctx, sizes.memory));
+    await timed('backlog', () => backlog(ctx, sizes.backlog));
   } finally {
     await redis.stop();
   }
 
   const results = summarize(ROWS, samples);
+  const allTargets = [...pipelineTarget(results), ...targets];
   const durationMs = Math.round(performance.now() - startedAt);
   const cpuList = cpus();
   const machine = {
@@ -112,21 +194,30 @@ async function main(): Promise<void> {
     `machine: node ${machine.node}, ${machine.cpus} cpus (${machine.cpuModel}), ${machine.platform}, ` +
       `redis ${machine.redis}, load ${machine.loadavg.join(' ')}\n`,
   );
-  process.stdout.write(
-    `N=${n} per run, ${rounds} rounds (median shown), total ${(durationMs / 1000).toFixed(1)} s\n\n`,
-  );
-  process.stdout.write(`${renderTable(results)}\n`);
-  process.stdout.write(
-    '\nratio: median of per-round ratios (each round measures every scenario back to back).\n' +
-      'redis cmds/item: commands this process sent to Redis per job, batch or purge; a Lua script call is one.\n',
-  );
+  process.stdout.write(`total ${(durationMs / 1000).toFixed(1)} s\n`);
+  if (groups.has('ratios')) {
+    process.stdout.write(`\nN=${n} per run, ${rounds} rounds (median shown)\n\n${renderTable(results)}\n`);
+    process.stdout.write(
+      '\nratio: median of per-round ratios (each round measures every scenario back to back).\n' +
+        'redis cmds/item: commands this process sent to Redis per job, batch or purge; a Lua script call is one.\n',
+    );
+  }
+  if (allTargets.length > 0) {
+    process.stdout.write(
+      '\nTargets (coalescing as shipped: window 250 ms, real per-call limits; each scenario once)\n\n' +
+        `${renderTargets(allTargets)}\n`,
+    );
+  }
   await writeJson(new URL('./results/latest.json', import.meta.url), {
     finishedAt: new Date().toISOString(),
     durationMs,
     n,
     rounds,
+    groups: [...groups],
+    sizes,
     machine,
     results,
+    targets: allTargets,
   });
 }
 

@@ -100,3 +100,68 @@ async function firstFailure(queues: readonly Queue[]): Promise<string> {
   }
   return 'unknown';
 }
+
+/**
+ * Milliseconds since the epoch like Date.now(), but monotonic and sub-millisecond: what a latency is measured
+ * with on both ends (the bench's simulator stamps its request log with it too).
+ */
+export function wallClock(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Waits on a condition (checked every 10 ms), never on a guessed time; gives up after `timeoutMs`. */
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  describe: () => string,
+): Promise<void> {
+  const giveUpAt = performance.now() + timeoutMs;
+  while (!(await condition())) {
+    if (performance.now() > giveUpAt) throw new Error(`gave up after ${timeoutMs} ms: ${describe()}`);
+    await sleep(10);
+  }
+}
+
+/**
+ * Starts `count` calls at `perSecond`, open loop: call i is due at i / perSecond from the start, whatever
+ * the earlier ones take (at most `maxInFlight` at once; behind schedule, due calls start as slots free up).
+ * Resolves with when each call returned (wallClock()) and the rate actually achieved.
+ */
+export async function paced(
+  count: number,
+  perSecond: number,
+  maxInFlight: number,
+  call: (index: number) => Promise<unknown>,
+): Promise<{ returnedAt: number[]; achievedPerSecond: number }> {
+  const returnedAt = new Array<number>(count).fill(0);
+  const startedAt = performance.now();
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  for (let index = 0; index < count; index++) {
+    const dueAt = startedAt + (index * 1000) / perSecond;
+    const ahead = dueAt - performance.now();
+    // Timers fire late by a millisecond or so: waking a little early and starting every call that is due
+    // keeps the average rate on schedule.
+    if (ahead >= 1) await sleep(Math.floor(ahead));
+    while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+    if (failure !== undefined) break;
+    const running: Promise<void> = call(index).then(
+      () => {
+        returnedAt[index] = wallClock();
+        inFlight.delete(running);
+      },
+      (error: unknown) => {
+        failure ??= error;
+        inFlight.delete(running);
+      },
+    );
+    inFlight.add(running);
+  }
+  await Promise.all(inFlight);
+  if (failure !== undefined) throw failure;
+  // From the first acceptance to the last: the rate the calls were accepted at (n calls span n - 1 gaps).
+  const first = returnedAt.reduce((earliest, at) => Math.min(earliest, at), Number.POSITIVE_INFINITY);
+  const last = returnedAt.reduce((latest, at) => Math.max(latest, at), 0);
+  const achievedPerSecond = count > 1 ? ((count - 1) * 1000) / (last - first) : Number.NaN;
+  return { returnedAt, achievedPerSecond };
+}

@@ -13,6 +13,9 @@ export const BENCH_HOST = 'www.example.com';
 
 export type CdnKind = 'vims' | 'quantil';
 
+/** The id each kind's CDN entry has in a bench config. */
+export const CDN_ID: Record<CdnKind, string> = { vims: 'vims-bench', quantil: 'quantil-bench' };
+
 /** As written in a config file; the step-job baseline parses the same values, so both wait alike. */
 export const BENCH_POLICY = {
   // Jitter 0 everywhere: random delays would be noise we add ourselves.
@@ -35,6 +38,57 @@ export const BENCH_WORKER = { lockDurationMs: 30_000, stalledIntervalMs: 30_000,
  */
 export const POLLS_PER_BATCH = 1;
 
+/**
+ * How a rig's CDNs share calls. `one-per-call`: one URL per CDN call (the shortest VIMS pattern, one QUANTIL
+ * item) and no window, so every purge is a batch of its own and a batch's whole walk can be compared with the
+ * step-job baseline. `default`: coalescing as shipped (window 250 ms, the providers' real per-call limits).
+ */
+export type Coalescing = 'one-per-call' | 'default';
+
+/** The config file a rig runs, as written (unparsed): a forked worker process parses the same object. */
+export function benchConfigInput(
+  redisUrl: string,
+  prefix: string,
+  simulatorUrl: string,
+  cdns: readonly CdnKind[],
+  concurrency: number,
+  coalescing: Coalescing = 'one-per-call',
+): Record<string, unknown> {
+  const onePerCall = coalescing === 'one-per-call';
+  const entries = cdns.map((kind) =>
+    kind === 'vims'
+      ? {
+          id: CDN_ID.vims,
+          provider: 'vims',
+          baseUrl: simulatorUrl,
+          token: VIMS_TOKEN,
+          cdnId: 101,
+          target: 'all',
+          concurrency,
+          ...(onePerCall ? { maxPatternLength: 64, coalesce: { windowMs: 0 } } : {}),
+        }
+      : {
+          id: CDN_ID.quantil,
+          provider: 'quantil',
+          baseUrl: simulatorUrl,
+          user: QUANTIL_ACCOUNT.user,
+          apiKey: QUANTIL_ACCOUNT.apiKey,
+          concurrency,
+          ...(onePerCall ? { maxItemsPerCall: 1, coalesce: { windowMs: 0 } } : {}),
+        },
+  );
+  return {
+    redis: { url: redisUrl, prefix },
+    cdns: entries,
+    routes: [{ hosts: [BENCH_HOST], cdns: entries.map((entry) => entry.id) }],
+    policy: BENCH_POLICY,
+    worker: BENCH_WORKER,
+    api: { host: '127.0.0.1', port: 0 },
+    metrics: { host: '127.0.0.1', port: 0 },
+    log: { level: 'silent' },
+  };
+}
+
 /** Production's shape with test-sized timings: no seconds-long poll waits, no jitter. */
 export function benchConfig(
   redisUrl: string,
@@ -42,44 +96,10 @@ export function benchConfig(
   simulatorUrl: string,
   cdns: readonly CdnKind[],
   concurrency: number,
+  coalescing: Coalescing = 'one-per-call',
 ): Config {
-  // One URL per CDN call (the shortest VIMS pattern, one QUANTIL item) and no window: every purge is a
-  // batch of its own, so these scenarios measure a batch's whole walk against the step-job baseline.
-  const entries = cdns.map((kind) =>
-    kind === 'vims'
-      ? {
-          id: 'vims-bench',
-          provider: 'vims',
-          baseUrl: simulatorUrl,
-          token: VIMS_TOKEN,
-          cdnId: 101,
-          target: 'all',
-          concurrency,
-          maxPatternLength: 64,
-          coalesce: { windowMs: 0 },
-        }
-      : {
-          id: 'quantil-bench',
-          provider: 'quantil',
-          baseUrl: simulatorUrl,
-          user: QUANTIL_ACCOUNT.user,
-          apiKey: QUANTIL_ACCOUNT.apiKey,
-          concurrency,
-          maxItemsPerCall: 1,
-          coalesce: { windowMs: 0 },
-        },
-  );
   return parseConfig(
-    {
-      redis: { url: redisUrl, prefix },
-      cdns: entries,
-      routes: [{ hosts: [BENCH_HOST], cdns: entries.map((entry) => entry.id) }],
-      policy: BENCH_POLICY,
-      worker: BENCH_WORKER,
-      api: { host: '127.0.0.1', port: 0 },
-      metrics: { host: '127.0.0.1', port: 0 },
-      log: { level: 'silent' },
-    },
+    benchConfigInput(redisUrl, prefix, simulatorUrl, cdns, concurrency, coalescing),
     // An empty env: nothing from the caller's environment may leak into the bench config.
     {},
     'bench config',

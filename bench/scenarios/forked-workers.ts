@@ -1,0 +1,94 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export interface WorkerMemory {
+  rss: number;
+  heapUsed: number;
+  /** V8's heap as reserved (used or garbage), and memory outside it (Buffers, native allocations). */
+  heapTotal: number;
+  external: number;
+  /** The JS heap still in use after two full collections: what the process holds on to, garbage aside. */
+  heapLive: number;
+  /** Highest RSS the process sampled (every 50 ms) since it started. */
+  peakRss: number;
+}
+
+export type WorkerRequest =
+  | { type: 'start' }
+  | { type: 'stop-workers' }
+  | { type: 'memory' }
+  | { type: 'exit' };
+export type WorkerReply = { type: 'ready' | 'started' | 'stopped' | 'memory'; memory: WorkerMemory };
+
+export interface ForkedWorkers {
+  /** Memory once the process has loaded, before any worker runs. */
+  readonly ready: WorkerMemory;
+  /** Starts the workers (a fresh runtime); resolves once they are connected, with the memory then. */
+  start(): Promise<WorkerMemory>;
+  /** Closes the workers (and their runtime); the process stays, warm, for the next start. */
+  stopWorkers(): Promise<WorkerMemory>;
+  memory(): Promise<WorkerMemory>;
+  /** Closes the runtime and waits for the process to exit; killed if it has not within 15 s. */
+  stop(): Promise<void>;
+}
+
+const ENTRY = fileURLToPath(new URL('../worker-process.ts', import.meta.url));
+/** Bounds every question to the child: a wedged worker process must stop the bench, not hang it. */
+const ANSWER_TIMEOUT_MS = 30_000;
+
+function nextReply(child: ChildProcess, type: WorkerReply['type']): Promise<WorkerReply> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`bench worker process did not answer "${type}" within ${ANSWER_TIMEOUT_MS} ms`));
+    }, ANSWER_TIMEOUT_MS);
+    const onMessage = (message: WorkerReply) => {
+      if (message.type !== type) return;
+      cleanup();
+      resolve(message);
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`bench worker process exited (${code}) before answering "${type}"`));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+/** The rig's workers in a child process (bench/worker-process.ts) running the same config file. */
+export async function forkWorkers(configInput: Record<string, unknown>): Promise<ForkedWorkers> {
+  const child = fork(ENTRY, [], {
+    // gc() lets the process tell live heap from garbage not yet collected (heapLive).
+    execArgv: [...process.execArgv, '--expose-gc'],
+    env: { ...process.env, BENCH_WORKER_CONFIG: JSON.stringify(configInput) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const ask = async (request: WorkerRequest, answer: WorkerReply['type']) => {
+    const reply = nextReply(child, answer);
+    child.send(request);
+    return (await reply).memory;
+  };
+  const ready = await nextReply(child, 'ready');
+  return {
+    ready: ready.memory,
+    start: () => ask({ type: 'start' }, 'started'),
+    stopWorkers: () => ask({ type: 'stop-workers' }, 'stopped'),
+    memory: () => ask({ type: 'memory' }, 'memory'),
+    async stop() {
+      if (child.exitCode === null && child.connected) child.send({ type: 'exit' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+      process.off('exit', killOnExit);
+    },
+  };
+}
