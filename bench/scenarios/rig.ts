@@ -65,7 +65,7 @@ export function benchConfigInput(
           cdnId: 101,
           target: 'all',
           concurrency,
-          ...(onePerCall ? { maxPatternLength: 64, coalesce: { windowMs: 0 } } : {}),
+          ...(onePerCall ? { maxPatternLength: 64, patternScope: 'url', coalesce: { windowMs: 0 } } : {}),
         }
       : {
           id: CDN_ID.quantil,

@@ -11,11 +11,13 @@ export interface ProviderCapabilities {
   /** Most items (URLs + dirs) one API call takes; `toBatches` never returns a bigger batch. */
   maxItemsPerCall: number;
   /**
-   * Most characters of targets (as `u <url>`, counted with each regex special character twice) one call
+   * Most characters of targets (each counted escaped, as a regex would hold it, plus a separator) one call
    * takes, for a CDN whose limit is a length (VIMS: its pattern). A bound coalescing can check cheaply in
    * Redis; `toBatches` of what fits always gives one call.
    */
   maxTargetCharsPerCall?: number;
+  /** What of a URL those characters count: its path and query (VIMS's default scope), or all of it. */
+  targetCharsOf?: 'path' | 'url';
   /**
    * Items a CDN account may purge per UTC day, by kind (QUANTIL: 5000 urls, 500 dirs). Reserved in Redis
    * when a purge is planned, so work over quota is refused up front instead of failing later.

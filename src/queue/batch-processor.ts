@@ -28,7 +28,7 @@ export interface BatchProcessorDeps {
   /** Schedules this CDN's next flush when a take leaves targets pending. */
   flushes: FlushScheduler;
   /** How much one call takes: items, and characters for a CDN whose limit is a length. */
-  callBudget: { maxItems: number; maxChars: number };
+  callBudget: { maxItems: number; maxChars: number; charsOf: 'path' | 'url' };
 }
 
 /** Past the submit: the CDN has the purge (its task id is in the job's data), so only polls remain. */
@@ -69,7 +69,8 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
   /**
    * The flush's take. Its deduplication key goes first, so a target accepted from now on gets a flush of its
    * own instead of being folded into this one, which may already have taken its targets. Targets a full
-   * call left behind have waited long enough: their flush runs at once.
+   * call left behind get the next flush at once when they fill another call, else when the oldest of them
+   * has waited its window: a burst is sent in full calls, not a full call and a scrap.
    * Crash window: killed after the take, before the follow-up flush is added, the leftovers wait for the
    * next purge's flush or the reconciler's sweep.
    */
@@ -82,10 +83,15 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       batchId: `${cdnId}-${job.id}`,
       maxItems: Math.min(deps.callBudget.maxItems, MAX_TAKE_ITEMS),
       maxChars: deps.callBudget.maxChars,
+      charsOf: deps.callBudget.charsOf,
       deadlineMs: deps.policy.poll.deadlineMs,
       now: deps.now(),
     });
-    if (taken.stillPending > 0) await deps.flushes.ensure(cdnId, { now: true });
+    if (taken.stillPending > 0) {
+      const another = taken.batchId !== undefined && taken.stillPending >= taken.items;
+      const dueIn = taken.nextAcceptedAt + deps.flushes.windowMs(cdnId) - deps.now();
+      await deps.flushes.ensure(cdnId, { delayMs: another ? 0 : dueIn });
+    }
     return taken;
   }
 

@@ -151,9 +151,7 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
       if (accepted.outcome !== 'created') return repeatOf(accepted.id);
       // Crash window (see above): from here on the purge is accepted whatever happens to this call, so a
       // flush that cannot be scheduled now (a Redis blip) is left to the reconciler, not reported as a refusal.
-      await Promise.allSettled(
-        [...accepted.pending].map(([cdnId, pending]) => flushes.ensure(cdnId, { pending })),
-      );
+      await Promise.allSettled(plan.cdns.map((cdnId) => flushes.ensure(cdnId)));
       const targets = [...plan.targets.values()].reduce((sum, target) => sum + targetSize(target), 0);
       deps.events?.emit('purge:accepted', { purgeId: plan.purgeId, cdns: plan.cdns, targets });
       return { id: plan.purgeId, cdns: plan.cdns, duplicate: false };

@@ -16,17 +16,17 @@ export function flushDeduplicationId(cdnId: string): string {
 export interface FlushSettings {
   /** How long the oldest pending target waits for others to share its call. */
   windowMs: number;
-  /** A call's worth of targets: with this many pending, waiting longer gains nothing. */
-  callSize: number;
   attempts: number;
 }
 
 export interface FlushScheduler {
   /**
-   * Makes sure a flush will run for the CDN: within its window, at once when `pending` fills a call or
-   * `now` is asked (targets left over by a full call have waited long enough).
+   * Makes sure a flush will run for the CDN: after its window by default (the delay runs from the first
+   * target of the window, since later adds are folded into that flush), or after `delayMs`.
    */
-  ensure(cdnId: string, options: { pending?: number; now?: boolean }): Promise<void>;
+  ensure(cdnId: string, options?: { delayMs?: number }): Promise<void>;
+  /** The CDN's coalescing window. */
+  windowMs(cdnId: string): number;
 }
 
 /**
@@ -39,28 +39,25 @@ export function createFlushScheduler(
   settings: ReadonlyMap<string, FlushSettings>,
 ): FlushScheduler {
   return {
-    async ensure(cdnId, { pending = 0, now = false }) {
+    async ensure(cdnId, options = {}) {
       const queue = queues.get(cdnId);
       const setting = settings.get(cdnId);
       if (!queue || !setting) throw new Error(`no queue for CDN ${cdnId}`);
-      const immediately = now || pending >= setting.callSize || setting.windowMs === 0;
+      const delay = Math.max(0, Math.min(options.delayMs ?? setting.windowMs, setting.windowMs));
       const id = flushDeduplicationId(cdnId);
       await queue.add(
         BATCH_JOB,
         { cdnId, step: 'take', polls: 0 },
-        {
-          delay: immediately ? 0 : setting.windowMs,
-          deduplication: { id },
-          attempts: setting.attempts,
-          backoff: { type: BACKOFF_TYPE },
-        },
+        { delay, deduplication: { id }, attempts: setting.attempts, backoff: { type: BACKOFF_TYPE } },
       );
-      if (!immediately) return;
-      // A flush already waiting out its window is what the add was folded into: start it now.
+      // Asked for sooner than a flush already waiting out its window (the add was folded into it): start
+      // that one now. Without a window nothing ever waits, so there is nothing to look up.
+      if (delay > 0 || setting.windowMs === 0) return;
       const waiting = await queue.getDeduplicationJobId(id);
       const job = waiting ? await queue.getJob(waiting) : undefined;
       if (job && (await job.isDelayed())) await job.promote().catch(() => {});
     },
+    windowMs: (cdnId) => settings.get(cdnId)?.windowMs ?? 0,
   };
 }
 
@@ -68,14 +65,9 @@ export function createFlushScheduler(
 export function flushSettings(config: Config, providers: ReadonlyMap<string, Provider>) {
   return new Map<string, FlushSettings>(
     config.cdns.map((cdn) => {
-      const maxItems = providers.get(cdn.id)?.capabilities.maxItemsPerCall ?? 1;
       return [
         cdn.id,
-        {
-          windowMs: cdn.coalesce.windowMs,
-          callSize: Number.isFinite(maxItems) ? maxItems : Number.POSITIVE_INFINITY,
-          attempts: mergePolicy(config.policy, cdn.policy).submit.attempts,
-        },
+        { windowMs: cdn.coalesce.windowMs, attempts: mergePolicy(config.policy, cdn.policy).submit.attempts },
       ];
     }),
   );

@@ -68,7 +68,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     // A key naming a job that has ended would fold every new flush into it (BullMQ drops it when the job ends,
     // so only a crash in between could leave one).
     if (flushId) await queue.removeDeduplicationKey(deduplicationId);
-    await deps.flushes.ensure(cdnId, { now: true });
+    await deps.flushes.ensure(cdnId, { delayMs: 0 });
     repaired(cdnId, 'flush_missing', { pending });
   }
 

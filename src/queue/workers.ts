@@ -83,6 +83,7 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
       callBudget: {
         maxItems: provider.capabilities.maxItemsPerCall,
         maxChars: provider.capabilities.maxTargetCharsPerCall ?? 0,
+        charsOf: provider.capabilities.targetCharsOf ?? 'url',
       },
     });
     const worker = new Worker<BatchJobData>(queueName(cdn.id), processor, {

@@ -11,8 +11,8 @@
 -- A target is a kind letter, a space and the canonical value ('u https://...', 'd https://.../', 'p ^re$',
 -- 'a'). One already pending for the CDN is joined, not added again: the new purge waits on the same batch,
 -- and the daily quota is charged only for what will really be sent.
--- Returns { purge id, outcome, detail... }: outcome 'created' (then the pending-set size of each CDN),
--- 'repeat' or 'conflict' (the earlier purge), or 'quota' (index of the quota that would overflow, its use).
+-- Returns { purge id, outcome, detail... }: outcome 'created', 'repeat' or 'conflict' (the earlier purge),
+-- or 'quota' (then the index of the quota that would overflow, and its use).
 if ARGV[4] == '1' then
   local earlier = redis.call('GET', KEYS[2])
   if earlier then
@@ -59,7 +59,6 @@ for q, quota in ipairs(spec.quotas) do
 end
 
 local remaining = 0
-local sizes = {}
 for c, cdn in ipairs(spec.cdns) do
   local pending, waiting = KEYS[cdn.pending], KEYS[cdn.waiting]
   local count = 0
@@ -75,8 +74,7 @@ for c, cdn in ipairs(spec.cdns) do
   end
   redis.call('HSET', KEYS[1], 'n:' .. cdn.id, count)
   remaining = remaining + count
-  sizes[c] = redis.call('ZCARD', pending)
 end
 redis.call('HSET', KEYS[1], 'remaining', remaining)
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
-return { id, 'created', unpack(sizes) }
+return { id, 'created' }

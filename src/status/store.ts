@@ -81,7 +81,7 @@ export interface AcceptRequest {
 }
 
 export type AcceptResult =
-  | { outcome: 'created'; id: string; pending: ReadonlyMap<string, number> }
+  | { outcome: 'created'; id: string }
   | { outcome: 'repeat' | 'conflict'; id: string }
   | { outcome: 'quota'; counter: QuotaCounter; used: number };
 
@@ -93,13 +93,23 @@ export interface TakeRequest {
   maxItems: number;
   /** Most characters of targets one call carries (VIMS: its pattern length); 0 for no such limit. */
   maxChars: number;
+  /** What of a URL those characters count: its path and query, or all of it. */
+  charsOf: 'path' | 'url';
   deadlineMs: number;
   now: number;
 }
 
+/** `nextAcceptedAt`: when the oldest target still pending was accepted (0 when none is). */
 export type TakeResult =
-  | { batchId: undefined; stillPending: number }
-  | { batchId: string; stillPending: number; deadlineAt: number; acceptedAt: number };
+  | { batchId: undefined; stillPending: number; nextAcceptedAt: number }
+  | {
+      batchId: string;
+      stillPending: number;
+      nextAcceptedAt: number;
+      deadlineAt: number;
+      acceptedAt: number;
+      items: number;
+    };
 
 export interface StatusStore {
   /**
@@ -148,7 +158,7 @@ export interface StatusStoreOptions {
 
 type ScriptedRedis = RedisClient & {
   purgeIngest(numberOfKeys: number, ...keysAndArgs: string[]): Promise<Array<string | number>>;
-  purgeTake(...keysAndArgs: string[]): Promise<[string, number, number, number]>;
+  purgeTake(...keysAndArgs: string[]): Promise<[string, number, number, number, number, number]>;
   purgeTransition(numberOfKeys: number, ...keysAndArgs: string[]): Promise<Array<number | string>>;
 };
 
@@ -259,8 +269,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       return { outcome, counter, used: Number(detail[1]) };
     }
     if (outcome === 'repeat' || outcome === 'conflict') return { outcome, id: String(id) };
-    const pending = new Map(request.work.map((work, index) => [work.cdnId, Number(detail[index])]));
-    return { outcome: 'created', id: String(id), pending };
+    return { outcome: 'created', id: String(id) };
   }
 
   async function batchStatuses(shares: ReadonlyMap<string, number>): Promise<PurgeBatchStatus[]> {
@@ -287,7 +296,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
 
     async take(request) {
       const { cdnId } = request;
-      const [batchId, stillPending, deadlineAt, acceptedAt] = await client.purgeTake(
+      const [batchId, stillPending, deadlineAt, acceptedAt, items, nextAcceptedAt] = await client.purgeTake(
         pendingKey(prefix, cdnId),
         waitingKey(prefix, cdnId),
         flushMarkerKey(prefix, cdnId, request.flushId),
@@ -301,13 +310,16 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         prefix,
         String(request.deadlineMs),
         String(ttlSeconds),
+        request.charsOf,
       );
-      if (batchId === '') return { batchId: undefined, stillPending: Number(stillPending) };
+      const left = { stillPending: Number(stillPending), nextAcceptedAt: Number(nextAcceptedAt) };
+      if (batchId === '') return { batchId: undefined, ...left };
       return {
         batchId,
-        stillPending: Number(stillPending),
+        ...left,
         deadlineAt: Number(deadlineAt),
         acceptedAt: Number(acceptedAt),
+        items: Number(items),
       };
     },
 

@@ -5,16 +5,19 @@
 -- KEYS[5] the CDN's open batches.
 -- ARGV[1] batch id; ARGV[2] cdn id; ARGV[3] now (ms); ARGV[4] most items per call; ARGV[5] most characters of
 -- targets per call (0: no limit); ARGV[6] key prefix; ARGV[7] deadline (ms after the oldest target was
--- accepted); ARGV[8] TTL of the batch and marker (s).
+-- accepted); ARGV[8] TTL of the batch and marker (s); ARGV[9] what of a URL the character limit counts:
+-- 'path' (path and query: what a VIMS pattern with patternScope path holds) or 'url' (all of it).
 -- Purge records are addressed by prefix here rather than passed in: which purges a batch carries is only
 -- known inside this call. They share the prefix's hash tag, so on Redis Cluster they sit in this slot.
 -- Returns { batch id ('' when nothing was pending), targets still pending, its deadline, when its oldest
--- target was accepted }.
+-- target was accepted, how many it took, when the oldest target left pending was accepted (0: none) }.
 local function answer(batchId)
   local left = redis.call('ZCARD', KEYS[1])
-  if batchId == '' then return { '', left, 0, 0 } end
+  local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  local nextAt = tonumber(next[2]) or 0
+  if batchId == '' then return { '', left, 0, 0, 0, nextAt } end
   local status = cjson.decode(redis.call('HGET', KEYS[4], 'status'))
-  return { batchId, left, status.deadlineAt, status.acceptedAt }
+  return { batchId, left, status.deadlineAt, status.acceptedAt, status.items, nextAt }
 end
 local marker = redis.call('GET', KEYS[3])
 if marker then return answer(marker) end
@@ -27,6 +30,18 @@ local oldest = nil
 local function escapedLength(text)
   local _, specials = string.gsub(text, '[%^%$%.%*%+%?%(%)%[%]%{%}%|/\\]', '')
   return #text + specials
+end
+
+-- What one target costs of the character limit: its escaped text and a separator, counting only the path and
+-- query of a URL or dir when that is all the call holds of it.
+local function cost(target)
+  local value = string.sub(target, 3)
+  if ARGV[9] == 'path' then
+    local host = string.find(value, '://', 1, true)
+    local path = host and string.find(value, '/', host + 3, true)
+    if path then value = string.sub(value, path) end
+  end
+  return escapedLength(value) + 1
 end
 
 if redis.call('ZSCORE', KEYS[1], 'a') then
@@ -44,7 +59,7 @@ else
     for i = 1, #chunk, 2 do
       local target = chunk[i]
       local kind = string.sub(target, 1, 1)
-      local cost = escapedLength(target) + 1
+      local charge = cost(target)
       if kind == 'p' then
         -- A pattern is a call of its own: taken alone when it is the oldest, otherwise left for the next.
         if #picked == 0 then
@@ -54,12 +69,12 @@ else
         done = true
         break
       end
-      if #picked >= maxItems or (maxChars > 0 and #picked > 0 and chars + cost > maxChars) then
+      if #picked >= maxItems or (maxChars > 0 and #picked > 0 and chars + charge > maxChars) then
         done = true
         break
       end
       picked[#picked + 1] = target
-      chars = chars + cost
+      chars = chars + charge
       oldest = oldest or tonumber(chunk[i + 1])
     end
     start = start + 200

@@ -9,7 +9,7 @@ describe("a CDN's rate limits", () => {
 
   beforeAll(async () => {
     simulator = await startSimulator(VIMS_RIG.simulatorOptions({ taskDurationMs: 0 }));
-    // The shortest pattern VIMS allows: one URL per call, so three purges make three submits to space out.
+    // The shortest pattern VIMS allows, and paths too long for two in one: three purges make three submits.
     const entry = {
       ...VIMS_RIG.cdnEntry(simulator.url),
       rateLimit: { max: 2, durationMs: 1000 },
@@ -26,7 +26,7 @@ describe("a CDN's rate limits", () => {
     const ids = await Promise.all(
       ['a', 'b', 'c'].map(async (name) => {
         const { id } = await service.runtime.producer.enqueuePurge({
-          urls: [`https://www.example.com/${name}`],
+          urls: [`https://www.example.com/${'long-path-'.repeat(4)}${name}`],
         });
         return id;
       }),

@@ -77,6 +77,7 @@ describe('the reconciler', () => {
           batchId: `vims-main-${job.id}`,
           maxItems: 100,
           maxChars: 0,
+          charsOf: 'url',
           deadlineMs: 60_000,
           now: Date.now(),
         });
@@ -121,6 +122,7 @@ describe('the reconciler', () => {
         batchId: 'vims-main-stuck-1',
         maxItems: 100,
         maxChars: 0,
+        charsOf: 'url',
         deadlineMs: 1_000,
         now: Date.now(),
       });

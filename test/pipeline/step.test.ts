@@ -36,6 +36,7 @@ describe('one step of a batch', () => {
       batchId: ref(name).batchId,
       maxItems: 100,
       maxChars: 0,
+      charsOf: 'url',
       deadlineMs: 60_000,
       now,
     });
@@ -69,7 +70,7 @@ describe('one step of a batch', () => {
       now: Date.now,
       random: () => 0.5,
       checkpoint: async () => {},
-      take: async () => ({ batchId: undefined, stillPending: 0 }),
+      take: async () => ({ batchId: undefined, stillPending: 0, nextAcceptedAt: 0 }),
       isLastAttempt: false,
       ...overrides,
     });
@@ -169,6 +170,7 @@ describe('one step of a batch', () => {
             batchId: 'vims-main-f-1',
             maxItems: 100,
             maxChars: 0,
+            charsOf: 'url',
             deadlineMs: 60_000,
             now: Date.now(),
           }),

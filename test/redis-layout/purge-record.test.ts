@@ -18,7 +18,11 @@ describe('purges, pending targets and batches in Redis', () => {
     cdnId,
     target: { urls: names.map(url), dirs: [] },
   });
-  const take = (cdnId: string, limits: { maxItems?: number; maxChars?: number } = {}, flushId?: string) => {
+  const take = (
+    cdnId: string,
+    limits: { maxItems?: number; maxChars?: number; charsOf?: 'path' | 'url' } = {},
+    flushId?: string,
+  ) => {
     taken += 1;
     const id = flushId ?? `f${taken}`;
     return store.take({
@@ -27,6 +31,7 @@ describe('purges, pending targets and batches in Redis', () => {
       batchId: `${cdnId}-${id}`,
       maxItems: limits.maxItems ?? 100,
       maxChars: limits.maxChars ?? 0,
+      charsOf: limits.charsOf ?? 'url',
       deadlineMs: 5_000,
       now: 2000,
     });
@@ -42,14 +47,7 @@ describe('purges, pending targets and batches in Redis', () => {
     const result = await accept('p-1', [urls('a', '1', '2'), urls('b', '3')], {
       callbackUrl: 'https://cms.example/done',
     });
-    expect(result).toEqual({
-      outcome: 'created',
-      id: 'p-1',
-      pending: new Map([
-        ['a', 2],
-        ['b', 1],
-      ]),
-    });
+    expect(result).toEqual({ outcome: 'created', id: 'p-1' });
     const record = await redis.hgetall(`${prefix}:purge:p-1`);
     expect(Object.keys(record).sort()).toEqual(['callbackUrl', 'meta', 'n:a', 'n:b', 'remaining']);
     expect(record).toMatchObject({ 'n:a': '2', 'n:b': '1', remaining: '3' });
@@ -103,7 +101,14 @@ describe('purges, pending targets and batches in Redis', () => {
 
   it('takes the oldest pending targets into one batch that carries every purge waiting on them', async () => {
     const result = await take('a');
-    expect(result).toEqual({ batchId: 'a-f1', stillPending: 0, deadlineAt: 6000, acceptedAt: 1000 });
+    expect(result).toEqual({
+      batchId: 'a-f1',
+      stillPending: 0,
+      nextAcceptedAt: 0,
+      deadlineAt: 6000,
+      acceptedAt: 1000,
+      items: 2,
+    });
     const batch = await redis.hgetall(`${prefix}:batch:a-f1`);
     expect(JSON.parse(batch.target as string)).toEqual({ urls: [url('1'), url('2')], dirs: {} });
     expect(JSON.parse(batch.carries as string)).toEqual({ 'p-1': 2, 'p-2': 1 });
@@ -137,11 +142,14 @@ describe('purges, pending targets and batches in Redis', () => {
     await accept('p-4', [urls('c', 'aa', 'bb', 'cc', 'dd')]);
     expect(await take('c', { maxItems: 3 })).toMatchObject({ stillPending: 1 });
     await accept('p-5', [urls('d', 'aa', 'bb', 'cc')]);
-    // `u https:\/\/x\.example\/aa` is 26 characters escaped, plus a separator: two fit in 60, not three.
+    // `https:\/\/x\.example\/aa` is 24 characters escaped, plus a separator: two fit in 60, not three.
     const two = await take('d', { maxChars: 60 });
-    expect(two).toMatchObject({ stillPending: 1 });
+    expect(two).toMatchObject({ stillPending: 1, items: 2, nextAcceptedAt: 1000 });
     const { target } = (await store.batchTarget(two.batchId as string)) ?? {};
     expect(target?.urls).toHaveLength(2);
+    // Counting only what a path-scoped VIMS pattern holds (`\/aa`, 4 escaped, plus a separator): all fit.
+    await accept('p-5b', [urls('d2', 'aa', 'bb', 'cc')]);
+    expect(await take('d2', { maxChars: 15, charsOf: 'path' })).toMatchObject({ stillPending: 0, items: 3 });
   });
 
   it('lets `all` take every target pending for the CDN, and a pattern go alone', async () => {

@@ -55,8 +55,9 @@ export function createVimsProvider(config: VimsCdnConfig, deps: VimsDeps): Provi
     capabilities: {
       kinds: KINDS,
       maxItemsPerCall: Number.POSITIVE_INFINITY,
-      // The escaped member (`u ` + the whole URL) is never shorter than what the pattern holds for it.
+      // Counted as splitIntoBatches counts them: the escaped subject (patternScope) and a separator each.
       maxTargetCharsPerCall: config.maxPatternLength - PATTERN_OVERHEAD,
+      targetCharsOf: config.patternScope,
     },
 
     toBatches(target: PurgeTarget) {
