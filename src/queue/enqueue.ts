@@ -82,7 +82,7 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
       new Queue<BatchJobData>(queueName(cdn.id), { connection, prefix: config.redis.prefix }),
     ]),
   );
-  const flushes = createFlushScheduler(queues, flushSettings(config, providers));
+  const flushes = createFlushScheduler(queues, flushSettings(config));
 
   function parse(input: PurgeRequestInput): PurgeRequest {
     const parsed = requestSchema.safeParse(input);

@@ -2,7 +2,6 @@ import type { Queue } from 'bullmq';
 import { mergePolicy } from '../config/policy.ts';
 import type { Config } from '../config/schema.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
-import type { Provider } from '../providers/provider.ts';
 import { BACKOFF_TYPE } from './names.ts';
 
 /** The job that flushes a CDN's pending targets, then carries the batch it took: one job per CDN call. */
@@ -50,25 +49,26 @@ export function createFlushScheduler(
         { cdnId, step: 'take', polls: 0 },
         { delay, deduplication: { id }, attempts: setting.attempts, backoff: { type: BACKOFF_TYPE } },
       );
-      // Asked for sooner than a flush already waiting out its window (the add was folded into it): start
-      // that one now. Without a window nothing ever waits, so there is nothing to look up.
-      if (delay > 0 || setting.windowMs === 0) return;
+      // Asked for a particular time (leftovers of a full call, a repair): a flush already waiting out a
+      // longer window is what the add was folded into, so it is brought forward. A producer's add (the
+      // window itself) never needs this, nor a CDN without a window, where nothing ever waits.
+      if (options.delayMs === undefined || setting.windowMs === 0) return;
       const waiting = await queue.getDeduplicationJobId(id);
       const job = waiting ? await queue.getJob(waiting) : undefined;
-      if (job && (await job.isDelayed())) await job.promote().catch(() => {});
+      if (!job || !(await job.isDelayed()) || job.timestamp + job.delay <= Date.now() + delay) return;
+      // Crash window: none; the job is already durable, only its due time moves (or not, if this fails).
+      await (delay === 0 ? job.promote() : job.changeDelay(delay)).catch(() => {});
     },
     windowMs: (cdnId) => settings.get(cdnId)?.windowMs ?? 0,
   };
 }
 
-/** Settings of each CDN's flushes, from its provider's call size and its config. */
-export function flushSettings(config: Config, providers: ReadonlyMap<string, Provider>) {
+/** Settings of each CDN's flushes, from its config entry. */
+export function flushSettings(config: Config) {
   return new Map<string, FlushSettings>(
-    config.cdns.map((cdn) => {
-      return [
-        cdn.id,
-        { windowMs: cdn.coalesce.windowMs, attempts: mergePolicy(config.policy, cdn.policy).submit.attempts },
-      ];
-    }),
+    config.cdns.map((cdn) => [
+      cdn.id,
+      { windowMs: cdn.coalesce.windowMs, attempts: mergePolicy(config.policy, cdn.policy).submit.attempts },
+    ]),
   );
 }

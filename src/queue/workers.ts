@@ -56,7 +56,7 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
   const connections = config.cdns.map(() => createRedisConnection(config.redis, 'worker', onRedisError));
   // Follow-up flushes go through the workers' own queues (their connections wait out a Redis blip).
   const flushQueues = new Map<string, Queue<BatchJobData>>();
-  const flushes = createFlushScheduler(flushQueues, flushSettings(config, providers));
+  const flushes = createFlushScheduler(flushQueues, flushSettings(config));
 
   config.cdns.forEach((cdn, index) => {
     const provider = providers.get(cdn.id);
