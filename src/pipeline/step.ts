@@ -58,7 +58,8 @@ function isTaken(data: BatchJobData): data is TakenBatchJobData {
  * - killed before take.lua ran: nothing moved; the re-run (the stalled job) takes.
  * - killed after it, before checkpoint(): the targets are in the batch, and the flush's marker names it, so
  *   the re-run gets the same batch back instead of taking others (no target is in two unsent batches).
- * - killed after checkpoint(): the re-run is at `submit` (see below).
+ * - killed after checkpoint(): the re-run is at `submit`. The checkpoint is what lets BullMQ's side see the
+ *   batch: a retry's backoff stops at its deadline, and a job BullMQ fails for good names the batch to end.
  */
 async function takeStep(data: BatchJobData, ctx: StepContext): Promise<StepOutcome> {
   const taken = await ctx.take();
@@ -71,7 +72,7 @@ async function takeStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
     deadlineAt: taken.deadlineAt,
   };
   await ctx.checkpoint(next);
-  return submitStep(next, { ...ctx, log: ctx.log.child({ batchId: taken.batchId }) });
+  return submitStep(next, { ...ctx, log: ctx.log.child({ batchId: taken.batchId }) }, taken.batch);
 }
 
 /*
@@ -82,9 +83,14 @@ async function takeStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
  * - killed after checkpoint(): the re-run finds `remoteId` in the job data and polls instead.
  * - killed after the job moved to delayed: that delayed job is the poll, already durable in Redis.
  */
-async function submitStep(data: TakenBatchJobData, ctx: StepContext): Promise<StepOutcome> {
+async function submitStep(
+  data: TakenBatchJobData,
+  ctx: StepContext,
+  /** What the take just read; read from the batch when a re-run starts here. */
+  taken?: { target: PurgeTarget; purgeIds: string[] },
+): Promise<StepOutcome> {
   const { provider, store, log } = ctx;
-  const batch = await store.batchTarget(data.batchId);
+  const batch = taken ?? (await store.batchTarget(data.batchId));
   // No record: the batch expired (a job far older than any deadline); nobody is waiting for it.
   if (!batch) return { kind: 'skipped', callbacksDue: [] };
   const { target, purgeIds } = batch;

@@ -109,6 +109,8 @@ export type TakeResult =
       deadlineAt: number;
       acceptedAt: number;
       items: number;
+      /** What the batch sends, and the purges waiting on it. */
+      batch: { target: PurgeTarget; purgeIds: string[] };
     };
 
 export interface StatusStore {
@@ -158,9 +160,15 @@ export interface StatusStoreOptions {
 
 type ScriptedRedis = RedisClient & {
   purgeIngest(numberOfKeys: number, ...keysAndArgs: string[]): Promise<Array<string | number>>;
-  purgeTake(...keysAndArgs: string[]): Promise<[string, number, number, number, number, number]>;
+  purgeTake(
+    ...keysAndArgs: string[]
+  ): Promise<[string, number, number, number, number, number, string, string]>;
   purgeTransition(numberOfKeys: number, ...keysAndArgs: string[]): Promise<Array<number | string>>;
 };
+
+function readBatch(target: string, carries: string | null | undefined) {
+  return { target: readBatchTarget(target), purgeIds: Object.keys(JSON.parse(carries || '{}')) };
+}
 
 /**
  * A plan as stored: each distinct target once, and which one each CDN got. A routed purge usually sends every
@@ -296,22 +304,23 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
 
     async take(request) {
       const { cdnId } = request;
-      const [batchId, stillPending, deadlineAt, acceptedAt, items, nextAcceptedAt] = await client.purgeTake(
-        pendingKey(prefix, cdnId),
-        waitingKey(prefix, cdnId),
-        flushMarkerKey(prefix, cdnId, request.flushId),
-        batchKey(prefix, request.batchId),
-        openBatchesKey(prefix, cdnId),
-        request.batchId,
-        cdnId,
-        String(request.now),
-        String(request.maxItems),
-        String(request.maxChars),
-        prefix,
-        String(request.deadlineMs),
-        String(ttlSeconds),
-        request.charsOf,
-      );
+      const [batchId, stillPending, deadlineAt, acceptedAt, items, nextAcceptedAt, target, carries] =
+        await client.purgeTake(
+          pendingKey(prefix, cdnId),
+          waitingKey(prefix, cdnId),
+          flushMarkerKey(prefix, cdnId, request.flushId),
+          batchKey(prefix, request.batchId),
+          openBatchesKey(prefix, cdnId),
+          request.batchId,
+          cdnId,
+          String(request.now),
+          String(request.maxItems),
+          String(request.maxChars),
+          prefix,
+          String(request.deadlineMs),
+          String(ttlSeconds),
+          request.charsOf,
+        );
       const left = { stillPending: Number(stillPending), nextAcceptedAt: Number(nextAcceptedAt) };
       if (batchId === '') return { batchId: undefined, ...left };
       return {
@@ -320,13 +329,13 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         deadlineAt: Number(deadlineAt),
         acceptedAt: Number(acceptedAt),
         items: Number(items),
+        batch: readBatch(target, carries),
       };
     },
 
     async batchTarget(batchId) {
       const [json, carries] = await redis.hmget(batchKey(prefix, batchId), 'target', 'carries');
-      if (!json) return undefined;
-      return { target: readBatchTarget(json), purgeIds: Object.keys(JSON.parse(carries ?? '{}')) };
+      return json ? readBatch(json, carries) : undefined;
     },
 
     async update(batch, patch, now, increments = {}, charges = []) {

@@ -10,14 +10,16 @@
 -- Purge records are addressed by prefix here rather than passed in: which purges a batch carries is only
 -- known inside this call. They share the prefix's hash tag, so on Redis Cluster they sit in this slot.
 -- Returns { batch id ('' when nothing was pending), targets still pending, its deadline, when its oldest
--- target was accepted, how many it took, when the oldest target left pending was accepted (0: none) }.
+-- target was accepted, how many it took, when the oldest target left pending was accepted (0: none), its
+-- target and the purges it carries (JSON: what the submit needs, without reading the batch again) }.
 local function answer(batchId)
   local left = redis.call('ZCARD', KEYS[1])
   local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   local nextAt = tonumber(next[2]) or 0
-  if batchId == '' then return { '', left, 0, 0, 0, nextAt } end
-  local status = cjson.decode(redis.call('HGET', KEYS[4], 'status'))
-  return { batchId, left, status.deadlineAt, status.acceptedAt, status.items, nextAt }
+  if batchId == '' then return { '', left, 0, 0, 0, nextAt, '', '' } end
+  local batch = redis.call('HMGET', KEYS[4], 'status', 'target', 'carries')
+  local status = cjson.decode(batch[1])
+  return { batchId, left, status.deadlineAt, status.acceptedAt, status.items, nextAt, batch[2], batch[3] }
 end
 local marker = redis.call('GET', KEYS[3])
 if marker then return answer(marker) end

@@ -108,6 +108,10 @@ describe('purges, pending targets and batches in Redis', () => {
       deadlineAt: 6000,
       acceptedAt: 1000,
       items: 2,
+      batch: {
+        target: { urls: [url('1'), url('2')], dirs: [] },
+        purgeIds: expect.arrayContaining(['p-1', 'p-2']),
+      },
     });
     const batch = await redis.hgetall(`${prefix}:batch:a-f1`);
     expect(JSON.parse(batch.target as string)).toEqual({ urls: [url('1'), url('2')], dirs: {} });
