@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { PurgeError } from '../../src/errors.ts';
+import { VIMS_ENTRY } from './fixtures.ts';
 
-const vims = {
-  id: 'vims-main',
-  provider: 'vims',
-  baseUrl: 'http://127.0.0.1:1',
-  token: 'sk_live_x',
-  cdnId: 101,
-};
+const vims = VIMS_ENTRY;
 const secret = 'a-secret-of-16-chars-or-more';
 
 const withTokens = (tokens: unknown[]) => ({ cdns: [vims], api: { tokens } });

@@ -4,21 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfig } from '../../src/config/load.ts';
 import { PurgeError } from '../../src/errors.ts';
+import { QUANTIL_ENTRY, VIMS_ENTRY } from './fixtures.ts';
 
-const vims = {
-  id: 'vims-main',
-  provider: 'vims',
-  baseUrl: 'http://127.0.0.1:1',
-  token: 'sk_live_x',
-  cdnId: 101,
-};
-const quantil = {
-  id: 'quantil-main',
-  provider: 'quantil',
-  baseUrl: 'http://127.0.0.1:1',
-  user: 'u',
-  apiKey: 'k',
-};
+const vims = VIMS_ENTRY;
+const quantil = QUANTIL_ENTRY;
 
 function messageOf(input: unknown, env: Record<string, string>): string {
   try {

@@ -3,21 +3,10 @@ import type { z } from 'zod';
 import { parseConfig } from '../../src/config/load.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { PurgeError } from '../../src/errors.ts';
+import { QUANTIL_ENTRY, VIMS_ENTRY } from './fixtures.ts';
 
-const vims = {
-  id: 'vims-main',
-  provider: 'vims',
-  baseUrl: 'http://127.0.0.1:1',
-  token: 'sk_live_x',
-  cdnId: 101,
-};
-const quantil = {
-  id: 'quantil-main',
-  provider: 'quantil',
-  baseUrl: 'http://127.0.0.1:1',
-  user: 'demo',
-  apiKey: 'demo-key',
-};
+const vims = VIMS_ENTRY;
+const quantil = QUANTIL_ENTRY;
 const secret = 'a-secret-of-16-chars-or-more';
 
 /** A valid config with every section present, so a typo can be put into any of them. */
