@@ -38,6 +38,17 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/**
+ * Schedules a due callback, then confirms it, so the reconciler stops looking for it. Crash window: killed
+ * in between, the reconciler adds the job again, which its id makes a no-op.
+ */
+function confirmed(schedule: (purgeId: string) => Promise<void>, store: StatusStore) {
+  return async (purgeId: string) => {
+    await schedule(purgeId);
+    await store.callbackScheduled(purgeId);
+  };
+}
+
 export interface RuntimeOptions {
   log: Logger;
   now?: () => number;
@@ -131,7 +142,7 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
         store: workerStore,
         log: options.log,
         events,
-        onCallbackDue: createCallbackScheduler(config, workerCallbackQueue),
+        onCallbackDue: confirmed(createCallbackScheduler(config, workerCallbackQueue), workerStore),
         quota,
         ...(options.now ? { now: options.now } : {}),
         ...(options.random ? { random: options.random } : {}),

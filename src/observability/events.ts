@@ -22,8 +22,11 @@ export interface PipelineEventMap {
   };
 }
 
-/** What the reconciler repaired: pending targets with no flush coming, a batch no job will end, one overdue. */
-export type RepairKind = 'flush_missing' | 'batch_abandoned' | 'batch_overdue';
+/**
+ * What the reconciler repaired: pending targets with no flush coming, a batch no job will end, one overdue,
+ * a due callback nobody scheduled.
+ */
+export type RepairKind = 'flush_missing' | 'batch_abandoned' | 'batch_overdue' | 'callback_unscheduled';
 
 export interface PipelineEvents {
   emit<K extends keyof PipelineEventMap>(name: K, event: PipelineEventMap[K]): void;

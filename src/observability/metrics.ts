@@ -33,7 +33,7 @@ export function createMetrics(events: PipelineEvents, queues: () => Iterable<Que
   });
   const reconciled = new Counter({
     name: 'purge_worker_reconciled_total',
-    help: 'Repairs the reconciler made: flush_missing (pending targets with no flush coming), batch_abandoned (a batch whose job ended without ending it), batch_overdue (a batch far past its deadline whose job is not running)',
+    help: 'Repairs the reconciler made: flush_missing (pending targets with no flush coming), batch_abandoned (a batch whose job ended without ending it), batch_overdue (a batch far past its deadline whose job is not running), callback_unscheduled (a due callback nobody scheduled)',
     labelNames: ['cdn', 'kind'],
     registers: [registry],
   });

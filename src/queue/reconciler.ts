@@ -1,9 +1,10 @@
 import { Queue, Worker } from 'bullmq';
 import type { Config } from '../config/schema.ts';
+import type { PurgeTarget } from '../model/purge.ts';
 import type { PipelineEvents, RepairKind } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
-import type { StatusStore } from '../status/store.ts';
+import type { QuotaCharge, StatusStore } from '../status/store.ts';
 import type { RedisClient } from './connection.ts';
 import { type FlushScheduler, flushDeduplicationId } from './flush.ts';
 
@@ -34,7 +35,12 @@ export interface ReconcilerDeps {
   events?: PipelineEvents;
   now?: () => number;
   onCallbackDue?: (purgeId: string) => Promise<void>;
+  /** What a batch was charged against its CDN's daily quota, to give back when it ends unaccepted. */
+  chargesOf?: (cdnId: string, target: PurgeTarget, queuedAt: number) => readonly QuotaCharge[];
 }
+
+/** How long a due callback may go unconfirmed before the sweep schedules it: longer than a normal hand-off. */
+const CALLBACK_CONFIRM_GRACE_MS = 10_000;
 
 /**
  * One sweep, every `reconcile.intervalMs`, across every process: a single BullMQ job scheduler (the same id
@@ -47,8 +53,9 @@ export interface ReconcilerDeps {
  *   purge it carries and schedules their callbacks;
  * - an open batch well past its deadline whose job is not running (stuck behind a pause, or a lost lock):
  *   it ends `timed_out`, so no purge outlives its deadline by more than the grace and one sweep.
+ * - a callback a batch's end made due whose scheduling nobody confirmed (killed in between): it is scheduled.
  * A quota charge cannot leak: it is taken in the same call that accepts a purge, and given back in the same
- * call that ends a batch the CDN never accepted.
+ * call that ends a batch the CDN never accepted (this sweep's endings included).
  */
 export function createReconciler(deps: ReconcilerDeps) {
   const now = deps.now ?? Date.now;
@@ -97,10 +104,33 @@ export function createReconciler(deps: ReconcilerDeps) {
             },
           };
       // Crash window: none. The transition is the repair, and a re-run (or the job itself, later) finds the
-      // batch already final and changes nothing.
-      const result = await deps.store.update({ cdnId, batchId: batch.batchId }, ending.patch, now());
+      // batch already final and changes nothing. A batch the CDN never accepted gives its quota back here.
+      const target = batch.remoteId ? undefined : (await deps.store.batchTarget(batch.batchId))?.target;
+      const charges = target
+        ? (deps.chargesOf?.(cdnId, target, batch.acceptedAt ?? batch.queuedAt) ?? [])
+        : [];
+      const result = await deps.store.update(
+        { cdnId, batchId: batch.batchId },
+        ending.patch,
+        now(),
+        {},
+        charges,
+      );
       if (result.outcome === 'applied') repaired(cdnId, ending.kind, { batchId: batch.batchId, state });
       for (const purgeId of result.callbacksDue) await deps.onCallbackDue?.(purgeId);
+    }
+  }
+
+  /** Callbacks a batch's end made due that nobody confirmed scheduling (killed in between). */
+  async function scheduleLostCallbacks(): Promise<void> {
+    const lost = await deps.store.unscheduledCallbacks(
+      now() - CALLBACK_CONFIRM_GRACE_MS,
+      OPEN_BATCHES_PER_SWEEP,
+    );
+    for (const purgeId of lost) {
+      await deps.onCallbackDue?.(purgeId);
+      deps.log.warn({ purgeId, kind: 'callback_unscheduled' }, 'reconciler repaired');
+      deps.events?.emit('reconcile:repaired', { cdnId: '', kind: 'callback_unscheduled' });
     }
   }
 
@@ -110,6 +140,7 @@ export function createReconciler(deps: ReconcilerDeps) {
         await ensureFlush(cdnId, queue);
         await endAbandoned(cdnId, queue);
       }
+      await scheduleLostCallbacks();
     },
   };
 }

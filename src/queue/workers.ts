@@ -168,6 +168,10 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
     now,
     ...(deps.events ? { events: deps.events } : {}),
     ...(deps.onCallbackDue ? { onCallbackDue: deps.onCallbackDue } : {}),
+    chargesOf: (cdnId, target, queuedAt) => {
+      const provider = providers.get(cdnId);
+      return provider && deps.quota ? deps.quota.chargesOf(provider, target, queuedAt) : [];
+    },
   }).catch((error: unknown) => {
     log.error({ err: error }, 'cannot start the reconciler');
     return undefined;

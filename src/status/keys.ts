@@ -72,6 +72,11 @@ export function openBatchesKey(prefix: string, cdnId: string): string {
   return `${prefix}:open:${cdnId}`;
 }
 
+/** Purges whose callback a batch's end made due, until its scheduling is confirmed (id -> when due). */
+export function callbacksDueKey(prefix: string): string {
+  return `${prefix}:callbacks-due`;
+}
+
 /** Which batch a flush job made, so its re-run after a crash takes nothing new. */
 export function flushMarkerKey(prefix: string, cdnId: string, jobId: string): string {
   return `${prefix}:flushed:${cdnId}:${jobId}`;

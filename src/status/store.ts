@@ -10,6 +10,7 @@ import {
 import type { RedisClient } from '../queue/connection.ts';
 import {
   batchKey,
+  callbacksDueKey,
   flushMarkerKey,
   idempotencyKey,
   openBatchesKey,
@@ -137,6 +138,10 @@ export interface StatusStore {
     charges?: readonly QuotaCharge[],
   ): Promise<TransitionResult>;
   get(purgeId: string): Promise<PurgeStatus | undefined>;
+  /** Confirms a due callback is scheduled (its job added), so the reconciler need not. */
+  callbackScheduled(purgeId: string): Promise<void>;
+  /** Purges whose callback came due before `before` (ms) and whose scheduling nobody confirmed. */
+  unscheduledCallbacks(before: number, limit: number): Promise<string[]>;
   /** How many targets wait for a CDN call. */
   pendingCount(cdnId: string): Promise<number>;
   /** A CDN's batches not yet ended, oldest first, at most `limit`. */
@@ -340,9 +345,10 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
 
     async update(batch, patch, now, increments = {}, charges = []) {
       const [result, ...due] = await client.purgeTransition(
-        2 + charges.length,
+        3 + charges.length,
         batchKey(prefix, batch.batchId),
         openBatchesKey(prefix, batch.cdnId),
+        callbacksDueKey(prefix),
         ...charges.map((charge) => charge.key),
         JSON.stringify(patch),
         JSON.stringify(increments),
@@ -352,6 +358,14 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       );
       const outcome = result === 1 ? 'applied' : result === 0 ? 'already_final' : 'missing';
       return { outcome, callbacksDue: due.map(String) };
+    },
+
+    async callbackScheduled(purgeId) {
+      await redis.zrem(callbacksDueKey(prefix), purgeId);
+    },
+
+    async unscheduledCallbacks(before, limit) {
+      return redis.zrangebyscore(callbacksDueKey(prefix), '-inf', `(${before}`, 'LIMIT', 0, limit);
     },
 
     async pendingCount(cdnId) {

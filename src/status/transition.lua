@@ -1,9 +1,10 @@
 -- Applies a patch to one batch, atomically, and never leaves a terminal state. The call that ends a batch
 -- also ends its share of every purge it carries (the fan-in), once: a re-run finds the batch final and
 -- changes nothing.
--- KEYS[1] batch hash; KEYS[2] the CDN's open batches; KEYS[3..] quota counters the batch was charged to.
+-- KEYS[1] batch hash; KEYS[2] the CDN's open batches; KEYS[3] callbacks due; KEYS[4..] quota counters the
+-- batch was charged to.
 -- ARGV[1] JSON patch; ARGV[2] JSON increments; ARGV[3] now (ms); ARGV[4] key prefix; ARGV[5..] the amount
--- charged to each of KEYS[3..]. A batch that ends without the CDN ever having accepted it (no remoteId)
+-- charged to each of KEYS[4..]. A batch that ends without the CDN ever having accepted it (no remoteId)
 -- gives its charges back in the same call: exactly once, no crash window between the two.
 -- Purge records are addressed by prefix (which ones is in the batch); they share the prefix's hash tag.
 -- Returns { result, callbacks due... }: result 1 applied, 0 refused (already terminal), -1 no such batch;
@@ -62,11 +63,15 @@ for purgeId, count in pairs(carried()) do
   end
 end
 if batch.remoteId == nil then
-  for i = 3, #KEYS do
+  for i = 4, #KEYS do
     -- Never below zero: the counter may have expired (a new day) since the charge.
     local held = tonumber(redis.call('GET', KEYS[i])) or 0
-    local give = math.min(held, tonumber(ARGV[i + 2]) or 0)
+    local give = math.min(held, tonumber(ARGV[i + 1]) or 0)
     if give > 0 then redis.call('DECRBY', KEYS[i], give) end
   end
 end
-return { 1, unpack(callbacksDue()) }
+-- The callbacks this call makes due are recorded with it: whoever schedules them confirms it (store.ts), and
+-- the reconciler schedules any still unconfirmed, so a crash right after this call cannot lose one.
+local due = callbacksDue()
+for _, purgeId in ipairs(due) do redis.call('ZADD', KEYS[3], 'NX', now, purgeId) end
+return { 1, unpack(due) }

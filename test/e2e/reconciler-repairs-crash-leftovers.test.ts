@@ -7,7 +7,7 @@ import { createPurgeProducer } from '../../src/queue/enqueue.ts';
 import { queueName } from '../../src/queue/names.ts';
 import { createReconciler } from '../../src/queue/reconciler.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
-import { VIMS_RIG } from '../harness/cdn-rigs.ts';
+import { QUANTIL_RIG, VIMS_RIG } from '../harness/cdn-rigs.ts';
 import { type Receiver, startReceiver } from '../harness/receiver.ts';
 import { startTestService, testConfigInput } from '../harness/service.ts';
 import { unreachableRedis } from '../harness/unreachable-redis.ts';
@@ -156,6 +156,112 @@ describe('the reconciler', () => {
       expect(events).toEqual(['batch_overdue']);
     } finally {
       await service.close();
+    }
+  });
+
+  it('schedules a callback its batch made due when the process that ended the batch died before scheduling it', async () => {
+    // No workers: this test is the process that takes and ends the batch, and the sweep runs by hand.
+    const service = startTestService(input, { workers: false });
+    try {
+      const { runtime } = service;
+      const { id } = await runtime.producer.enqueuePurge(
+        { urls: ['https://www.example.com/lost-callback.html'] },
+        { callbackUrl: `${receiver.url}/lost` },
+      );
+      // A process ends the batch (the fan-in makes the callback due) and is killed before adding its job.
+      const taken = await runtime.store.take({
+        cdnId: 'vims-main',
+        flushId: 'lost-cb',
+        batchId: 'vims-main-lost-cb',
+        maxItems: 100,
+        maxChars: 0,
+        charsOf: 'url',
+        deadlineMs: 60_000,
+        now: Date.now(),
+      });
+      const ended = await runtime.store.update(
+        { cdnId: 'vims-main', batchId: taken.batchId as string },
+        { state: 'succeeded' },
+        Date.now(),
+      );
+      expect(ended.callbacksDue).toEqual([id]);
+      const scheduled: string[] = [];
+      const sweep = (at: number) =>
+        createReconciler({
+          config: service.config,
+          store: runtime.store,
+          queues: runtime.producer.queues,
+          flushes: runtime.producer.flushes,
+          connection: service.redis,
+          log: createLogger({ level: 'silent' }),
+          now: () => at,
+          onCallbackDue: async (purgeId) => {
+            scheduled.push(purgeId);
+            await runtime.store.callbackScheduled(purgeId);
+          },
+        }).sweep();
+      await sweep(Date.now());
+      expect(scheduled).toEqual([]); // within the grace a normal hand-off is still under way
+      await sweep(Date.now() + 11_000);
+      expect(scheduled).toEqual([id]);
+      await sweep(Date.now() + 11_000);
+      expect(scheduled).toEqual([id]); // confirmed: not again
+    } finally {
+      await service.close();
+    }
+  });
+});
+
+describe('the reconciler on a CDN with a daily quota', () => {
+  let simulator: Simulator;
+
+  beforeAll(async () => {
+    simulator = await startSimulator(QUANTIL_RIG.simulatorOptions({ taskDurationMs: 30 }));
+  });
+  afterAll(() => simulator.close());
+
+  it('gives back the quota of a batch it ends abandoned that QUANTIL never accepted', async () => {
+    const input = testConfigInput(simulator.url, { reconcile: { intervalMs: 200 } }, [
+      { ...QUANTIL_RIG.cdnEntry(simulator.url), coalesce: { windowMs: 0 } },
+    ]);
+    const producerOnly = startTestService(input, { workers: false });
+    const { runtime } = producerOnly;
+    const provider = runtime.providers.get('quantil-main');
+    if (!provider) throw new Error('no provider');
+    const before = await runtime.quota.used(provider, 'urls', Date.now());
+    const { id } = await runtime.producer.enqueuePurge({ urls: ['https://www.example.com/charged.html'] });
+    expect(await runtime.quota.used(provider, 'urls', Date.now())).toBe(before + 1);
+    const connection = new Redis(String(input.redis.url), { maxRetriesPerRequest: null });
+    const foreign = new Worker<BatchJobData>(
+      queueName('quantil-main'),
+      async (job) => {
+        await runtime.store.take({
+          cdnId: 'quantil-main',
+          flushId: String(job.id),
+          batchId: `quantil-main-${job.id}`,
+          maxItems: 100,
+          maxChars: 0,
+          charsOf: 'url',
+          deadlineMs: 60_000,
+          now: Date.now(),
+        });
+        throw new UnrecoverableError('crashed mid-batch');
+      },
+      { connection, prefix: input.redis.prefix },
+    );
+    await vi.waitFor(async () => expect((await runtime.store.get(id))?.batches).toHaveLength(1), {
+      timeout: 5_000,
+      interval: 20,
+    });
+    await foreign.close();
+    connection.disconnect();
+    const service = startTestService(input);
+    try {
+      expect((await service.waitForFinish(id, 5_000)).state).toBe('failed');
+      expect(await runtime.quota.used(provider, 'urls', Date.now())).toBe(before);
+    } finally {
+      await service.close();
+      await producerOnly.close();
     }
   });
 });
