@@ -14,7 +14,7 @@ import type { PipelineEvents } from '../observability/events.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
 import { type PurgePlan, planPurge } from '../pipeline/plan.ts';
 import type { Provider } from '../providers/provider.ts';
-import type { QuotaLedger } from '../status/quota.ts';
+import { type QuotaLedger, sentItems } from '../status/quota.ts';
 import type { CdnWork, IdempotencyClaim, StatusStore } from '../status/store.ts';
 import type { RedisClient } from './connection.ts';
 import { createFlushScheduler, type FlushScheduler, flushSettings } from './flush.ts';
@@ -97,7 +97,8 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
     return [...plan.targets].map(([cdnId, target]) => {
       const provider = providers.get(cdnId);
       const quota = provider && deps.quota ? deps.quota.countersFor(provider, at) : undefined;
-      return { cdnId, target, ...(quota ? { quota } : {}) };
+      const allCost = provider && target.all ? sentItems(provider, target) : undefined;
+      return { cdnId, target, ...(quota ? { quota } : {}), ...(allCost ? { allCost } : {}) };
     });
   }
 

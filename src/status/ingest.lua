@@ -5,7 +5,7 @@
 -- KEYS[4..] each CDN's pending set and waiting hash, then the quota counters (indexes in ARGV[8]).
 -- ARGV[1] purge id; ARGV[2] record TTL (s); ARGV[3] idempotency window (s); ARGV[4] '1' with a key;
 -- ARGV[5] the request's fingerprint; ARGV[6] the plan (JSON); ARGV[7] now (ms);
--- ARGV[8] JSON { cdns = [{ id, pending, waiting, urls?, dirs?, targets = [...] }],
+-- ARGV[8] JSON { cdns = [{ id, pending, waiting, urls?, dirs?, allUrls, allDirs, targets = [...] }],
 --               quotas = [{ key, limit }] } where pending/waiting/key are KEYS indexes and urls/dirs index
 --               quotas; ARGV[9..] record field, value pairs.
 -- A target is a kind letter, a space and the canonical value ('u https://...', 'd https://.../', 'p ^re$',
@@ -39,6 +39,11 @@ for c, cdn in ipairs(spec.cdns) do
       local kind = string.sub(target, 1, 1)
       local quota = (kind == 'u' and cdn.urls) or (kind == 'd' and cdn.dirs) or nil
       if quota then needed[quota] = (needed[quota] or 0) + 1 end
+      -- `all` is what the CDN makes of it (QUANTIL: a dir-url per domain), charged as such.
+      if kind == 'a' then
+        if cdn.urls and cdn.allUrls > 0 then needed[cdn.urls] = (needed[cdn.urls] or 0) + cdn.allUrls end
+        if cdn.dirs and cdn.allDirs > 0 then needed[cdn.dirs] = (needed[cdn.dirs] or 0) + cdn.allDirs end
+      end
     end
     seen[target] = true
   end

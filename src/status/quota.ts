@@ -14,6 +14,19 @@ export interface QuotaLedger {
   chargesOf(provider: Provider, target: PurgeTarget, queuedAt: number): QuotaCharge[];
 }
 
+/**
+ * What a target really sends, per kind: `all` is no item of its own but what the provider makes of it
+ * (QUANTIL: one dir-url per configured domain), and that is what the CDN's quota counts.
+ */
+export function sentItems(provider: Provider, target: PurgeTarget): Record<'urls' | 'dirs', number> {
+  if (!target.all) return { urls: target.urls.length, dirs: target.dirs.length };
+  const calls = provider.toBatches(target);
+  return {
+    urls: calls.reduce((sum, call) => sum + call.urls.length, 0),
+    dirs: calls.reduce((sum, call) => sum + call.dirs.length, 0),
+  };
+}
+
 /** UTC day, the unit QUANTIL's "per day" quota is assumed to use (inferred: the doc does not say). */
 export function quotaDay(now: number): string {
   return new Date(now).toISOString().slice(0, 10);
@@ -45,9 +58,10 @@ export function createQuotaLedger(redis: RedisClient, prefix: string): QuotaLedg
     },
     chargesOf(provider, target, queuedAt) {
       const quota = provider.capabilities.dailyQuota;
-      return KINDS.filter((kind) => quota?.[kind] !== undefined && target[kind].length > 0).map((kind) => ({
+      const sent = sentItems(provider, target);
+      return KINDS.filter((kind) => quota?.[kind] !== undefined && sent[kind] > 0).map((kind) => ({
         key: keyFor(provider, kind, queuedAt),
-        amount: target[kind].length,
+        amount: sent[kind],
       }));
     },
   };

@@ -69,6 +69,8 @@ export interface CdnWork {
   cdnId: string;
   target: PurgeTarget;
   quota?: Partial<Record<'urls' | 'dirs', QuotaCounter>>;
+  /** What `all` costs this CDN's quota, per kind (QUANTIL: a dir-url per domain); none elsewhere. */
+  allCost?: Partial<Record<'urls' | 'dirs', number>>;
 }
 
 export interface AcceptRequest {
@@ -250,6 +252,8 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       waiting: keyIndex(waitingKey(prefix, work.cdnId)),
       urls: quotaIndex(work.quota?.urls),
       dirs: quotaIndex(work.quota?.dirs),
+      allUrls: work.allCost?.urls ?? 0,
+      allDirs: work.allCost?.dirs ?? 0,
       targets: pendingMembers(work.target),
     }));
     const quotas = counters.map((counter) => ({ key: keyIndex(counter.key), limit: counter.limit }));

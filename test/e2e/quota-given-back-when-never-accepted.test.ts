@@ -50,4 +50,24 @@ describe("a QUANTIL batch's quota charge", () => {
     expect((await service.waitForFinish(id)).state).toBe('succeeded');
     expect(await used()).toBe(before + 3);
   });
+
+  it('charges `all` as the dir-url per domain QUANTIL is sent, and gives it back when QUANTIL refuses it', async () => {
+    const withDomains = startTestService(
+      testConfigInput(simulator.url, {}, [
+        { ...QUANTIL_RIG.cdnEntry(simulator.url), domains: ['www.example.com', 'img.example.com'] },
+      ]),
+    );
+    try {
+      const quantil = withDomains.runtime.providers.get('quantil-main') as Provider;
+      const dirs = () => withDomains.runtime.quota.used(quantil, 'dirs', Date.now());
+      const before = await dirs();
+      QUANTIL_RIG.sim(simulator).faults.inject('submit', { kind: 'status', status: 400, body: 'refused' });
+      const { id } = await withDomains.runtime.producer.enqueuePurge({ all: true, cdns: ['quantil-main'] });
+      expect(await dirs()).toBe(before + 2);
+      expect((await withDomains.waitForFinish(id)).state).toBe('failed');
+      expect(await dirs()).toBe(before);
+    } finally {
+      await withDomains.close();
+    }
+  });
 });
