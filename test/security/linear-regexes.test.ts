@@ -53,14 +53,23 @@ function quietly(fn: () => unknown): void {
   } catch {}
 }
 
+/** Measurements a verdict may take: a busy machine (the whole suite on two cores) can spoil one or two. */
+const TRIES = 3;
+
 function expectLinear(fn: (input: string) => unknown, make: (size: number) => string): void {
   const small = make(SMALL);
   const large = make(LARGE);
   const probe = cpuMs(() => quietly(() => fn(small)));
   expect(probe, `64 KiB took ${probe.toFixed(0)} ms of CPU`).toBeLessThan(SMALL_BUDGET_MS);
-  const smallMs = fastest(() => quietly(() => fn(small)));
-  const largeMs = fastest(() => quietly(() => fn(large)));
-  const detail = `64 KiB: ${smallMs.toFixed(2)} ms, 1 MiB: ${largeMs.toFixed(2)} ms of CPU`;
+  let smallMs = 0;
+  let largeMs = 0;
+  // Quadratic work fails every try (by far); linear work passes at least one even on a loaded machine.
+  for (let attempt = 0; attempt < TRIES; attempt++) {
+    smallMs = fastest(() => quietly(() => fn(small)));
+    largeMs = fastest(() => quietly(() => fn(large)));
+    if (largeMs < LARGE_BUDGET_MS && largeMs <= Math.max(FLOOR_MS, MAX_RATIO * smallMs)) return;
+  }
+  const detail = `64 KiB: ${smallMs.toFixed(2)} ms, 1 MiB: ${largeMs.toFixed(2)} ms of CPU (${TRIES} tries)`;
   expect(largeMs, detail).toBeLessThan(LARGE_BUDGET_MS);
   expect(largeMs, detail).toBeLessThanOrEqual(Math.max(FLOOR_MS, MAX_RATIO * smallMs));
 }
