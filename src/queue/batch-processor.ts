@@ -90,7 +90,13 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     if (taken.stillPending > 0) {
       const another = taken.batchId !== undefined && taken.stillPending >= taken.items;
       const dueIn = taken.nextAcceptedAt + deps.flushes.windowMs(cdnId) - deps.now();
-      await deps.flushes.ensure(cdnId, { delayMs: another ? 0 : dueIn });
+      // Best effort: failing here must not fail the batch just taken (the reconciler flushes leftovers).
+      await deps.flushes.ensure(cdnId, { delayMs: another ? 0 : dueIn }).catch((error: unknown) => {
+        deps.log.warn(
+          { err: describeError(error), cdnId },
+          'cannot schedule the next flush; the reconciler will',
+        );
+      });
     }
     return taken;
   }

@@ -55,7 +55,10 @@ export function createFlushScheduler(
       if (options.delayMs === undefined || setting.windowMs === 0) return;
       const waiting = await queue.getDeduplicationJobId(id);
       const job = waiting ? await queue.getJob(waiting) : undefined;
-      if (!job || !(await job.isDelayed()) || job.timestamp + job.delay <= Date.now() + delay) return;
+      // Only one still waiting out its window: BullMQ keeps the add's timestamp when a delay changes, so only
+      // then is timestamp + delay its due time (one brought forward before stays as it is).
+      if (!job || job.delay !== setting.windowMs || !(await job.isDelayed())) return;
+      if (job.timestamp + job.delay <= Date.now() + delay) return;
       // Crash window: none; the job is already durable, only its due time moves (or not, if this fails).
       await (delay === 0 ? job.promote() : job.changeDelay(delay)).catch(() => {});
     },

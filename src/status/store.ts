@@ -377,8 +377,13 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
     },
 
     async openBatches(cdnId, limit) {
-      const ids = await redis.zrange(openBatchesKey(prefix, cdnId), 0, limit - 1);
+      const key = openBatchesKey(prefix, cdnId);
+      const ids = await redis.zrange(key, 0, limit - 1);
       const batches = await batchStatuses(new Map(ids.map((id) => [id, 0])));
+      // A batch whose record expired (a status TTL shorter than its life) can never end: drop it from the
+      // list, or enough of them would hide the live ones from every sweep.
+      const gone = ids.filter((id) => !batches.some((batch) => batch.batchId === id));
+      if (gone.length > 0) await redis.zrem(key, ...gone);
       return batches.map(({ share: _unused, ...batch }) => batch);
     },
 

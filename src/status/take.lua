@@ -16,8 +16,9 @@ local function answer(batchId)
   local left = redis.call('ZCARD', KEYS[1])
   local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   local nextAt = tonumber(next[2]) or 0
-  if batchId == '' then return { '', left, 0, 0, 0, nextAt, '', '' } end
-  local batch = redis.call('HMGET', KEYS[4], 'status', 'target', 'carries')
+  local batch = batchId ~= '' and redis.call('HMGET', KEYS[4], 'status', 'target', 'carries') or {}
+  -- Nothing taken, or a marker that outlived its batch (expired): nothing to send.
+  if not batch[1] then return { '', left, 0, 0, 0, nextAt, '', '' } end
   local status = cjson.decode(batch[1])
   return { batchId, left, status.deadlineAt, status.acceptedAt, status.items, nextAt, batch[2], batch[3] }
 end

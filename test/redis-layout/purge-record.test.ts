@@ -275,4 +275,14 @@ describe('purges, pending targets and batches in Redis', () => {
       'created',
     );
   });
+
+  it('drops from the open list a batch whose record expired, and reads a marker that outlived its batch as nothing', async () => {
+    await accept('p-x', [urls('x', 'x1')]);
+    const taken = await take('x', {}, 'fx');
+    await redis.del(`${prefix}:batch:${taken.batchId}`);
+    expect(await redis.zrange(`${prefix}:open:x`, 0, -1)).toEqual([taken.batchId]);
+    expect(await store.openBatches('x', 10)).toEqual([]);
+    expect(await redis.zrange(`${prefix}:open:x`, 0, -1)).toEqual([]);
+    expect(await take('x', {}, 'fx')).toMatchObject({ batchId: undefined });
+  });
 });
