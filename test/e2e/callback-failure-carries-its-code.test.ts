@@ -42,8 +42,13 @@ describe('a completion callback that fails for good', () => {
     await service.waitForFinish(id);
     return vi.waitFor(
       async () => {
+        // The state first, then the job: a job read before its last attempt ended would show that attempt
+        // missing even once its state says failed.
+        if ((await callbacks.getJobState(`cb-${id}`)) !== 'failed') {
+          throw new Error(`callback of ${id} has not failed yet`);
+        }
         const job = await callbacks.getJob(`cb-${id}`);
-        if (!job || !(await job.isFailed())) throw new Error(`callback of ${id} has not failed yet`);
+        if (!job) throw new Error(`callback of ${id} is gone`);
         return job;
       },
       { timeout: 10_000, interval: 20 },
@@ -57,7 +62,15 @@ describe('a completion callback that fails for good', () => {
     const job = await failedCallbackOf(`${failing.url}/hook`);
     expect(job.attemptsMade).toBe(2);
     expect(job.failedReason).toBe('CALLBACK_DELIVERY_FAILED: callback receiver answered HTTP 500');
-    const lines = failedLines(job.data.purgeId);
+    // The worker logs a failure just after BullMQ records it: wait for the line rather than race it.
+    const lines = await vi.waitFor(
+      () => {
+        const found = failedLines(job.data.purgeId);
+        if (found.length < 2) throw new Error('not logged yet');
+        return found;
+      },
+      { timeout: 5_000, interval: 20 },
+    );
     expect(lines).toHaveLength(2);
     for (const line of lines) expect(line).toMatchObject({ code: 'CALLBACK_DELIVERY_FAILED' });
   });
@@ -66,8 +79,12 @@ describe('a completion callback that fails for good', () => {
     const job = await failedCallbackOf('http://127.0.0.2:9/hook');
     expect(job.attemptsMade).toBe(1);
     expect(job.failedReason).toMatch(/^CALLBACK_URL_FORBIDDEN: .*127\.0\.0\.2 is a loopback address/);
-    expect(failedLines(job.data.purgeId)).toEqual([
-      expect.objectContaining({ code: 'CALLBACK_URL_FORBIDDEN' }),
-    ]);
+    await vi.waitFor(
+      () =>
+        expect(failedLines(job.data.purgeId)).toEqual([
+          expect.objectContaining({ code: 'CALLBACK_URL_FORBIDDEN' }),
+        ]),
+      { timeout: 5_000, interval: 20 },
+    );
   });
 });
