@@ -6,11 +6,48 @@ import type { BatchJobData } from '../../src/pipeline/job.ts';
 import { createPurgeProducer } from '../../src/queue/enqueue.ts';
 import { queueName } from '../../src/queue/names.ts';
 import { createReconciler } from '../../src/queue/reconciler.ts';
+import type { Runtime } from '../../src/runtime.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { QUANTIL_RIG, VIMS_RIG } from '../harness/cdn-rigs.ts';
 import { type Receiver, startReceiver } from '../harness/receiver.ts';
 import { startTestService, testConfigInput } from '../harness/service.ts';
 import { unreachableRedis } from '../harness/unreachable-redis.ts';
+
+/**
+ * A process that takes a purge's batch and dies before ending it: its job fails for good (a foreign BullMQ
+ * worker throws UnrecoverableError right after the take) and none of our workers hears of it.
+ */
+async function takeAndDie(
+  runtime: Runtime,
+  input: { redis: { url: unknown; prefix: string } },
+  cdnId: string,
+  id: string,
+) {
+  const connection = new Redis(String(input.redis.url), { maxRetriesPerRequest: null });
+  const foreign = new Worker<BatchJobData>(
+    queueName(cdnId),
+    async (job) => {
+      await runtime.store.take({
+        cdnId,
+        flushId: String(job.id),
+        batchId: `${cdnId}-${job.id}`,
+        maxItems: 100,
+        maxChars: 0,
+        charsOf: 'url',
+        deadlineMs: 60_000,
+        now: Date.now(),
+      });
+      throw new UnrecoverableError('crashed mid-batch');
+    },
+    { connection, prefix: input.redis.prefix },
+  );
+  await vi.waitFor(async () => expect((await runtime.store.get(id))?.batches).toHaveLength(1), {
+    timeout: 5_000,
+    interval: 20,
+  });
+  await foreign.close();
+  connection.disconnect();
+}
 
 /** The sweep repairs what a crash at the wrong moment leaves; each case is that moment's state, for real. */
 describe('the reconciler', () => {
@@ -67,30 +104,7 @@ describe('the reconciler', () => {
       { urls: ['https://www.example.com/abandoned.html'] },
       { callbackUrl: `${receiver.url}/done` },
     );
-    const connection = new Redis(String(input.redis.url), { maxRetriesPerRequest: null });
-    const foreign = new Worker<BatchJobData>(
-      queueName('vims-main'),
-      async (job) => {
-        await runtime.store.take({
-          cdnId: 'vims-main',
-          flushId: String(job.id),
-          batchId: `vims-main-${job.id}`,
-          maxItems: 100,
-          maxChars: 0,
-          charsOf: 'url',
-          deadlineMs: 60_000,
-          now: Date.now(),
-        });
-        throw new UnrecoverableError('crashed mid-batch');
-      },
-      { connection, prefix: input.redis.prefix },
-    );
-    await vi.waitFor(async () => expect((await runtime.store.get(id))?.batches).toHaveLength(1), {
-      timeout: 5_000,
-      interval: 20,
-    });
-    await foreign.close();
-    connection.disconnect();
+    await takeAndDie(runtime, input, 'vims-main', id);
     await producerOnly.close();
 
     const service = startTestService(input);
@@ -231,30 +245,7 @@ describe('the reconciler on a CDN with a daily quota', () => {
     const before = await runtime.quota.used(provider, 'urls', Date.now());
     const { id } = await runtime.producer.enqueuePurge({ urls: ['https://www.example.com/charged.html'] });
     expect(await runtime.quota.used(provider, 'urls', Date.now())).toBe(before + 1);
-    const connection = new Redis(String(input.redis.url), { maxRetriesPerRequest: null });
-    const foreign = new Worker<BatchJobData>(
-      queueName('quantil-main'),
-      async (job) => {
-        await runtime.store.take({
-          cdnId: 'quantil-main',
-          flushId: String(job.id),
-          batchId: `quantil-main-${job.id}`,
-          maxItems: 100,
-          maxChars: 0,
-          charsOf: 'url',
-          deadlineMs: 60_000,
-          now: Date.now(),
-        });
-        throw new UnrecoverableError('crashed mid-batch');
-      },
-      { connection, prefix: input.redis.prefix },
-    );
-    await vi.waitFor(async () => expect((await runtime.store.get(id))?.batches).toHaveLength(1), {
-      timeout: 5_000,
-      interval: 20,
-    });
-    await foreign.close();
-    connection.disconnect();
+    await takeAndDie(runtime, input, 'quantil-main', id);
     const service = startTestService(input);
     try {
       expect((await service.waitForFinish(id, 5_000)).state).toBe('failed');
