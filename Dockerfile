@@ -6,7 +6,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim
-ENV NODE_ENV=production LOG_FORMAT=json
+# NODE_OPTIONS: the service's Node flags (src/node-flags.ts says why); set it to add or override.
+ENV NODE_ENV=production LOG_FORMAT=json NODE_OPTIONS="--max-semi-space-size=16"
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./

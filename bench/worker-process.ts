@@ -2,6 +2,7 @@
 // workers' alone (the producer, the simulator and its request log stay in the bench process), and it gets a
 // core of its own rather than sharing an event loop with the producer it is measured against.
 // Config: the rig's config file as JSON in BENCH_WORKER_CONFIG. Talks to its parent over the IPC channel.
+import { getHeapSpaceStatistics } from 'node:v8';
 import { parseConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { createRuntime, type Runtime } from '../src/runtime.ts';
@@ -21,10 +22,13 @@ sampler.unref();
 function memory(): WorkerMemory {
   const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
   peakRss = Math.max(peakRss, rss);
+  const spaces = Object.fromEntries(
+    getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size]),
+  );
   // Read before collecting: RSS is the figure a deployment sees, and gc() would flatter it.
   globalThis.gc?.();
   globalThis.gc?.();
-  return { rss, heapUsed, heapTotal, external, heapLive: process.memoryUsage().heapUsed, peakRss };
+  return { rss, heapUsed, heapTotal, external, heapLive: process.memoryUsage().heapUsed, peakRss, spaces };
 }
 
 function reply(message: WorkerReply): void {

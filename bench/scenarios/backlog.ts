@@ -9,6 +9,15 @@ const MAX_RSS_GROWTH_BYTES = 50 * 1024 * 1024;
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
+/** The V8 heap spaces that grew by a MiB or more, largest first: where a heap's growth went. */
+function spacesGrown(before: Record<string, number>, after: Record<string, number>): string {
+  const grown = Object.entries(after)
+    .map(([name, size]) => [name, size - (before[name] ?? 0)] as const)
+    .filter(([, growth]) => growth >= 1024 * 1024)
+    .sort((a, b) => b[1] - a[1]);
+  return grown.length === 0 ? 'none' : grown.map(([name, growth]) => `${name} +${mib(growth)}`).join(', ');
+}
+
 /**
  * `urls` URLs accepted (purges of 100, both CDNs) while no worker runs, as after an outage of every worker;
  * then the worker process starts its workers on it and drains it. Drain time runs from the workers' start
@@ -64,7 +73,8 @@ export async function backlog(ctx: BenchContext, urls: number): Promise<TargetRe
           `worker process RSS ${mib(workers.ready.rss)} cold, ${mib(before.rss)} warm with its workers stopped, ` +
           `${mib(after.rss)} drained ` +
           `(peak ${mib(after.peakRss)}); V8 heap ${mib(before.heapTotal)} → ${mib(after.heapTotal)}, ` +
-          `live ${mib(before.heapLive)} → ${mib(after.heapLive)}; external ${mib(before.external)} → ${mib(after.external)}`,
+          `live ${mib(before.heapLive)} → ${mib(after.heapLive)}; external ${mib(before.external)} → ${mib(after.external)}; ` +
+          `grown: ${spacesGrown(before.spaces, after.spaces)}`,
       },
     ];
   } finally {

@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { SERVICE_NODE_FLAGS } from '../../src/node-flags.ts';
 
 export interface WorkerMemory {
   rss: number;
@@ -11,6 +12,8 @@ export interface WorkerMemory {
   heapLive: number;
   /** Highest RSS the process sampled (every 50 ms) since it started. */
   peakRss: number;
+  /** Bytes V8 has reserved per heap space (new_space, old_space...), read before collecting. */
+  spaces: Record<string, number>;
 }
 
 export type WorkerRequest =
@@ -64,8 +67,9 @@ function nextReply(child: ChildProcess, type: WorkerReply['type']): Promise<Work
 /** The rig's workers in a child process (bench/worker-process.ts) running the same config file. */
 export async function forkWorkers(configInput: Record<string, unknown>): Promise<ForkedWorkers> {
   const child = fork(ENTRY, [], {
-    // gc() lets the process tell live heap from garbage not yet collected (heapLive).
-    execArgv: [...process.execArgv, '--expose-gc'],
+    // gc() lets the process tell live heap from garbage not yet collected (heapLive); the service's own
+    // flags, since its memory is measured as deployed.
+    execArgv: [...process.execArgv, '--expose-gc', ...SERVICE_NODE_FLAGS],
     env: { ...process.env, BENCH_WORKER_CONFIG: JSON.stringify(configInput) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
