@@ -99,6 +99,7 @@ function coalescingSettings() {
     burstRate: positiveInt('BENCH_BURST_RATE', 1_050, 10, 100_000),
     latency: positiveInt('BENCH_LATENCY', 3_000, 100, 100_000),
     latencyRate: positiveInt('BENCH_LATENCY_RATE', 500, 10, 100_000),
+    latencyRounds: positiveInt('BENCH_LATENCY_ROUNDS', 3, 1, 20),
     memory: positiveInt('BENCH_MEMORY', 5_000, 100, 100_000),
     backlog: positiveInt('BENCH_BACKLOG', 100_000, 100, 1_000_000),
   };
@@ -171,7 +172,9 @@ async function main(): Promise<void> {
     };
     await timed('burst', () => burst(ctx, { purges: sizes.burst, perSecond: sizes.burstRate }));
     await timed('repeats', () => repeats(ctx));
-    await timed('latency', () => latency(ctx, { purges: sizes.latency, perSecond: sizes.latencyRate }));
+    await timed('latency', () =>
+      latency(ctx, { purges: sizes.latency, perSecond: sizes.latencyRate, rounds: sizes.latencyRounds }),
+    );
     await timed('memory', () => memory(ctx, sizes.memory));
     await timed('backlog', () => backlog(ctx, sizes.backlog));
   } finally {
