@@ -33,11 +33,50 @@ export interface Hold {
   release(): void;
 }
 
+/**
+ * Faults at random, on top of any injected ones: each request not already given an injected fault gets one
+ * of `faults` (uniformly) with probability `rate`. For a chaos run, where a test's exact script is not the
+ * point but a steady rain of every failure is.
+ */
+export interface RandomFaults {
+  /** 0 to 1: the share of requests that meet a fault. */
+  rate: number;
+  faults: readonly Fault[];
+  /** 0 <= x < 1; Math.random unless a run wants to be reproducible. */
+  random?: () => number;
+}
+
+/** A fault the simulator applied, as counted for a run's report (an injected or a random one). */
+export interface AppliedFault {
+  op: string;
+  kind: FaultKind['kind'];
+  /** The operation ran (a submit created its task) and only the answer was spoilt. */
+  afterAccept: boolean;
+}
+
+/** Every fault the simulator has, each also after accepting where the operation can have run first. */
+export const EVERY_FAULT: readonly Fault[] = [
+  { kind: 'status', status: 500 },
+  { kind: 'status', status: 503, retryAfter: '1' },
+  { kind: 'status', status: 429, retryAfter: '1' },
+  { kind: 'html', status: 502 },
+  { kind: 'stall' },
+  { kind: 'slow', delayMs: 300 },
+  { kind: 'truncate' },
+  { kind: 'reset' },
+  { kind: 'status', status: 500, afterAccept: true },
+  { kind: 'html', status: 504, afterAccept: true },
+  { kind: 'stall', afterAccept: true },
+  { kind: 'reset', afterAccept: true },
+];
+
 /** The part tests drive; ops are plain strings so every provider simulator can name its own. */
 export interface FaultInjector<Op extends string = string> {
   inject(op: Op, fault: Fault, times?: number): void;
   clear(): void;
   pending(op?: Op): number;
+  /** Every fault applied so far, in order. */
+  readonly applied: readonly AppliedFault[];
 }
 
 /** `process(commit)` runs the operation; with `commit` false it must only preview the reply. */
@@ -147,18 +186,31 @@ interface PendingHold {
   released: Promise<void>;
 }
 
-export function createFaults<Op extends string = string>(): Faults<Op> {
+export function createFaults<Op extends string = string>(randomFaults?: RandomFaults): Faults<Op> {
+  if (randomFaults && !(randomFaults.rate >= 0 && randomFaults.rate <= 1)) {
+    throw new RangeError(`random fault rate must be from 0 to 1, got ${randomFaults.rate}`);
+  }
+  const random = randomFaults?.random ?? Math.random;
+  const applied: AppliedFault[] = [];
   let queue: QueuedFault<Op>[] = [];
   let holds = new Map<Op, PendingHold[]>();
   const timers = new Set<NodeJS.Timeout>();
   let disposed = false;
 
+  function randomFault(): Fault | undefined {
+    if (!randomFaults || randomFaults.faults.length === 0 || random() >= randomFaults.rate) return undefined;
+    return randomFaults.faults[Math.floor(random() * randomFaults.faults.length)];
+  }
+
   function take(op: Op): Fault | undefined {
     const entry = queue.find((q) => q.op === op);
-    if (!entry) return undefined;
-    entry.remaining -= 1;
-    if (entry.remaining <= 0) queue = queue.filter((q) => q !== entry);
-    return entry.fault;
+    const fault = entry?.fault ?? randomFault();
+    if (entry) {
+      entry.remaining -= 1;
+      if (entry.remaining <= 0) queue = queue.filter((q) => q !== entry);
+    }
+    if (fault) applied.push({ op, kind: fault.kind, afterAccept: fault.afterAccept === true });
+    return fault;
   }
 
   function shape(fault: Fault, res: ServerResponse, process: Processor): void {
@@ -216,6 +268,7 @@ export function createFaults<Op extends string = string>(): Faults<Op> {
     pending(op) {
       return queue.filter((q) => op === undefined || q.op === op).reduce((n, q) => n + q.remaining, 0);
     },
+    applied,
     holdNext(op) {
       const arrived = Promise.withResolvers<void>();
       const released = Promise.withResolvers<void>();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FaultInjector, Hold, Reply, RequestLog, RequestLogEntry } from './faults.ts';
+import type { FaultInjector, Hold, RandomFaults, Reply, RequestLog, RequestLogEntry } from './faults.ts';
 import { createFaults, createRequestLog, readBody, send } from './faults.ts';
 import {
   type AuthResult,
@@ -38,6 +38,8 @@ export interface QuantilOptions {
   /** Where a create answer carries the purge id: undocumented, so every variant a client may meet. */
   idIn?: 'location' | 'body' | 'both' | 'none';
   createStatus?: 200 | 201 | 202;
+  /** Faults at random on every operation, besides any a test injects. */
+  randomFaults?: RandomFaults;
 }
 
 /** `status` is lower case here; the casing option applies to the wire only. */
@@ -90,7 +92,7 @@ export function createQuantilSimulator(options: QuantilOptions = {}): QuantilSim
   const verbatim = new Map<string, string>();
   const usage = new Map<string, { day: string; files: number; dirs: number }>();
   const log = createRequestLog<QuantilOp>();
-  const faults = createFaults<QuantilOp>();
+  const faults = createFaults<QuantilOp>(options.randomFaults);
 
   function used(user: string): { files: number; dirs: number } {
     const day = utcDay(now());

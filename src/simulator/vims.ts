@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FaultInjector, Hold, Reply, RequestLog, RequestLogEntry } from './faults.ts';
+import type { FaultInjector, Hold, RandomFaults, Reply, RequestLog, RequestLogEntry } from './faults.ts';
 import { createFaults, createRequestLog, jsonReply, readBody, send } from './faults.ts';
 
 export type VimsOp = 'submit' | 'status' | 'list';
@@ -23,6 +23,8 @@ export interface VimsOptions {
   taskPaths?: Array<'tasks' | 'task'>;
   firstTaskId?: number;
   failureOutput?: string;
+  /** Faults at random on every operation, besides any a test injects. */
+  randomFaults?: RandomFaults;
 }
 
 export interface VimsTaskView extends PurgeRequest {
@@ -127,7 +129,7 @@ export function createVimsSimulator(options: VimsOptions = {}): VimsSimulator {
   const tasks = new Map<number, Task>();
   const overrides = new Map<number, { state: string; at: number; output: string | undefined }>();
   const log = createRequestLog<VimsOp>();
-  const faults = createFaults<VimsOp>();
+  const faults = createFaults<VimsOp>(options.randomFaults);
 
   function view(task: Task): VimsTaskView {
     const { id, cdnId, target, pattern, createdAt } = task;
