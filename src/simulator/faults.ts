@@ -249,7 +249,9 @@ export function createFaults<Op extends string = string>(randomFaults?: RandomFa
       case 'truncate': {
         const reply = process(false);
         const full = Buffer.from(reply.body);
-        res.writeHead(reply.status, { ...reply.headers, 'content-length': String(full.length) });
+        // One byte more than the body is promised, so even an empty body (an answer that is all headers)
+        // arrives cut short: a client must never read a complete answer for what was never processed.
+        res.writeHead(reply.status, { ...reply.headers, 'content-length': String(full.length + 1) });
         res.write(full.subarray(0, Math.floor(full.length / 2)), () => res.socket?.destroy());
         return;
       }

@@ -56,6 +56,15 @@ describe('QUANTIL simulator faults', () => {
     expect(sim.quantil.purges).toHaveLength(op === 'submit' ? before + 1 : before);
   });
 
+  it('truncates an empty create answer too (the id only in Location): the client never reads a complete 202', async () => {
+    // Found by the chaos rig: half of nothing is nothing, so the "truncated" answer arrived whole, naming a
+    // purge the simulator never created, and the client polled an id QUANTIL did not know.
+    const { sim, submit } = await setup({ idIn: 'location' });
+    sim.quantil.faults.inject('submit', { kind: 'truncate' });
+    await expect(submit()).rejects.toThrow();
+    expect(sim.quantil.purges).toHaveLength(0);
+  });
+
   it.each(['submit', 'status'] as const)('answers a slow %s normally after the delay', async (op) => {
     const { hit, sim } = await withPurge(op);
     sim.quantil.faults.inject(op, { kind: 'slow', delayMs: 60 });
