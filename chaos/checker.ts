@@ -27,7 +27,8 @@ export async function waitForFinalStates(
   const startedAt = Date.now();
   try {
     for (;;) {
-      const open = ids.filter((id) => !FINAL.has(states.get(id) ?? ''));
+      // `missing` is settled too: an accepted purge's record never comes back once gone.
+      const open = ids.filter((id) => !FINAL.has(states.get(id) ?? '') && states.get(id) !== 'missing');
       if (open.length === 0 || Date.now() - startedAt > timeoutMs) break;
       for (let from = 0; from < open.length; from += 16) {
         await Promise.all(

@@ -1,5 +1,6 @@
 // `npm run chaos`: the whole system under fire, on loopback. See README "Chaos rig" for what it checks.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { type PhaseKind, type PhaseResult, runPhase } from './phase.ts';
 
 const PHASES: readonly PhaseKind[] = ['everysec', 'always', 'cluster'];
@@ -131,7 +132,13 @@ async function main(): Promise<void> {
     });
     results.push(result);
     const failed = failures(result);
-    log(`${kind}: ${failed.length === 0 ? 'ok' : `FAILED: ${failed.join('; ')}`} (logs: ${result.logPath})`);
+    if (failed.length === 0) {
+      log(`${kind}: ok`);
+      // Only a failed phase's logs are worth keeping.
+      await rm(dirname(result.logPath), { recursive: true, force: true });
+    } else {
+      log(`${kind}: FAILED: ${failed.join('; ')} (every process's log: ${result.logPath})`);
+    }
   }
   process.stdout.write(`\n${table(results.map(row))}\n\n`);
   process.stdout.write(
