@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: 'the request body or its URL list is over the configured limit',
   UNSUPPORTED_MEDIA_TYPE: 'the request body is not application/json',
   REDIS_UNAVAILABLE: 'Redis did not answer; nothing was enqueued, retry later',
+  NOT_REPLICATED:
+    'the purge is accepted on the Redis primary, but fewer replicas than redis.waitReplicas asks acknowledged it in time; retry with the same idempotency key, which maps to this purge and enqueues nothing twice',
   INTERNAL: 'an unexpected error; see the service log',
   CDN_NETWORK: 'the CDN could not be reached (connection refused or reset, DNS) — transient',
   CDN_TIMEOUT: 'the CDN did not answer within the configured timeouts — transient',

@@ -11,6 +11,7 @@ import { createProvider } from './providers/registry.ts';
 import { createCallbackQueue, createCallbackScheduler, startCallbackWorker } from './queue/callbacks.ts';
 import { createRedisConnection, redisHost } from './queue/connection.ts';
 import { createPurgeProducer, type PurgeProducer } from './queue/enqueue.ts';
+import { createReplicaWaiter } from './queue/replicas.ts';
 import { startWorkers, type WorkerPool } from './queue/workers.ts';
 import { createQuotaLedger, type QuotaLedger } from './status/quota.ts';
 import { createStatusStore, type StatusStore } from './status/store.ts';
@@ -79,6 +80,24 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
   });
   const quota = createQuotaLedger(connection, config.redis.prefix);
   const events = createPipelineEvents();
+  const { waitReplicas } = config.redis;
+  // WAIT blocks the connection it is sent on: one of its own, so nothing else queues behind it.
+  const replicaConnection = waitReplicas
+    ? createRedisConnection(config.redis, 'producer', (error) =>
+        options.log.error({ err: error.message }, 'Redis connection error (replica confirmations)'),
+      )
+    : undefined;
+  const replicas =
+    waitReplicas && replicaConnection
+      ? createReplicaWaiter({ connection: replicaConnection, prefix: config.redis.prefix, ...waitReplicas })
+      : undefined;
+  events.on('purge:replication', (e) => {
+    if (!e.confirmed)
+      options.log.warn(
+        { ...e, timeoutMs: waitReplicas?.timeoutMs },
+        'purge accepted on the Redis primary but not confirmed by its replicas: answered NOT_REPLICATED',
+      );
+  });
   const producer = createPurgeProducer({
     events,
     config,
@@ -87,6 +106,7 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     connection,
     quota,
     idempotencyWindowSeconds: config.api.idempotencyWindowSeconds,
+    ...(replicas ? { replicas } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   const guardOptions = {
@@ -169,6 +189,7 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
       await Promise.all([...providers.values()].map((provider) => provider.close()));
       await Promise.all(httpClients.map((http) => http.close()));
       await connection.quit().catch(() => connection.disconnect());
+      await replicaConnection?.quit().catch(() => replicaConnection.disconnect());
     },
   };
 }

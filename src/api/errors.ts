@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, isPurgeError } from '../errors.ts';
+import { NotReplicatedError } from '../queue/replicas.ts';
 import { type DrainLimits, drainBody } from './drain.ts';
 
 /** HTTP status for each code the API can answer with. */
@@ -17,6 +18,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   QUOTA_EXCEEDED: 429,
   REDIS_UNAVAILABLE: 503,
+  NOT_REPLICATED: 503,
   CALLBACK_CHECK_BUSY: 503,
 };
 
@@ -39,6 +41,7 @@ export function apiErrorHandler(drain: DrainLimits) {
 }
 
 function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, drain: DrainLimits) {
+  if (error instanceof NotReplicatedError) return sendNotReplicated(reply, error);
   if (isPurgeError(error)) return sendError(reply, error.code, error.message);
   if (error.validation) {
     return sendError(
@@ -68,6 +71,23 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
   }
   request.log.error({ err: error }, 'unexpected error');
   return sendError(reply, 'INTERNAL', 'unexpected error');
+}
+
+/**
+ * The purge is accepted (on the primary): the answer names it, so a caller without an idempotency key can
+ * follow it with GET /v1/purges/:id instead of sending a new one.
+ */
+function sendNotReplicated(reply: FastifyReply, error: NotReplicatedError): FastifyReply {
+  return reply
+    .code(STATUS.NOT_REPLICATED ?? 503)
+    .header('retry-after', String(Math.ceil((error.retryAfterMs ?? 1_000) / 1_000)))
+    .send({
+      error: error.code,
+      message: error.message,
+      id: error.purgeId,
+      cdns: error.cdns,
+      replicas: { acknowledged: error.acknowledged, required: error.required },
+    });
 }
 
 /**

@@ -38,7 +38,8 @@ function exitCodeFor(error: unknown): number {
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`purge-worker: ${message}\n`);
-  if (isPurgeError(error)) return EXIT.USAGE;
+  // Accepted, but not confirmed on the replicas: not a refused request; Redis could not vouch for it.
+  if (isPurgeError(error)) return error.code === 'NOT_REPLICATED' ? EXIT.REDIS_UNAVAILABLE : EXIT.USAGE;
   if (/ECONNREFUSED|max retries per request|Connection is closed|ETIMEDOUT/i.test(message))
     return EXIT.REDIS_UNAVAILABLE;
   return EXIT.USAGE;

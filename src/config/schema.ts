@@ -34,6 +34,22 @@ export const redisTlsSchema = z.strictObject({
 
 export type RedisTlsConfig = z.infer<typeof redisTlsSchema>;
 
+/** Longest `redis.waitReplicas.timeoutMs`: an API request (and the connection WAIT blocks) waits this long. */
+export const MAX_WAIT_REPLICAS_TIMEOUT_MS = 10_000;
+
+/**
+ * Off unless set: a purge is answered as accepted only once this many replicas acknowledged its acceptance
+ * (Redis WAIT, on the primary that holds the prefix's slot); otherwise 503 NOT_REPLICATED, the purge still
+ * accepted on the primary, and a retry with the same idempotency key maps to it.
+ */
+export const waitReplicasSchema = z.strictObject({
+  replicas: z.number().int().min(1).max(100),
+  /** Bounded: WAIT's own 0 means waiting forever, and every acceptance would wait with it. */
+  timeoutMs: z.number().int().min(1).max(MAX_WAIT_REPLICAS_TIMEOUT_MS).default(500),
+});
+
+export type WaitReplicasConfig = z.infer<typeof waitReplicasSchema>;
+
 export const redisSchema = z
   .strictObject({
     /** Default: REDIS_URL from the environment, else redis://127.0.0.1:6379 (filled in by load.ts). */
@@ -48,6 +64,7 @@ export const redisSchema = z
       .min(1)
       .optional(),
     tls: redisTlsSchema.optional(),
+    waitReplicas: waitReplicasSchema.optional(),
     /**
      * Prefix of every key, BullMQ's and ours. The `{...}` hash tag puts all of them in one Redis Cluster slot,
      * which BullMQ's multi-key Lua scripts and our own transitions need there.

@@ -7,6 +7,18 @@ import { EventEmitter } from 'node:events';
 export interface PipelineEventMap {
   /** `targets`: how many targets the purge asked of all its CDNs together. */
   'purge:accepted': { purgeId: string; cdns: string[]; targets: number };
+  /**
+   * With redis.waitReplicas: how many replicas acknowledged an acceptance (a new purge or a repeat) before it
+   * was answered; `confirmed` when enough did, else the caller got NOT_REPLICATED.
+   */
+  'purge:replication': {
+    purgeId: string;
+    duplicate: boolean;
+    confirmed: boolean;
+    acknowledged: number;
+    required: number;
+    problem?: string;
+  };
   /** One HTTP call to a CDN: outcome is a status class (2xx, 4xx, 5xx), network_error, timeout or bad_response. */
   'cdn:call': { cdnId: string; op: 'submit' | 'poll'; outcome: string };
   /** `secondsSinceQueued`: since the oldest target the batch carries was accepted. */

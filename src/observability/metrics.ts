@@ -25,6 +25,12 @@ export function createMetrics(events: PipelineEvents, queues: () => Iterable<Que
     help: 'Purges accepted',
     registers: [registry],
   });
+  const replication = new Counter({
+    name: 'purge_worker_replica_confirmations_total',
+    help: 'With redis.waitReplicas: acceptances (new purges and repeats) by whether enough replicas acknowledged them in time (confirmed) or not (not_replicated: answered 503 NOT_REPLICATED, the purge still accepted on the primary)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
   const finished = new Counter({
     name: 'purge_worker_batches_finished_total',
     help: 'CDN batches that reached a terminal state',
@@ -72,6 +78,9 @@ export function createMetrics(events: PipelineEvents, queues: () => Iterable<Que
   });
 
   events.on('purge:accepted', () => accepted.inc());
+  events.on('purge:replication', (e) =>
+    replication.inc({ outcome: e.confirmed ? 'confirmed' : 'not_replicated' }),
+  );
   events.on('cdn:call', (e) => calls.inc({ cdn: e.cdnId, op: e.op, outcome: e.outcome }));
   events.on('batch:retry', (e) => retries.inc({ cdn: e.cdnId, op: e.op }));
   events.on('reconcile:repaired', (e) => reconciled.inc({ cdn: e.cdnId, kind: e.kind }));

@@ -19,6 +19,7 @@ import type { CdnWork, IdempotencyClaim, StatusStore } from '../status/store.ts'
 import type { RedisClient } from './connection.ts';
 import { createFlushScheduler, type FlushScheduler, flushSettings } from './flush.ts';
 import { queueName } from './names.ts';
+import { NotReplicatedError, type ReplicaWaiter } from './replicas.ts';
 
 export interface IdempotencyKey {
   /** Whose key it is (`api:<token name>`, `webhook`, `cli`, ...): keys of different scopes never meet. */
@@ -58,6 +59,8 @@ export interface ProducerDeps {
   quota?: QuotaLedger;
   idempotencyWindowSeconds?: number;
   events?: PipelineEvents;
+  /** With `redis.waitReplicas`: an acceptance is answered only once replicas acknowledged it. */
+  replicas?: ReplicaWaiter;
   now?: () => number;
   newId?: () => string;
 }
@@ -70,6 +73,10 @@ export interface ProducerDeps {
  * pending set), then each CDN's flush is made sure of. Crash window: killed between the two, the targets
  * wait in their pending sets with no flush coming until the next one anyone schedules, or the reconciler's
  * sweep: accepted work is never lost, at worst late by one reconcile interval.
+ *
+ * With `replicas`, the answer (a new purge or a repeat alike) also waits for the replicas to acknowledge the
+ * acceptance; too few, and it is NotReplicatedError (503 NOT_REPLICATED): the purge stays accepted, and a retry
+ * with the same key is a repeat that waits again, until one is confirmed.
  */
 export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
   const { config, providers, store, connection } = deps;
@@ -108,7 +115,27 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
     const cdns = earlier?.cdns ?? [];
     if (earlier && earlier.state === 'queued')
       await Promise.all(cdns.map((cdnId) => flushes.ensure(cdnId, {})));
-    return { id, cdns, duplicate: true };
+    return replicated({ id, cdns, duplicate: true });
+  }
+
+  /**
+   * Crash window: killed while this waits, the purge is already accepted and the caller, with no answer,
+   * retries with its key and gets this purge. A failover before the replicas have it may lose it, which is
+   * what the caller is told when too few acknowledged.
+   */
+  async function replicated(result: EnqueueResult): Promise<EnqueueResult> {
+    const waiter = deps.replicas;
+    if (!waiter) return result;
+    const ack = await waiter.acknowledged(result.id);
+    const confirmed = ack.acknowledged >= ack.required;
+    deps.events?.emit('purge:replication', {
+      purgeId: result.id,
+      duplicate: result.duplicate,
+      confirmed,
+      ...ack,
+    });
+    if (!confirmed) throw new NotReplicatedError(result, ack, waiter.timeoutMs);
+    return result;
   }
 
   function reused(key: IdempotencyKey): PurgeError {
@@ -155,7 +182,7 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
       await Promise.allSettled(plan.cdns.map((cdnId) => flushes.ensure(cdnId)));
       const targets = [...plan.targets.values()].reduce((sum, target) => sum + targetSize(target), 0);
       deps.events?.emit('purge:accepted', { purgeId: plan.purgeId, cdns: plan.cdns, targets });
-      return { id: plan.purgeId, cdns: plan.cdns, duplicate: false };
+      return replicated({ id: plan.purgeId, cdns: plan.cdns, duplicate: false });
     },
 
     async close() {

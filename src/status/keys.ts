@@ -82,6 +82,14 @@ export function flushMarkerKey(prefix: string, cdnId: string, jobId: string): st
   return `${prefix}:flushed:${cdnId}:${jobId}`;
 }
 
+/**
+ * Written by every replica-confirmation round (redis.waitReplicas) just before its WAIT: WAIT counts the
+ * writes of its own connection, and this one comes after every acceptance the round confirms.
+ */
+export function replicationProbeKey(prefix: string): string {
+  return `${prefix}:replication-probe`;
+}
+
 /** Hash fields of a purge record. */
 export const PURGE_FIELDS = {
   meta: 'meta',

@@ -12,7 +12,7 @@ const secret = 'a-secret-of-16-chars-or-more';
 /** A valid config with every section present, so a typo can be put into any of them. */
 function fullConfig(): Record<string, unknown> {
   return {
-    redis: { url: 'redis://127.0.0.1:6379', prefix: '{purge}' },
+    redis: { url: 'redis://127.0.0.1:6379', prefix: '{purge}', waitReplicas: { replicas: 1 } },
     cdns: [
       { ...vims, rateLimit: { max: 10, durationMs: 1000 }, policy: { submit: { attempts: 2 } } },
       { ...quantil },
@@ -51,6 +51,11 @@ function messageOf(input: unknown): string {
 const typos: Array<[string, Array<string | number>, string]> = [
   ['polcy: unknown key (did you mean "policy"?)', [], 'polcy'],
   ['redis.URL: unknown key (did you mean "url"?)', ['redis'], 'URL'],
+  [
+    'redis.waitReplicas.replica: unknown key (did you mean "replicas"?)',
+    ['redis', 'waitReplicas'],
+    'replica',
+  ],
   ['api.tokenz: unknown key (did you mean "tokens"?)', ['api'], 'tokenz'],
   ['api.webhook.secrte: unknown key (did you mean "secret"?)', ['api', 'webhook'], 'secrte'],
   ['callbacks.attemps: unknown key (did you mean "attempts"?)', ['callbacks'], 'attemps'],

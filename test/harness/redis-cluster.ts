@@ -14,7 +14,17 @@ export interface RedisClusterHandle {
   nodes: string[];
   /** Runs redis-cli against one node, with the cluster's TLS and password. */
   cli(port: number, ...args: string[]): Promise<string>;
+  /** Adds a node as a replica of the master on `masterPort`; resolves once its link is up. */
+  addReplica(masterPort: number): Promise<ClusterReplica>;
   stop(): Promise<void>;
+}
+
+export interface ClusterReplica {
+  port: number;
+  /** SIGSTOP: connected, but acknowledging nothing. */
+  pause(): void;
+  /** SIGCONT. */
+  resume(): void;
 }
 
 export interface RedisClusterOptions {
@@ -48,7 +58,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   ];
   const cli = async (port: number, ...args: string[]) =>
     (await run('redis-cli', [...cliArgs, '-p', String(port), ...args])).stdout;
-  const children: ChildProcess[] = ports.map((port, index) =>
+  const startNode = (port: number, busPort: number) =>
     spawn(
       'redis-server',
       [
@@ -57,7 +67,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
           : ['--port', String(port)]),
         ...(password ? ['--requirepass', password, '--masterauth', password] : []),
         '--cluster-port',
-        String(busPorts[index]),
+        String(busPort),
         '--bind',
         '127.0.0.1',
         '--save',
@@ -72,10 +82,39 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         dir,
       ],
       { stdio: 'ignore' },
-    ),
-  );
+    );
+  const children: ChildProcess[] = ports.map((port, index) => startNode(port, busPorts[index] as number));
   const stop = async () => {
     await Promise.all(children.map(stopChild));
+  };
+  const addReplica = async (masterPort: number): Promise<ClusterReplica> => {
+    const port = await freePort();
+    const child = startNode(port, await freePort());
+    children.push(child);
+    await waitForPing(() => cli(port, 'ping'));
+    const masterId = (await cli(masterPort, 'cluster', 'myid')).trim();
+    // Redis otherwise waits 5 s for more replicas to share the first (diskless) sync.
+    await cli(masterPort, 'config', 'set', 'repl-diskless-sync-delay', '0');
+    await run('redis-cli', [
+      ...cliArgs,
+      '--cluster',
+      'add-node',
+      `127.0.0.1:${port}`,
+      `127.0.0.1:${masterPort}`,
+      '--cluster-slave',
+      '--cluster-master-id',
+      masterId,
+    ]);
+    for (let tries = 0; ; tries++) {
+      const info = await cli(masterPort, 'info', 'replication');
+      if (new RegExp(`slave\\d+:ip=127\\.0\\.0\\.1,port=${port},state=online`).test(info)) break;
+      if (tries > 200) throw new Error(`replica on ${port} did not come online:\n${info}`);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the first sync; nothing to wait on
+    }
+    const signal = (name: NodeJS.Signals) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(name);
+    };
+    return { port, pause: () => signal('SIGSTOP'), resume: () => signal('SIGCONT') };
   };
   try {
     for (const port of ports) await waitForPing(() => cli(port, 'ping'));
@@ -93,7 +132,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       ...(tls ? { tls: { ca: await readFile(tls.caFile) } } : {}),
       ...(password ? { password } : {}),
     });
-    return { nodes, cli, stop };
+    return { nodes, cli, addReplica, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -130,8 +169,10 @@ async function waitForClusterOk(ports: number[], redisOptions: RedisOptions): Pr
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A paused (SIGSTOPped) node would hold SIGTERM until continued.
+  child.kill('SIGCONT');
   child.kill('SIGTERM');
   return exited;
 }

@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
 export interface RedisHandle {
@@ -39,12 +42,37 @@ async function tryTestcontainers(): Promise<RedisHandle | undefined> {
   };
 }
 
-/** A throwaway redis-server on a free loopback port, without persistence; killed if this process exits. */
-export async function spawnRedisServer(): Promise<RedisHandle> {
+export interface SpawnedRedis extends RedisHandle {
+  port: number;
+  /** SIGSTOP: the process keeps its sockets open but answers nothing (a hung server, a stalled replica). */
+  pause(): void;
+  /** SIGCONT: it carries on where it stopped. */
+  resume(): void;
+}
+
+/**
+ * A throwaway redis-server on a free loopback port, without persistence; killed if this process exits.
+ * `args` are added to its command line (`['--replicaof', '127.0.0.1', '6379']`).
+ */
+export async function spawnRedisServer(args: readonly string[] = []): Promise<SpawnedRedis> {
   const port = await freePort();
+  // A directory of its own: a replica writes the snapshot of its first sync there, not into the cwd.
+  const dir = mkdtempSync(join(tmpdir(), 'pw-redis-'));
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      ...args,
+    ],
     { stdio: 'ignore' },
   );
   const killOnExit = () => child.kill('SIGKILL');
@@ -56,17 +84,47 @@ export async function spawnRedisServer(): Promise<RedisHandle> {
   });
   const url = `redis://127.0.0.1:${port}`;
   await Promise.race([waitForRedis(url), spawned]);
+  const signal = (name: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(name);
+  };
   return {
     url,
+    port,
     source: 'redis-server',
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
     stop: async () => {
       process.off('exit', killOnExit);
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
+      // A stopped process would hold SIGTERM until it is continued.
+      child.kill('SIGCONT');
       child.kill('SIGTERM');
       await exited;
     },
   };
+}
+
+/** A redis-server replicating `primary`; resolves once the primary reports the link online. */
+export async function spawnReplica(primary: SpawnedRedis): Promise<SpawnedRedis> {
+  const client = new Redis(primary.url, { maxRetriesPerRequest: 1 });
+  try {
+    // Redis otherwise waits 5 s for more replicas to share the first (diskless) sync.
+    await client.config('SET', 'repl-diskless-sync-delay', '0');
+    const replica = await spawnRedisServer(['--replicaof', '127.0.0.1', String(primary.port)]);
+    const online = new RegExp(`slave\\d+:ip=127\\.0\\.0\\.1,port=${replica.port},state=online`);
+    for (let tries = 0; ; tries++) {
+      const info = await client.info('replication');
+      if (online.test(info)) return replica;
+      if (tries > 200) {
+        await replica.stop();
+        throw new Error(`replica on ${replica.port} did not come online:\n${info}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the first sync; nothing to wait on
+    }
+  } finally {
+    client.disconnect();
+  }
 }
 
 export async function freePort(): Promise<number> {
