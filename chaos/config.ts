@@ -7,7 +7,8 @@ export const PREFIX = '{chaos}';
 export const CDN_IDS = { vims: 'vims-chaos', quantil: 'quantil-chaos' } as const;
 
 export interface ChaosConfigOptions {
-  redis: { url: string } | { clusterNodes: string[] };
+  /** A cluster phase also waits for one replica per acceptance (redis.waitReplicas): a failover loses none. */
+  redis: { url: string } | { clusterNodes: string[]; waitReplicas: { replicas: number; timeoutMs: number } };
   simulatorUrl: string;
   apiPort: number;
   reconcileIntervalMs: number;

@@ -83,7 +83,9 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
     configPath,
     JSON.stringify(
       chaosConfig({
-        redis: single ? { url: single.url } : { clusterNodes: cluster?.seeds ?? [] },
+        redis: single
+          ? { url: single.url }
+          : { clusterNodes: cluster?.seeds ?? [], waitReplicas: { replicas: 1, timeoutMs: 500 } },
         simulatorUrl: simulator.url,
         apiPort,
         reconcileIntervalMs: 3_000,

@@ -71,7 +71,7 @@ function row(result: PhaseResult): string[] {
   const { workers, api, redis, failovers } = result.kills;
   const budget = repeatBudget(result);
   return [
-    result.kind === 'cluster' ? 'cluster 3+3, everysec' : `AOF ${result.kind}`,
+    result.kind === 'cluster' ? 'cluster 3+3, waitReplicas 1' : `AOF ${result.kind}`,
     String(result.accepted),
     String(result.lost),
     String(result.stuck),
