@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   IDEMPOTENCY_KEY_REUSED:
     'the idempotency key was already used, by the same client, for a different request; nothing was written',
   QUOTA_EXCEEDED: "the purge would exceed a CDN account's daily quota; nothing was enqueued",
+  BACKLOG_FULL:
+    "a bulk purge while that CDN's backlog of bulk targets is full (cdns[].maxBulkBacklog); nothing was enqueued, retry after Retry-After (urgent and normal purges are never refused so)",
   UNAUTHORIZED: 'missing or wrong bearer token',
   SIGNATURE_INVALID: 'a webhook signature is missing, stale or does not match the body',
   DASHBOARD_ACTION_FORBIDDEN:

@@ -65,7 +65,9 @@ export function benchConfigInput(
           cdnId: 101,
           target: 'all',
           concurrency,
-          ...(onePerCall ? { maxPatternLength: 64, patternScope: 'url', coalesce: { windowMs: 0 } } : {}),
+          ...(onePerCall
+            ? { maxPatternLength: 64, patternScope: 'url', coalesce: { windowMs: 0, bulkWindowMs: 0 } }
+            : {}),
         }
       : {
           id: CDN_ID.quantil,
@@ -74,7 +76,7 @@ export function benchConfigInput(
           user: QUANTIL_ACCOUNT.user,
           apiKey: QUANTIL_ACCOUNT.apiKey,
           concurrency,
-          ...(onePerCall ? { maxItemsPerCall: 1, coalesce: { windowMs: 0 } } : {}),
+          ...(onePerCall ? { maxItemsPerCall: 1, coalesce: { windowMs: 0, bulkWindowMs: 0 } } : {}),
         },
   );
   return {

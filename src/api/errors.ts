@@ -17,6 +17,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   QUOTA_EXCEEDED: 429,
+  BACKLOG_FULL: 429,
   REDIS_UNAVAILABLE: 503,
   NOT_REPLICATED: 503,
   CALLBACK_CHECK_BUSY: 503,
@@ -42,7 +43,13 @@ export function apiErrorHandler(drain: DrainLimits) {
 
 function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, drain: DrainLimits) {
   if (error instanceof NotReplicatedError) return sendNotReplicated(reply, error);
-  if (isPurgeError(error)) return sendError(reply, error.code, error.message);
+  if (isPurgeError(error)) {
+    // A refusal that says when to come back (a shed bulk purge): the client's retry waits that long.
+    if (error.retryAfterMs !== undefined && (STATUS[error.code] ?? 500) === 429) {
+      reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1_000))));
+    }
+    return sendError(reply, error.code, error.message);
+  }
   if (error.validation) {
     return sendError(
       reply,

@@ -25,5 +25,16 @@ export const cdnEntryBaseSchema = z.strictObject({
    * Targets accepted for this CDN wait up to `windowMs` (from the oldest) to share one call with others, or
    * less once a call's worth is waiting. 0: no wait (purges that arrive together may still share a call).
    */
-  coalesce: z.strictObject({ windowMs: z.number().int().min(0).max(60_000).default(250) }).prefault({}),
+  coalesce: z
+    .strictObject({
+      windowMs: z.number().int().min(0).max(60_000).default(250),
+      /** The bulk lane's window: longer, so each call carries more of a backlog nobody waits on. */
+      bulkWindowMs: z.number().int().min(0).max(600_000).default(2_000),
+    })
+    .prefault({}),
+  /**
+   * Load shedding, bulk only: while this many bulk targets wait for this CDN, new bulk purges for it are
+   * refused (429 BACKLOG_FULL with Retry-After); urgent and normal ones are never shed. Unset: never.
+   */
+  maxBulkBacklog: z.number().int().min(1).optional(),
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { prioritySchema } from '../model/purge.ts';
 import { DEFAULT_MAX_URL_LENGTH, LARGEST_MAX_URL_LENGTH } from '../model/url.ts';
 import { allowEntryKind } from '../net/address-guard.ts';
 import { quantilSettingsSchema } from '../providers/quantil/config.ts';
@@ -22,6 +23,8 @@ const hostPattern = z
 export const routeSchema = z.strictObject({
   hosts: z.array(hostPattern).min(1),
   cdns: z.array(z.string().min(1)).min(1),
+  /** The lane of a purge of these hosts that names none (the most urgent of its routes' wins). */
+  priority: prioritySchema.optional(),
 });
 
 /** How TLS connections (a `rediss://` URL or cluster seeds) check the server; without it, Node's CAs. */
@@ -196,6 +199,8 @@ export const apiSchema = z.strictObject({
       secret: secret.optional(),
       /** Oldest (and furthest future) signed timestamp accepted, against replays. */
       toleranceSeconds: z.number().int().min(1).default(300),
+      /** The lane of a webhook event that names none (before the routes' defaults). */
+      priority: prioritySchema.optional(),
     })
     .prefault({}),
 });

@@ -8,6 +8,14 @@ export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export const MAX_PATTERN_LENGTH = 1024;
 
+/**
+ * A purge's lane, highest first: `urgent` skips the coalescing window and goes before everything else for its
+ * CDN, `bulk` goes last, waits a longer window and is the only lane ever shed.
+ */
+export const PRIORITIES = ['urgent', 'normal', 'bulk'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+export const prioritySchema = z.enum(PRIORITIES);
+
 /** A URL list canonicalised item by item (a refusal names its index), then de-duplicated. */
 function urlList(role: UrlRole, maxLength: number) {
   const item = z.string().transform((raw, ctx) => {
@@ -44,6 +52,7 @@ export function createPurgeRequestSchema(limits: RequestLimits) {
       pattern: regexSource.optional(),
       all: z.boolean().optional(),
       cdns: cdnIdList.optional(),
+      priority: prioritySchema.optional(),
     })
     .strict()
     .superRefine((request, ctx) => {
@@ -71,7 +80,7 @@ export type PurgeRequest = z.output<typeof purgeRequestSchema>;
 
 /**
  * What makes two requests the same request, for idempotency: the canonical targets as sets, the CDNs named
- * (or their absence: "route by host"), and where the result is reported. A repeat of a key with a different
+ * (or their absence: "route by host"), where the result is reported, and the lane asked for. A repeat of a key with a different
  * fingerprint is a different request, not a retry.
  */
 export function requestFingerprint(request: PurgeRequest, callbackUrl: string | undefined): string {
@@ -83,6 +92,8 @@ export function requestFingerprint(request: PurgeRequest, callbackUrl: string | 
     request.all === true,
     request.cdns ? sorted([...new Set(request.cdns)]) : null,
     callbackUrl ?? null,
+    // Only when asked for, so a key used before lanes existed still matches its repeat.
+    ...(request.priority ? [request.priority] : []),
   ];
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }

@@ -1,7 +1,7 @@
 import { DelayedError, type Job, type Queue, RateLimitError, UnrecoverableError } from 'bullmq';
 import type { Policy } from '../config/policy.ts';
 import { describeError, isPurgeError, isRetryable } from '../errors.ts';
-import type { PurgeTarget } from '../model/purge.ts';
+import type { Priority, PurgeTarget } from '../model/purge.ts';
 import type { PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { nextPollDelay } from '../pipeline/backoff.ts';
@@ -89,7 +89,15 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     });
     if (taken.stillPending > 0) {
       const another = taken.batchId !== undefined && taken.stillPending >= taken.items;
-      const dueIn = taken.nextAcceptedAt + deps.flushes.windowMs(cdnId) - deps.now();
+      // The earliest any lane's oldest leftover is due: an urgent one at once.
+      const dueAt = (acceptedAt: number, lane: Priority) =>
+        acceptedAt > 0 ? acceptedAt + deps.flushes.windowMs(cdnId, lane) : Number.POSITIVE_INFINITY;
+      const dueIn =
+        Math.min(
+          dueAt(taken.nextUrgentAt, 'urgent'),
+          dueAt(taken.nextAcceptedAt, 'normal'),
+          dueAt(taken.nextBulkAt, 'bulk'),
+        ) - deps.now();
       // Best effort: failing here must not fail the batch just taken (the reconciler flushes leftovers).
       await deps.flushes.ensure(cdnId, { delayMs: another ? 0 : dueIn }).catch((error: unknown) => {
         deps.log.warn(

@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.ts';
 import { PurgeError } from '../errors.ts';
 import {
   createPurgeRequestSchema,
+  type Priority,
   type PurgeRequest,
   type PurgeRequestInput,
   requestFingerprint,
@@ -12,6 +13,7 @@ import {
 } from '../model/purge.ts';
 import type { PipelineEvents } from '../observability/events.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
+import { laneOf } from '../pipeline/lane.ts';
 import { type PurgePlan, planPurge } from '../pipeline/plan.ts';
 import type { Provider } from '../providers/provider.ts';
 import { type QuotaLedger, sentItems } from '../status/quota.ts';
@@ -31,6 +33,8 @@ export interface EnqueueOptions {
   /** A repeat of the same key and request within the window returns the first purge and adds nothing. */
   idempotency?: IdempotencyKey;
   callbackUrl?: string;
+  /** The lane of a request that names none, before the routes' defaults (the webhook's `priority`). */
+  defaultPriority?: Priority;
 }
 
 export interface EnqueueResult {
@@ -38,6 +42,9 @@ export interface EnqueueResult {
   cdns: string[];
   duplicate: boolean;
 }
+
+/** What a shed bulk purge is told to wait before it tries again: a bulk backlog drains in minutes, not ms. */
+const SHED_RETRY_AFTER_MS = 30_000;
 
 export interface PurgeProducer {
   /** Validates and canonicalises the request (REQUEST_INVALID naming each bad field), then accepts it. */
@@ -100,12 +107,20 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
   const planFor = (id: string, request: PurgeRequest) =>
     planPurge(id, request, { routes: config.routes, providers });
 
+  const maxBulkBacklog = new Map(config.cdns.map((cdn) => [cdn.id, cdn.maxBulkBacklog]));
   function workOf(plan: PurgePlan, at: number): CdnWork[] {
     return [...plan.targets].map(([cdnId, target]) => {
       const provider = providers.get(cdnId);
       const quota = provider && deps.quota ? deps.quota.countersFor(provider, at) : undefined;
       const allCost = provider && target.all ? sentItems(provider, target) : undefined;
-      return { cdnId, target, ...(quota ? { quota } : {}), ...(allCost ? { allCost } : {}) };
+      const maxBulk = maxBulkBacklog.get(cdnId);
+      return {
+        cdnId,
+        target,
+        ...(quota ? { quota } : {}),
+        ...(allCost ? { allCost } : {}),
+        ...(maxBulk ? { maxBulkBacklog: maxBulk } : {}),
+      };
     });
   }
 
@@ -158,9 +173,11 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
         ...options.idempotency,
         fingerprint: requestFingerprint(request, options.callbackUrl),
       };
+      const priority = laneOf(request, config.routes, options.defaultPriority);
       const accepted = await store.accept({
         purgeId: plan.purgeId,
         createdAt,
+        priority,
         request: plan.request,
         work: workOf(plan, createdAt),
         ...(claim ? { idempotency: claim } : {}),
@@ -175,11 +192,18 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
           `CDN ${counter.cdnId}: daily quota of ${counter.limit} ${counter.kind} would be exceeded (${asked} requested, ${Math.max(0, counter.limit - used)} left today, UTC)`,
         );
       }
+      if (accepted.outcome === 'shed') {
+        throw new PurgeError(
+          'BACKLOG_FULL',
+          `CDN ${accepted.cdnId}: ${accepted.backlog} bulk targets are waiting (cdns[].maxBulkBacklog); bulk purges are refused until it drains, urgent and normal ones are not`,
+          { retryAfterMs: SHED_RETRY_AFTER_MS },
+        );
+      }
       if (accepted.outcome === 'conflict' && options.idempotency) throw reused(options.idempotency);
       if (accepted.outcome !== 'created') return repeatOf(accepted.id);
       // Crash window (see above): from here on the purge is accepted whatever happens to this call, so a
       // flush that cannot be scheduled now (a Redis blip) is left to the reconciler, not reported as a refusal.
-      await Promise.allSettled(plan.cdns.map((cdnId) => flushes.ensure(cdnId)));
+      await Promise.allSettled(plan.cdns.map((cdnId) => flushes.ensure(cdnId, { lane: priority })));
       const targets = [...plan.targets.values()].reduce((sum, target) => sum + targetSize(target), 0);
       deps.events?.emit('purge:accepted', { purgeId: plan.purgeId, cdns: plan.cdns, targets });
       return replicated({ id: plan.purgeId, cdns: plan.cdns, duplicate: false });

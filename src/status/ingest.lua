@@ -5,14 +5,18 @@
 -- KEYS[4..] each CDN's pending set and waiting hash, then the quota counters (indexes in ARGV[8]).
 -- ARGV[1] purge id; ARGV[2] record TTL (s); ARGV[3] idempotency window (s); ARGV[4] '1' with a key;
 -- ARGV[5] the request's fingerprint; ARGV[6] the plan (JSON); ARGV[7] now (ms);
--- ARGV[8] JSON { cdns = [{ id, pending, waiting, urls?, dirs?, allUrls, allDirs, targets = [...] }],
---               quotas = [{ key, limit }] } where pending/waiting/key are KEYS indexes and urls/dirs index
---               quotas; ARGV[9..] record field, value pairs.
+-- ARGV[8] JSON { lane, cdns = [{ id, lanes = { urgent, normal, bulk }, waiting, urls?, dirs?, allUrls,
+--               allDirs, maxBulk, targets = [...] }], quotas = [{ key, limit }] } where lanes (the CDN's
+--               pending set per lane), waiting and key are KEYS indexes, urls/dirs index quotas, lane is
+--               the purge's ('urgent', 'normal' or 'bulk') and maxBulk the CDN's bulk backlog limit (0:
+--               none); ARGV[9..] record field, value pairs.
 -- A target is a kind letter, a space and the canonical value ('u https://...', 'd https://.../', 'p ^re$',
 -- 'a'). One already pending for the CDN is joined, not added again: the new purge waits on the same batch,
--- and the daily quota is charged only for what will really be sent.
+-- and the daily quota is charged only for what will really be sent. A target waits in one lane only: asked
+-- for in a more urgent lane than it waits in, it moves there (keeping when it was first accepted).
 -- Returns { purge id, outcome, detail... }: outcome 'created', 'repeat' or 'conflict' (the earlier purge),
--- or 'quota' (then the index of the quota that would overflow, and its use).
+-- 'quota' (then the index of the quota that would overflow, and its use), or 'shed' (a bulk purge while
+-- the CDN's bulk backlog is full: then the CDN's index, and the backlog).
 if ARGV[4] == '1' then
   local earlier = redis.call('GET', KEYS[2])
   if earlier then
@@ -26,15 +30,39 @@ end
 local spec = cjson.decode(ARGV[8])
 local now = tonumber(ARGV[7])
 local id = ARGV[1]
+local LANES = { 'urgent', 'normal', 'bulk' }
+local RANK = { urgent = 1, normal = 2, bulk = 3 }
+
+-- Shed before anything is looked at: only bulk, only while the CDN's bulk backlog is full.
+if spec.lane == 'bulk' then
+  for c, cdn in ipairs(spec.cdns) do
+    if cdn.maxBulk > 0 then
+      local backlog = redis.call('ZCARD', KEYS[cdn.lanes.bulk])
+      if backlog >= cdn.maxBulk then return { '', 'shed', c, backlog } end
+    end
+  end
+end
+
+-- The lane a target already waits in for a CDN, or nil.
+local function waitsIn(cdn, target)
+  for _, lane in ipairs(LANES) do
+    if redis.call('ZSCORE', KEYS[cdn.lanes[lane]], target) ~= false then return lane end
+  end
+  return nil
+end
 
 -- What is new for each CDN decides the charge; a target listed twice in one request counts once.
 local needed = {}
 local fresh = {}
+local moved = {}
 for c, cdn in ipairs(spec.cdns) do
   fresh[c] = {}
+  moved[c] = {}
   local seen = {}
   for _, target in ipairs(cdn.targets) do
-    if not seen[target] and redis.call('ZSCORE', KEYS[cdn.pending], target) == false then
+    local lane = not seen[target] and waitsIn(cdn, target)
+    if lane and RANK[spec.lane] < RANK[lane] then moved[c][target] = lane end
+    if lane == nil then
       fresh[c][target] = true
       local kind = string.sub(target, 1, 1)
       local quota = (kind == 'u' and cdn.urls) or (kind == 'd' and cdn.dirs) or nil
@@ -65,14 +93,21 @@ end
 
 local remaining = 0
 for c, cdn in ipairs(spec.cdns) do
-  local pending, waiting = KEYS[cdn.pending], KEYS[cdn.waiting]
+  local pending, waiting = KEYS[cdn.lanes[spec.lane]], KEYS[cdn.waiting]
   local count = 0
   local seen = {}
   for _, target in ipairs(cdn.targets) do
     if not seen[target] then
       seen[target] = true
       count = count + 1
-      if fresh[c][target] then redis.call('ZADD', pending, now, target) end
+      if fresh[c][target] then
+        redis.call('ZADD', pending, now, target)
+      elseif moved[c][target] then
+        local from = KEYS[cdn.lanes[moved[c][target]]]
+        local since = redis.call('ZSCORE', from, target)
+        redis.call('ZREM', from, target)
+        redis.call('ZADD', pending, since, target)
+      end
       local waiters = redis.call('HGET', waiting, target)
       redis.call('HSET', waiting, target, waiters and (waiters .. ' ' .. id) or id)
     end

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Priority } from '../model/purge.ts';
 
 /**
  * Every Redis key purge-worker itself writes (BullMQ names its own under the same prefix). The prefix
@@ -52,9 +53,13 @@ export function quotaKey(
   return `${prefix}:quota:${provider}:${accountHash}:${kind}:${day}`;
 }
 
-/** Targets accepted for a CDN and not yet in a batch: target -> when it was first accepted (ms). */
-export function pendingKey(prefix: string, cdnId: string): string {
-  return `${prefix}:pending:${cdnId}`;
+/**
+ * Targets accepted for a CDN and not yet in a batch, one set per lane: target -> when it was first accepted
+ * (ms). A target waits in one lane only, the most urgent any purge asked it for. The normal lane keeps the
+ * key it had before lanes existed, so an upgrade finds what was pending then.
+ */
+export function pendingKey(prefix: string, cdnId: string, lane: Priority = 'normal'): string {
+  return lane === 'normal' ? `${prefix}:pending:${cdnId}` : `${prefix}:pending:${cdnId}:${lane}`;
 }
 
 /** The purges waiting on each pending target of a CDN: target -> space-separated purge ids. */

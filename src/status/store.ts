@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { PurgeTarget } from '../model/purge.ts';
+import { PRIORITIES, type Priority, type PurgeTarget } from '../model/purge.ts';
 import {
   aggregateState,
   type BatchStatus,
@@ -71,6 +71,8 @@ export interface CdnWork {
   quota?: Partial<Record<'urls' | 'dirs', QuotaCounter>>;
   /** What `all` costs this CDN's quota, per kind (QUANTIL: a dir-url per domain); none elsewhere. */
   allCost?: Partial<Record<'urls' | 'dirs', number>>;
+  /** Bulk purges are refused while this many bulk targets wait for the CDN (`cdns[].maxBulkBacklog`). */
+  maxBulkBacklog?: number;
 }
 
 export interface AcceptRequest {
@@ -78,6 +80,8 @@ export interface AcceptRequest {
   createdAt: number;
   request: PurgeStatus['request'];
   work: readonly CdnWork[];
+  /** The purge's lane (normal if unset): where its new targets wait, and which of its targets move up. */
+  priority?: Priority;
   callbackUrl?: string;
   idempotency?: IdempotencyClaim;
   idempotencyWindowSeconds?: number;
@@ -86,7 +90,8 @@ export interface AcceptRequest {
 export type AcceptResult =
   | { outcome: 'created'; id: string }
   | { outcome: 'repeat' | 'conflict'; id: string }
-  | { outcome: 'quota'; counter: QuotaCounter; used: number };
+  | { outcome: 'quota'; counter: QuotaCounter; used: number }
+  | { outcome: 'shed'; cdnId: string; backlog: number };
 
 export interface TakeRequest {
   cdnId: string;
@@ -102,19 +107,25 @@ export interface TakeRequest {
   now: number;
 }
 
-/** `nextAcceptedAt`: when the oldest target still pending was accepted (0 when none is). */
+/** When the oldest target still pending in each lane was accepted (0 when none is). */
+export interface NextPending {
+  /** The normal lane's. */
+  nextAcceptedAt: number;
+  nextUrgentAt: number;
+  nextBulkAt: number;
+}
+
 export type TakeResult =
-  | { batchId: undefined; stillPending: number; nextAcceptedAt: number }
-  | {
+  | ({ batchId: undefined; stillPending: number } & NextPending)
+  | ({
       batchId: string;
       stillPending: number;
-      nextAcceptedAt: number;
       deadlineAt: number;
       acceptedAt: number;
       items: number;
       /** What the batch sends, and the purges waiting on it. */
       batch: { target: PurgeTarget; purgeIds: string[] };
-    };
+    } & NextPending);
 
 export interface StatusStore {
   /**
@@ -169,7 +180,7 @@ type ScriptedRedis = RedisClient & {
   purgeIngest(numberOfKeys: number, ...keysAndArgs: string[]): Promise<Array<string | number>>;
   purgeTake(
     ...keysAndArgs: string[]
-  ): Promise<[string, number, number, number, number, number, string, string]>;
+  ): Promise<[string, number, number, number, number, number, string, string, number, number]>;
   purgeTransition(numberOfKeys: number, ...keysAndArgs: string[]): Promise<Array<number | string>>;
 };
 
@@ -220,7 +231,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
   if (typeof client.purgeTransition !== 'function') {
     // No fixed key count where the keys depend on the call (the CDNs a purge goes to, the quota counters).
     redis.defineCommand('purgeIngest', { lua: script('ingest.lua') });
-    redis.defineCommand('purgeTake', { numberOfKeys: 5, lua: script('take.lua') });
+    redis.defineCommand('purgeTake', { numberOfKeys: 7, lua: script('take.lua') });
     redis.defineCommand('purgeTransition', { lua: script('transition.lua') });
   }
   const idemKey = (claim: IdempotencyClaim) => idempotencyKey(prefix, claim.scope, claim.key);
@@ -248,8 +259,11 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
     };
     const cdns = request.work.map((work) => ({
       id: work.cdnId,
-      pending: keyIndex(pendingKey(prefix, work.cdnId)),
+      lanes: Object.fromEntries(
+        PRIORITIES.map((lane) => [lane, keyIndex(pendingKey(prefix, work.cdnId, lane))]),
+      ),
       waiting: keyIndex(waitingKey(prefix, work.cdnId)),
+      maxBulk: work.maxBulkBacklog ?? 0,
       urls: quotaIndex(work.quota?.urls),
       dirs: quotaIndex(work.quota?.dirs),
       allUrls: work.allCost?.urls ?? 0,
@@ -262,6 +276,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       createdAt: request.createdAt,
       request: request.request,
       cdns: request.work.map((work) => work.cdnId),
+      priority: request.priority ?? 'normal',
     };
     const fields = [PURGE_FIELDS.meta, JSON.stringify(meta)];
     if (request.callbackUrl) fields.push(PURGE_FIELDS.callbackUrl, request.callbackUrl);
@@ -277,13 +292,17 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       idempotency?.fingerprint ?? '',
       JSON.stringify(plan),
       String(request.createdAt),
-      JSON.stringify({ cdns, quotas }),
+      JSON.stringify({ lane: request.priority ?? 'normal', cdns, quotas }),
       ...fields,
     );
     const [id, outcome, ...detail] = reply;
     if (outcome === 'quota') {
       const counter = counters[Number(detail[0]) - 1] as QuotaCounter;
       return { outcome, counter, used: Number(detail[1]) };
+    }
+    if (outcome === 'shed') {
+      const cdnId = cdns[Number(detail[0]) - 1]?.id ?? '';
+      return { outcome, cdnId, backlog: Number(detail[1]) };
     }
     if (outcome === 'repeat' || outcome === 'conflict') return { outcome, id: String(id) };
     return { outcome: 'created', id: String(id) };
@@ -313,24 +332,30 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
 
     async take(request) {
       const { cdnId } = request;
-      const [batchId, stillPending, deadlineAt, acceptedAt, items, nextAcceptedAt, target, carries] =
-        await client.purgeTake(
-          pendingKey(prefix, cdnId),
-          waitingKey(prefix, cdnId),
-          flushMarkerKey(prefix, cdnId, request.flushId),
-          batchKey(prefix, request.batchId),
-          openBatchesKey(prefix, cdnId),
-          request.batchId,
-          cdnId,
-          String(request.now),
-          String(request.maxItems),
-          String(request.maxChars),
-          prefix,
-          String(request.deadlineMs),
-          String(ttlSeconds),
-          request.charsOf,
-        );
-      const left = { stillPending: Number(stillPending), nextAcceptedAt: Number(nextAcceptedAt) };
+      const reply = await client.purgeTake(
+        ...PRIORITIES.map((lane) => pendingKey(prefix, cdnId, lane)),
+        waitingKey(prefix, cdnId),
+        flushMarkerKey(prefix, cdnId, request.flushId),
+        batchKey(prefix, request.batchId),
+        openBatchesKey(prefix, cdnId),
+        request.batchId,
+        cdnId,
+        String(request.now),
+        String(request.maxItems),
+        String(request.maxChars),
+        prefix,
+        String(request.deadlineMs),
+        String(ttlSeconds),
+        request.charsOf,
+      );
+      const [batchId, stillPending, deadlineAt, acceptedAt, items, nextAcceptedAt, target, carries] = reply;
+      const [nextUrgentAt, nextBulkAt] = reply.slice(8);
+      const left = {
+        stillPending: Number(stillPending),
+        nextAcceptedAt: Number(nextAcceptedAt),
+        nextUrgentAt: Number(nextUrgentAt ?? 0),
+        nextBulkAt: Number(nextBulkAt ?? 0),
+      };
       if (batchId === '') return { batchId: undefined, ...left };
       return {
         batchId,
@@ -373,7 +398,10 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
     },
 
     async pendingCount(cdnId) {
-      return redis.zcard(pendingKey(prefix, cdnId));
+      const counts = await Promise.all(
+        PRIORITIES.map((lane) => redis.zcard(pendingKey(prefix, cdnId, lane))),
+      );
+      return counts.reduce((sum, count) => sum + count, 0);
     },
 
     async openBatches(cdnId, limit) {

@@ -1,28 +1,41 @@
 -- Moves the oldest pending targets of one CDN into a new batch, as much as one CDN call takes, and tells
 -- every purge waiting on them that this batch carries them. One call per flush job: a re-run of the same job
 -- (after a crash) finds its marker and gets the same batch back, so no target is ever in two unsent batches.
--- KEYS[1] pending set; KEYS[2] waiting hash; KEYS[3] the flush job's marker; KEYS[4] the new batch's hash;
--- KEYS[5] the CDN's open batches.
+-- The lanes are taken in order: urgent targets first, then normal, then bulk fill what is left of the call,
+-- so the next call a rate limit allows carries the urgent ones, and no call goes out less full than it could.
+-- KEYS[1..3] the pending sets of the urgent, normal and bulk lanes; KEYS[4] waiting hash; KEYS[5] the flush
+-- job's marker; KEYS[6] the new batch's hash; KEYS[7] the CDN's open batches.
 -- ARGV[1] batch id; ARGV[2] cdn id; ARGV[3] now (ms); ARGV[4] most items per call; ARGV[5] most characters of
 -- targets per call (0: no limit); ARGV[6] key prefix; ARGV[7] deadline (ms after the oldest target was
 -- accepted); ARGV[8] TTL of the batch and marker (s); ARGV[9] what of a URL the character limit counts:
 -- 'path' (path and query: what a VIMS pattern with patternScope path holds) or 'url' (all of it).
 -- Purge records are addressed by prefix here rather than passed in: which purges a batch carries is only
 -- known inside this call. They share the prefix's hash tag, so on Redis Cluster they sit in this slot.
--- Returns { batch id ('' when nothing was pending), targets still pending, its deadline, when its oldest
--- target was accepted, how many it took, when the oldest target left pending was accepted (0: none), its
--- target and the purges it carries (JSON: what the submit needs, without reading the batch again) }.
-local function answer(batchId)
-  local left = redis.call('ZCARD', KEYS[1])
-  local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  local nextAt = tonumber(next[2]) or 0
-  local batch = batchId ~= '' and redis.call('HMGET', KEYS[4], 'status', 'target', 'carries') or {}
-  -- Nothing taken, or a marker that outlived its batch (expired): nothing to send.
-  if not batch[1] then return { '', left, 0, 0, 0, nextAt, '', '' } end
-  local status = cjson.decode(batch[1])
-  return { batchId, left, status.deadlineAt, status.acceptedAt, status.items, nextAt, batch[2], batch[3] }
+-- Returns { batch id ('' when nothing was pending), targets still pending (all lanes), its deadline, when its
+-- oldest target was accepted, how many it took, when the oldest normal target left pending was accepted (0:
+-- none), its target and the purges it carries (JSON: what the submit needs, without reading the batch again),
+-- the same for the oldest urgent and bulk targets left }.
+local LANES = { 'urgent', 'normal', 'bulk' }
+local PENDING = { KEYS[1], KEYS[2], KEYS[3] }
+local WAITING, MARKER, BATCH, OPEN = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+
+local function oldestAt(key)
+  local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return tonumber(first[2]) or 0
 end
-local marker = redis.call('GET', KEYS[3])
+
+local function answer(batchId)
+  local left = 0
+  for _, key in ipairs(PENDING) do left = left + redis.call('ZCARD', key) end
+  local urgentAt, normalAt, bulkAt = oldestAt(PENDING[1]), oldestAt(PENDING[2]), oldestAt(PENDING[3])
+  local batch = batchId ~= '' and redis.call('HMGET', BATCH, 'status', 'target', 'carries') or {}
+  -- Nothing taken, or a marker that outlived its batch (expired): nothing to send.
+  if not batch[1] then return { '', left, 0, 0, 0, normalAt, '', '', urgentAt, bulkAt } end
+  local status = cjson.decode(batch[1])
+  return { batchId, left, status.deadlineAt, status.acceptedAt, status.items, normalAt, batch[2], batch[3],
+    urgentAt, bulkAt }
+end
+local marker = redis.call('GET', MARKER)
 if marker then return answer(marker) end
 
 local maxItems = tonumber(ARGV[4])
@@ -47,52 +60,71 @@ local function cost(target)
   return escapedLength(value) + 1
 end
 
-if redis.call('ZSCORE', KEYS[1], 'a') then
-  -- Purging everything covers whatever else is pending for this CDN: one call, every waiter answered.
-  local all = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  oldest = tonumber(all[2])
-  picked = redis.call('ZRANGE', KEYS[1], 0, -1)
+-- `picked` holds { member, the lane it waits in } pairs.
+local all = false
+for _, key in ipairs(PENDING) do
+  if redis.call('ZSCORE', key, 'a') then all = true end
+end
+local lane = nil
+if all then
+  -- Purging everything covers whatever else is pending for this CDN, in every lane: one call, every waiter
+  -- answered.
+  for l, key in ipairs(PENDING) do
+    local members = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+    for i = 1, #members, 2 do
+      picked[#picked + 1] = { members[i], l }
+      local at = tonumber(members[i + 1])
+      if oldest == nil or at < oldest then oldest = at end
+    end
+    if #members > 0 and lane == nil then lane = LANES[l] end
+  end
 else
   local chars = 0
-  local start = 0
   local done = false
-  while not done do
-    local chunk = redis.call('ZRANGE', KEYS[1], start, start + 199, 'WITHSCORES')
-    if #chunk == 0 then break end
-    for i = 1, #chunk, 2 do
-      local target = chunk[i]
-      local kind = string.sub(target, 1, 1)
-      local charge = cost(target)
-      if kind == 'p' then
-        -- A pattern is a call of its own: taken alone when it is the oldest, otherwise left for the next.
-        if #picked == 0 then
-          picked[1] = target
-          oldest = tonumber(chunk[i + 1])
+  for l, key in ipairs(PENDING) do
+    local start = 0
+    while not done do
+      local chunk = redis.call('ZRANGE', key, start, start + 199, 'WITHSCORES')
+      if #chunk == 0 then break end
+      for i = 1, #chunk, 2 do
+        local target = chunk[i]
+        local kind = string.sub(target, 1, 1)
+        local charge = cost(target)
+        local at = tonumber(chunk[i + 1])
+        if kind == 'p' then
+          -- A pattern is a call of its own: taken alone when it comes first, otherwise left for the next.
+          if #picked == 0 then
+            picked[1] = { target, l }
+            oldest = at
+            lane = LANES[l]
+          end
+          done = true
+          break
         end
-        done = true
-        break
+        if #picked >= maxItems or (maxChars > 0 and #picked > 0 and chars + charge > maxChars) then
+          done = true
+          break
+        end
+        picked[#picked + 1] = { target, l }
+        chars = chars + charge
+        if oldest == nil or at < oldest then oldest = at end
+        lane = lane or LANES[l]
       end
-      if #picked >= maxItems or (maxChars > 0 and #picked > 0 and chars + charge > maxChars) then
-        done = true
-        break
-      end
-      picked[#picked + 1] = target
-      chars = chars + charge
-      oldest = oldest or tonumber(chunk[i + 1])
+      start = start + 200
     end
-    start = start + 200
+    if done then break end
   end
 end
 
 if #picked == 0 then
-  redis.call('SET', KEYS[3], '', 'EX', tonumber(ARGV[8]))
+  redis.call('SET', MARKER, '', 'EX', tonumber(ARGV[8]))
   return answer('')
 end
 
 local target = { urls = {}, dirs = {} }
 local carries = {}
-local all = redis.call('ZSCORE', KEYS[1], 'a') ~= false
-for _, member in ipairs(picked) do
+for _, entry in ipairs(picked) do
+  local member = entry[1]
   local kind = string.sub(member, 1, 1)
   local value = string.sub(member, 3)
   if not all then
@@ -100,9 +132,9 @@ for _, member in ipairs(picked) do
     elseif kind == 'd' then target.dirs[#target.dirs + 1] = value
     elseif kind == 'p' then target.pattern = value end
   end
-  redis.call('ZREM', KEYS[1], member)
-  local waiters = redis.call('HGET', KEYS[2], member)
-  redis.call('HDEL', KEYS[2], member)
+  redis.call('ZREM', PENDING[entry[2]], member)
+  local waiters = redis.call('HGET', WAITING, member)
+  redis.call('HDEL', WAITING, member)
   if waiters then
     for purgeId in string.gmatch(waiters, '%S+') do carries[purgeId] = (carries[purgeId] or 0) + 1 end
   end
@@ -115,6 +147,7 @@ local items = all and 1 or #picked
 local status = {
   batchId = ARGV[1], cdnId = ARGV[2], state = 'queued', items = items, attempts = 0, polls = 0,
   queuedAt = now, updatedAt = now, acceptedAt = oldest, deadlineAt = oldest + tonumber(ARGV[7]), purges = 0,
+  lane = lane,
 }
 local carried = {}
 for purgeId, count in pairs(carries) do
@@ -127,9 +160,9 @@ for purgeId, count in pairs(carries) do
   end
 end
 -- cjson writes an empty table as {}, which reads back as an object either way.
-redis.call('HSET', KEYS[4], 'status', cjson.encode(status), 'target', cjson.encode(target),
+redis.call('HSET', BATCH, 'status', cjson.encode(status), 'target', cjson.encode(target),
   'carries', cjson.encode(carried))
-redis.call('EXPIRE', KEYS[4], ttl)
-redis.call('ZADD', KEYS[5], now, ARGV[1])
-redis.call('SET', KEYS[3], ARGV[1], 'EX', ttl)
+redis.call('EXPIRE', BATCH, ttl)
+redis.call('ZADD', OPEN, now, ARGV[1])
+redis.call('SET', MARKER, ARGV[1], 'EX', ttl)
 return answer(ARGV[1])

@@ -70,7 +70,13 @@ describe('one step of a batch', () => {
       now: Date.now,
       random: () => 0.5,
       checkpoint: async () => {},
-      take: async () => ({ batchId: undefined, stillPending: 0, nextAcceptedAt: 0 }),
+      take: async () => ({
+        batchId: undefined,
+        stillPending: 0,
+        nextAcceptedAt: 0,
+        nextUrgentAt: 0,
+        nextBulkAt: 0,
+      }),
       isLastAttempt: false,
       ...overrides,
     });

@@ -105,6 +105,8 @@ describe('purges, pending targets and batches in Redis', () => {
       batchId: 'a-f1',
       stillPending: 0,
       nextAcceptedAt: 0,
+      nextUrgentAt: 0,
+      nextBulkAt: 0,
       deadlineAt: 6000,
       acceptedAt: 1000,
       items: 2,
