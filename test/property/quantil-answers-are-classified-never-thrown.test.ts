@@ -174,7 +174,7 @@ describe('QUANTIL answer parsing (property)', () => {
         if ('error' in value) expectOurError(value.error);
         else expectValidStatus(value.status);
       }),
-      { numRuns: 1200 },
+      { numRuns: 600 },
     );
     expect(Object.getOwnPropertyNames(Object.prototype)).not.toContain('polluted');
   });

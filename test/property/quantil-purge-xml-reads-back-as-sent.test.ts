@@ -90,7 +90,7 @@ describe('QUANTIL purge-urls XML (property)', () => {
         if (urls.length + dirs.length > 0)
           expect(parsePurgeUrls(xml)).toEqual({ fileUrls: urls, dirUrls: dirs });
       }),
-      { numRuns: 1500 },
+      { numRuns: 800 },
     );
   });
 
@@ -105,7 +105,7 @@ describe('QUANTIL purge-urls XML (property)', () => {
           expect(readBack(xml)).toEqual({ fileUrls: urls, dirUrls: dirs });
         },
       ),
-      { numRuns: 1500 },
+      { numRuns: 800 },
     );
   });
 });

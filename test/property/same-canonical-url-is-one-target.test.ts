@@ -32,7 +32,10 @@ const ATOMS: ReadonlyArray<readonly [string, string]> = [
   ['`', '%60'],
 ];
 const atom = fc.constantFrom(...ATOMS);
-const segment = fc.array(atom, { minLength: 1, maxLength: 4 });
+// Not only dots: `.` and `..` are dot segments, which would resolve away the run's own token before them.
+const segment = fc
+  .array(atom, { minLength: 1, maxLength: 4 })
+  .filter((atoms) => atoms.some(([raw]) => raw !== '.'));
 /** A path as atoms per segment; the query is kept verbatim (ingest does not reorder or re-encode it). */
 const resource = fc.record({
   segments: fc.array(segment, { minLength: 1, maxLength: 3 }),
@@ -123,7 +126,7 @@ describe('URLs that canonicalise the same', () => {
           );
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 

@@ -126,7 +126,7 @@ describe('VIMS patterns (property)', () => {
           for (const batch of batches) checkBatch(batch, s, max, outsiders);
         },
       ),
-      { numRuns: 1500 },
+      { numRuns: 800 },
     );
   });
 
@@ -198,7 +198,7 @@ describe('VIMS patterns of the batches a flush takes (property)', () => {
         expect(taken.flatMap((b) => b.dirs).sort()).toEqual([...t.dirs].sort());
         for (const batch of taken) checkBatch(batch, s, max, []);
       }),
-      { numRuns: 150 },
+      { numRuns: 200 },
     );
   });
 });
