@@ -32,8 +32,7 @@ const canonicalOf = (role: 'url' | 'dir') => (raw: string) => {
 const origin = fc.constantFrom('https://www.example.com', 'http://img.example.com:8080', 'https://[::1]');
 const url = fc
   .tuple(origin, urlTail)
-  .map(([base, tail]) => `${base}/${tail}`)
-  .chain((raw) => fc.constant(canonicalOf('url')(raw)))
+  .map(([base, tail]) => canonicalOf('url')(`${base}/${tail}`))
   .filter((urls) => urls.length === 1)
   .map((urls) => urls[0] as string);
 const dir = fc
