@@ -8,7 +8,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export const SIGNATURE_HEADER = 'x-purge-signature';
 export const TIMESTAMP_HEADER = 'x-purge-timestamp';
 
-export function sign(secret: string, timestamp: number, rawBody: string): string {
+/** `timestamp` as it is sent: a verifier signs the header's own text, never a number re-spelled from it. */
+export function sign(secret: string, timestamp: number | string, rawBody: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')}`;
 }
 
@@ -32,7 +33,8 @@ export function verify(
       reason: `timestamp is more than ${toleranceSeconds}s away from now (replayed or clock skew)`,
     };
   }
-  const expected = Buffer.from(sign(secret, timestamp, rawBody));
+  // Over the text as sent: `0123` is 123 seconds, but the sender signed `0123.`, not `123.`.
+  const expected = Buffer.from(sign(secret, headers.timestamp, rawBody));
   const given = Buffer.from(headers.signature);
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
     return { ok: false, reason: 'signature does not match the body' };

@@ -52,7 +52,9 @@ export function canonicalUrl(raw: string, role: UrlRole, maxLength = DEFAULT_MAX
   if (role === 'dir') {
     // A dir is a directory on every CDN: without the slash VIMS would take `/news` as a bare prefix and
     // purge `/newsletter/...` too.
-    if (url.search !== '') return { ok: false, reason: 'a dir cannot have a query string' };
+    // `search` reads '' for an empty query too, yet the href keeps its `?` (`/news/?`), and so would the
+    // dir sent to a CDN. With the fragment gone, a `?` in the href can only start the query.
+    if (url.href.includes('?')) return { ok: false, reason: 'a dir cannot have a query string' };
     if (!url.pathname.endsWith('/')) url.pathname = `${url.pathname}/`;
   }
   const value = url.href;

@@ -20,11 +20,17 @@ export function escapeRegex(text: string): string {
   return text.replace(REGEX_SPECIALS, '\\$&');
 }
 
-/** The part of a URL VIMS is assumed to match against (see `patternScope` in config.ts). */
+/**
+ * The part of a URL VIMS is assumed to match against (see `patternScope` in config.ts): with `path`, the
+ * request target a client sends for it. That keeps an empty query's `?` (`/a?` is not `/a`, and a cache
+ * keys them apart), which `search` drops: it reads '' for an empty query.
+ */
 export function matchSubject(url: string, scope: PatternScope): string {
   if (scope === 'url') return url;
   const parsed = new URL(url);
-  return `${parsed.pathname}${parsed.search}`;
+  parsed.hash = '';
+  const query = parsed.href.indexOf('?');
+  return query < 0 ? parsed.pathname : `${parsed.pathname}${parsed.href.slice(query)}`;
 }
 
 /** `^(?:(?:<url>|<url>)$|<dir>|<dir>)`: exact match for URLs, prefix match for dirs. */
@@ -46,14 +52,24 @@ export const PATTERN_OVERHEAD = 10;
 
 /**
  * Splits URLs and dirs into batches whose pattern stays within `maxLength`. A pattern or `all` is one batch
- * of its own. A single URL too long for any pattern is refused rather than sent truncated. Each item is
- * escaped once and counted as its length plus one separator, an upper bound of what it adds to the
- * pattern, so splitting stays linear in the number of URLs (a 10,000-URL purge is planned in one pass).
+ * of its own. A single URL too long for any pattern, or a given pattern over `maxLength`, is refused rather
+ * than sent truncated. Each item is escaped once and counted as its length plus one separator, an upper
+ * bound of what it adds to the pattern, so splitting stays linear in the number of URLs (a 10,000-URL
+ * purge is planned in one pass).
  */
 export function splitIntoBatches(target: PurgeTarget, scope: PatternScope, maxLength: number): PurgeTarget[] {
   if (target.all) return [{ urls: [], dirs: [], all: true }];
   const batches: PurgeTarget[] = [];
-  if (target.pattern !== undefined) batches.push({ urls: [], dirs: [], pattern: target.pattern });
+  if (target.pattern !== undefined) {
+    // Sent as given, so it must fit as given: refused at ingest rather than by VIMS on every attempt.
+    if (target.pattern.length > maxLength) {
+      throw new PurgeError(
+        'REQUEST_INVALID',
+        `pattern is longer than this VIMS CDN's maxPatternLength (${target.pattern.length} > ${maxLength})`,
+      );
+    }
+    batches.push({ urls: [], dirs: [], pattern: target.pattern });
+  }
   let current: PurgeTarget = { urls: [], dirs: [] };
   let length = PATTERN_OVERHEAD;
   const items = [
