@@ -20,6 +20,7 @@ import { memory } from './scenarios/memory.ts';
 import { pipeline } from './scenarios/pipeline.ts';
 import { repeats } from './scenarios/repeats.ts';
 import { POLLS_PER_BATCH } from './scenarios/rig.ts';
+import { type SoakReport, soak } from './scenarios/soak.ts';
 import { stepJobBaseline } from './scenarios/step-job.ts';
 
 const ROWS: RowSpec[] = [
@@ -76,13 +77,15 @@ function positiveInt(name: string, fallback: number, min: number, max: number): 
   return value;
 }
 
-/** Parts of the bench a run does (BENCH_ONLY, comma-separated; default all). */
-const GROUPS = ['ratios', 'burst', 'repeats', 'latency', 'memory', 'backlog'] as const;
+/** Parts of the bench a run does (BENCH_ONLY, comma-separated; default all but the soak). */
+const GROUPS = ['ratios', 'burst', 'repeats', 'latency', 'memory', 'backlog', 'soak'] as const;
 type Group = (typeof GROUPS)[number];
+/** The soak holds its load for minutes (10 by default): only when asked for, `npm run soak`. */
+const DEFAULT_GROUPS = GROUPS.filter((group) => group !== 'soak');
 
 function selectedGroups(): ReadonlySet<Group> {
   const raw = process.env.BENCH_ONLY;
-  if (raw === undefined || raw.trim() === '') return new Set(GROUPS);
+  if (raw === undefined || raw.trim() === '') return new Set(DEFAULT_GROUPS);
   const names = raw.split(',').map((name) => name.trim());
   const unknown = names.filter((name) => !(GROUPS as readonly string[]).includes(name));
   if (unknown.length > 0) {
@@ -102,6 +105,8 @@ function coalescingSettings() {
     latencyRounds: positiveInt('BENCH_LATENCY_ROUNDS', 3, 1, 20),
     memory: positiveInt('BENCH_MEMORY', 5_000, 100, 100_000),
     backlog: positiveInt('BENCH_BACKLOG', 100_000, 100, 1_000_000),
+    soakSeconds: positiveInt('BENCH_SOAK_SECONDS', 600, 30, 86_400),
+    soakRate: positiveInt('BENCH_SOAK_RATE', 200, 1, 5_000),
   };
 }
 
@@ -142,6 +147,7 @@ async function main(): Promise<void> {
   const redis = await acquireRedis();
   const samples = new Map<string, Measurement[]>();
   const targets: TargetResult[] = [];
+  let soakReport: SoakReport | undefined;
   const say = (text: string) => process.stderr.write(`bench: ${text}\n`);
   try {
     const ctx: BenchContext = { redisUrl: redis.url, n, commandsSent: countSentCommands() };
@@ -177,6 +183,10 @@ async function main(): Promise<void> {
     );
     await timed('memory', () => memory(ctx, sizes.memory));
     await timed('backlog', () => backlog(ctx, sizes.backlog));
+    await timed('soak', async () => {
+      soakReport = await soak(ctx, { seconds: sizes.soakSeconds, perSecond: sizes.soakRate });
+      return soakReport.targets;
+    });
   } finally {
     await redis.stop();
   }
@@ -211,6 +221,12 @@ async function main(): Promise<void> {
         `${renderTargets(allTargets)}\n`,
     );
   }
+  if (soakReport) {
+    process.stdout.write(
+      `\nSoak over time (worker process, Redis, backlog; sampled every ${soakReport.sampleSeconds} s, ` +
+        `judged after ${soakReport.settleSeconds} s)\n\n${soakReport.table}\n`,
+    );
+  }
   await writeJson(new URL('./results/latest.json', import.meta.url), {
     finishedAt: new Date().toISOString(),
     durationMs,
@@ -221,6 +237,7 @@ async function main(): Promise<void> {
     machine,
     results,
     targets: allTargets,
+    ...(soakReport ? { soak: soakReport } : {}),
   });
 }
 

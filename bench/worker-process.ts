@@ -6,7 +6,8 @@ import { getHeapSpaceStatistics } from 'node:v8';
 import { parseConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { createRuntime, type Runtime } from '../src/runtime.ts';
-import type { WorkerMemory, WorkerReply, WorkerRequest } from './scenarios/forked-workers.ts';
+import { startLoopDelayMonitor } from './loop-delay.ts';
+import type { WorkerMemory, WorkerReply, WorkerRequest, WorkerSample } from './scenarios/forked-workers.ts';
 
 const config = parseConfig(JSON.parse(process.env.BENCH_WORKER_CONFIG ?? '{}'), {}, 'bench worker config');
 /** The running workers' runtime; a fresh one per start, as a runtime starts its workers once. */
@@ -18,6 +19,14 @@ const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }, 50);
 sampler.unref();
+
+const loopDelay = startLoopDelayMonitor();
+
+function sample(): WorkerSample {
+  const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+  peakRss = Math.max(peakRss, rss);
+  return { rss, heapUsed, heapTotal, external, loopDelay: loopDelay.read() };
+}
 
 function memory(): WorkerMemory {
   const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
@@ -56,8 +65,11 @@ async function handle(message: WorkerRequest): Promise<void> {
     reply({ type: 'stopped', memory: memory() });
   } else if (message.type === 'memory') {
     reply({ type: 'memory', memory: memory() });
+  } else if (message.type === 'sample') {
+    reply({ type: 'sample', sample: sample() });
   } else {
     clearInterval(sampler);
+    loopDelay.stop();
     await stopWorkers();
     process.exit(0);
   }

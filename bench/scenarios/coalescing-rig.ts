@@ -13,6 +13,17 @@ import { recordSubmits, type SubmitLog, type SubmitMark } from './submit-log.ts'
 /** Small but not instant: a batch polls a few times (BENCH_POLICY polls every 1–5 ms) before it ends. */
 const TASK_DURATION_MS = 10;
 
+export interface CoalescingRigOptions {
+  cdns?: readonly CdnKind[];
+  /** How long each CDN's simulated tasks run (default 10 ms). */
+  taskDurationMs?: Partial<Record<CdnKind, number>>;
+  /**
+   * Top-level sections of the config file that replace the rig's own, whole (the soak's record TTL, job
+   * retention and poll policy): the forked workers parse the same object.
+   */
+  config?: Record<string, unknown>;
+}
+
 /**
  * What the bench's QUANTIL account may purge today beyond the documented 5,000 file URLs. A storm of 10,000
  * different URLs is over that quota whether or not it is coalesced (coalescing saves calls, not URLs), and
@@ -36,6 +47,8 @@ export interface CoalescingRig {
   /** The rig's own Redis client, for INFO and setup. */
   redis: Redis;
   queues: Queue[];
+  /** No job left to run on any CDN queue (waiting, delayed, active, prioritized); a failed job throws. */
+  idle(): Promise<boolean>;
   /**
    * The rig's workers, with the same config, in a process of their own (closed with the rig), started and
    * warmed up: they have drained a second of one-URL purges, so neither their JIT nor their first
@@ -56,13 +69,18 @@ export interface CoalescingRig {
  */
 export async function startCoalescingRig(
   ctx: BenchContext,
-  cdns: readonly CdnKind[] = ['vims', 'quantil'],
+  options: CoalescingRigOptions = {},
 ): Promise<CoalescingRig> {
+  const cdns = options.cdns ?? ['vims', 'quantil'];
   const simulator = await startSimulator({
-    vims: { tokens: [VIMS_TOKEN], taskDurationMs: TASK_DURATION_MS, now: wallClock },
+    vims: {
+      tokens: [VIMS_TOKEN],
+      taskDurationMs: options.taskDurationMs?.vims ?? TASK_DURATION_MS,
+      now: wallClock,
+    },
     quantil: {
       accounts: [QUANTIL_ACCOUNT],
-      taskDurationMs: TASK_DURATION_MS,
+      taskDurationMs: options.taskDurationMs?.quantil ?? TASK_DURATION_MS,
       now: wallClock,
       dailyQuota: { files: QUOTA_HEADROOM, dirs: QUOTA_HEADROOM },
     },
@@ -70,7 +88,10 @@ export async function startCoalescingRig(
   const submits = recordSubmits(simulator);
   const prefix = uniquePrefix();
   // The default per-CDN concurrency (8), as a deployment would run it.
-  const configInput = benchConfigInput(ctx.redisUrl, prefix, simulator.url, cdns, 8, 'default');
+  const configInput = {
+    ...benchConfigInput(ctx.redisUrl, prefix, simulator.url, cdns, 8, 'default'),
+    ...options.config,
+  };
   const config = parseConfig(configInput, {}, 'bench config');
   const runtime = createRuntime(config, { log: createLogger({ level: 'silent' }) });
   const redis = new Redis(ctx.redisUrl, { maxRetriesPerRequest: 2 });
@@ -122,6 +143,7 @@ export async function startCoalescingRig(
     submits,
     redis,
     queues,
+    idle,
     async warmWorkers() {
       const workers = await forkWorkers(configInput);
       forked.push(workers);

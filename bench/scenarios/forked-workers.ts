@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SERVICE_NODE_FLAGS } from '../../src/node-flags.ts';
+import type { LoopDelay } from '../loop-delay.ts';
 
 export interface WorkerMemory {
   rss: number;
@@ -16,12 +17,27 @@ export interface WorkerMemory {
   spaces: Record<string, number>;
 }
 
+/** What the soak reads every few seconds: no gc() first, so the process runs as deployed between reads. */
+export interface WorkerSample {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  /** Event-loop delay since the previous sample (bench/loop-delay.ts). */
+  loopDelay: LoopDelay;
+}
+
 export type WorkerRequest =
   | { type: 'start' }
   | { type: 'stop-workers' }
   | { type: 'memory' }
+  | { type: 'sample' }
   | { type: 'exit' };
-export type WorkerReply = { type: 'ready' | 'started' | 'stopped' | 'memory'; memory: WorkerMemory };
+type MemoryReplyType = 'ready' | 'started' | 'stopped' | 'memory';
+/** One member per reply type, so a reply can be told apart by its type alone. */
+export type WorkerReply =
+  | { [Type in MemoryReplyType]: { type: Type; memory: WorkerMemory } }[MemoryReplyType]
+  | { type: 'sample'; sample: WorkerSample };
 
 export interface ForkedWorkers {
   /** Memory once the process has loaded, before any worker runs. */
@@ -31,6 +47,8 @@ export interface ForkedWorkers {
   /** Closes the workers (and their runtime); the process stays, warm, for the next start. */
   stopWorkers(): Promise<WorkerMemory>;
   memory(): Promise<WorkerMemory>;
+  /** Memory as it stands (no collection) and the event-loop delay since the last sample (or the start). */
+  sample(): Promise<WorkerSample>;
   /** Closes the runtime and waits for the process to exit; killed if it has not within 15 s. */
   stop(): Promise<void>;
 }
@@ -39,7 +57,10 @@ const ENTRY = fileURLToPath(new URL('../worker-process.ts', import.meta.url));
 /** Bounds every question to the child: a wedged worker process must stop the bench, not hang it. */
 const ANSWER_TIMEOUT_MS = 30_000;
 
-function nextReply(child: ChildProcess, type: WorkerReply['type']): Promise<WorkerReply> {
+function nextReply<Type extends WorkerReply['type']>(
+  child: ChildProcess,
+  type: Type,
+): Promise<Extract<WorkerReply, { type: Type }>> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       cleanup();
@@ -48,7 +69,7 @@ function nextReply(child: ChildProcess, type: WorkerReply['type']): Promise<Work
     const onMessage = (message: WorkerReply) => {
       if (message.type !== type) return;
       cleanup();
-      resolve(message);
+      resolve(message as Extract<WorkerReply, { type: Type }>);
     };
     const onExit = (code: number | null) => {
       cleanup();
@@ -76,17 +97,20 @@ export async function forkWorkers(configInput: Record<string, unknown>): Promise
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
-  const ask = async (request: WorkerRequest, answer: WorkerReply['type']) => {
+  const ask = async <Type extends WorkerReply['type']>(request: WorkerRequest, answer: Type) => {
     const reply = nextReply(child, answer);
     child.send(request);
-    return (await reply).memory;
+    return reply;
   };
+  const askMemory = async (request: WorkerRequest, answer: MemoryReplyType) =>
+    (await ask(request, answer)).memory;
   const ready = await nextReply(child, 'ready');
   return {
     ready: ready.memory,
-    start: () => ask({ type: 'start' }, 'started'),
-    stopWorkers: () => ask({ type: 'stop-workers' }, 'stopped'),
-    memory: () => ask({ type: 'memory' }, 'memory'),
+    start: () => askMemory({ type: 'start' }, 'started'),
+    stopWorkers: () => askMemory({ type: 'stop-workers' }, 'stopped'),
+    memory: () => askMemory({ type: 'memory' }, 'memory'),
+    sample: async () => (await ask({ type: 'sample' }, 'sample')).sample,
     async stop() {
       if (child.exitCode === null && child.connected) child.send({ type: 'exit' });
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);

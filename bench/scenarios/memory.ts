@@ -9,7 +9,7 @@ const TARGET_BYTES = 2048;
 /** Purge records sampled for the breakdown (MEMORY USAGE of each of their keys). */
 const SAMPLED_RECORDS = 50;
 
-async function usedMemory(redis: Redis): Promise<number> {
+export async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory');
   const used = /used_memory:(\d+)/.exec(info)?.[1];
   if (used === undefined) throw new Error('INFO memory has no used_memory');
