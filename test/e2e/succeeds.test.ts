@@ -1,14 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Hold } from '../../src/simulator/faults.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
-import { RIGS, VIMS_RIG } from '../harness/cdn-rigs.ts';
+import { RIGS, type SimOp, VIMS_RIG } from '../harness/cdn-rigs.ts';
 import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
+
+const TASK_MS = 150;
 
 describe.each(RIGS)('a purge that $provider completes', (rig) => {
   let simulator: Simulator;
   let service: TestService;
 
   beforeAll(async () => {
-    simulator = await startSimulator(rig.simulatorOptions({ taskDurationMs: 150 }));
+    simulator = await startSimulator(rig.simulatorOptions({ taskDurationMs: TASK_MS }));
     service = startTestService(testConfigInput(simulator.url, {}, [rig.cdnEntry(simulator.url)]));
   });
   afterAll(async () => {
@@ -17,27 +20,73 @@ describe.each(RIGS)('a purge that $provider completes', (rig) => {
   });
 
   it('goes queued -> submitted -> polled -> succeeded, with the remote task id recorded', async () => {
-    const { id, cdns } = await service.runtime.producer.enqueuePurge({
-      urls: ['https://www.example.com/news/a.html', 'https://img.example.com/b.jpg?v=2&w=3'],
-      dirs: ['https://www.example.com/sport/'],
-    });
-    expect(cdns).toEqual([rig.cdnId]);
+    const sim = rig.sim(simulator);
+    const holds: Hold[] = [];
+    const hold = (op: SimOp) => {
+      const held = sim.holdNext(op);
+      holds.push(held);
+      return held;
+    };
+    // Each state is read from the record while the CDN holds the call that ends it, so none can be missed; the
+    // task runs until the test has seen it polled, then finishes.
+    sim.setTaskDuration(60_000);
+    try {
+      const submit = hold('submit');
+      const { id, cdns } = await service.runtime.producer.enqueuePurge({
+        urls: ['https://www.example.com/news/a.html', 'https://img.example.com/b.jpg?v=2&w=3'],
+        dirs: ['https://www.example.com/sport/'],
+      });
+      expect(cdns).toEqual([rig.cdnId]);
+      const read = async () => {
+        const found = await service.runtime.store.get(id);
+        return { purge: found?.state, batch: found?.batches[0] };
+      };
+      expect(await read()).toEqual({ purge: 'queued', batch: undefined });
 
-    const status = await service.waitForFinish(id);
-    expect(status.state).toBe('succeeded');
-    const [batch] = status.batches;
-    expect(batch).toMatchObject({
-      cdnId: rig.cdnId,
-      state: 'succeeded',
-      progress: 100,
-      attempts: 1,
-      items: 3,
-    });
-    expect(batch?.remoteId).toBe(rig.sim(simulator).remoteIds()[0]);
-    expect(batch?.polls).toBeGreaterThanOrEqual(1);
-    expect(batch?.submittedAt).toBeGreaterThanOrEqual(batch?.queuedAt ?? Number.POSITIVE_INFINITY);
-    expect(batch?.finishedAt).toBeGreaterThanOrEqual(batch?.submittedAt ?? Number.POSITIVE_INFINITY);
-    expect(status.finishedAt).toBe(batch?.finishedAt);
+      await submit.arrived;
+      const submitting = await read();
+      expect(submitting).toMatchObject({ purge: 'running', batch: { state: 'submitting', attempts: 1 } });
+      expect(submitting.batch?.remoteId).toBeUndefined();
+      const firstPoll = hold('status');
+      submit.release();
+
+      await firstPoll.arrived;
+      const remoteId = sim.remoteIds()[0];
+      expect(await read()).toMatchObject({
+        purge: 'running',
+        batch: { state: 'submitted', remoteId, polls: 0 },
+      });
+      const secondPoll = hold('status');
+      firstPoll.release();
+
+      // The first poll found the task still running: the record counts it and stays submitted.
+      await secondPoll.arrived;
+      expect(await read()).toMatchObject({
+        purge: 'running',
+        batch: { state: 'submitted', remoteId, polls: 1 },
+      });
+      sim.setTaskDuration(0);
+      secondPoll.release();
+
+      const status = await service.waitForFinish(id);
+      expect(status.state).toBe('succeeded');
+      const [batch] = status.batches;
+      expect(batch).toMatchObject({
+        cdnId: rig.cdnId,
+        state: 'succeeded',
+        progress: 100,
+        attempts: 1,
+        items: 3,
+      });
+      expect(batch?.remoteId).toBe(remoteId);
+      expect(batch?.polls).toBeGreaterThanOrEqual(3);
+      expect(batch?.submittedAt).toBeGreaterThanOrEqual(batch?.queuedAt ?? Number.POSITIVE_INFINITY);
+      expect(batch?.finishedAt).toBeGreaterThanOrEqual(batch?.submittedAt ?? Number.POSITIVE_INFINITY);
+      expect(status.finishedAt).toBe(batch?.finishedAt);
+    } finally {
+      for (const held of holds) held.release();
+      sim.setTaskDuration(TASK_MS);
+    }
   });
 
   it('logs every line about a job with batch id, CDN id, job id and remote id, names the purges it carries, and never the credential', async () => {
