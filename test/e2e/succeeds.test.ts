@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Hold } from '../../src/simulator/faults.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
@@ -12,7 +13,10 @@ describe.each(RIGS)('a purge that $provider completes', (rig) => {
 
   beforeAll(async () => {
     simulator = await startSimulator(rig.simulatorOptions({ taskDurationMs: TASK_MS }));
-    service = startTestService(testConfigInput(simulator.url, {}, [rig.cdnEntry(simulator.url)]));
+    const input = testConfigInput(simulator.url, {}, [rig.cdnEntry(simulator.url)]);
+    // Completed jobs removed at once, as an operator may configure: what they returned then lives on only in
+    // the queue's event stream, which the credential scan below must read too.
+    service = startTestService({ ...input, worker: { ...input.worker, keepCompleted: { count: 0 } } });
   });
   afterAll(async () => {
     await service.close();
@@ -112,25 +116,52 @@ describe.each(RIGS)('a purge that $provider completes', (rig) => {
     expect(service.rawLogs()).not.toContain(rig.secret);
   });
 
-  it('keeps the credential out of every Redis value', async () => {
+  it('keeps the credential out of every Redis key and value, of every type', async () => {
+    // Its own purges, so what is scanned does not rest on the tests before: one that succeeds, one the CDN
+    // refuses (its reason is kept: in the failed job and the queue's event stream).
+    const { id: done } = await service.runtime.producer.enqueuePurge({
+      urls: ['https://www.example.com/scan'],
+    });
+    expect((await service.waitForFinish(done)).state).toBe('succeeded');
+    const { body, contentType } = rig.rejection;
+    rig.sim(simulator).faults.inject('submit', { kind: 'status', status: 400, body, contentType });
+    const { id: refused } = await service.runtime.producer.enqueuePurge({
+      urls: ['https://www.example.com/scan-refused'],
+    });
+    expect((await service.waitForFinish(refused)).state).toBe('failed');
+
     const keys = await service.redis.keys(`${service.config.redis.prefix}*`);
-    expect(keys.length).toBeGreaterThan(0);
+    const types = new Set<string>();
     for (const key of keys) {
       const type = await service.redis.type(key);
-      const values =
-        type === 'hash'
-          ? Object.values(await service.redis.hgetall(key))
-          : type === 'string'
-            ? [await service.redis.get(key)]
-            : type === 'list'
-              ? await service.redis.lrange(key, 0, -1)
-              : type === 'zset'
-                ? await service.redis.zrange(key, 0, -1)
-                : [];
-      for (const value of values) expect(value ?? '').not.toContain(rig.secret);
+      types.add(type);
+      for (const text of [key, ...(await everyStringIn(service.redis, key, type))])
+        expect(text, `${type} ${key}`).not.toContain(rig.secret);
     }
+    // BullMQ's event log is a stream: the only place a removed job's return value lives on.
+    expect([...types].sort()).toEqual(expect.arrayContaining(['hash', 'stream', 'string', 'zset']));
   });
 });
+
+/** Every string a key holds: fields and values, members, stream entries. A type not read here fails the test. */
+async function everyStringIn(redis: Redis, key: string, type: string): Promise<string[]> {
+  switch (type) {
+    case 'string':
+      return [(await redis.get(key)) ?? ''];
+    case 'hash':
+      return Object.entries(await redis.hgetall(key)).flat();
+    case 'list':
+      return redis.lrange(key, 0, -1);
+    case 'set':
+      return redis.smembers(key);
+    case 'zset':
+      return redis.zrange(key, 0, -1);
+    case 'stream':
+      return (await redis.xrange(key, '-', '+')).flatMap(([, fields]) => fields);
+    default:
+      throw new Error(`${key} is a Redis ${type}, which the credential scan cannot read`);
+  }
+}
 
 describe('a VIMS purge, on the wire', () => {
   it('sends the configured target and an escaped, anchored pattern covering exactly the URLs', async () => {
