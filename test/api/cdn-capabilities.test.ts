@@ -42,11 +42,13 @@ describe('CDN capabilities at ingest', () => {
     expect(await api.keys()).toEqual(before);
   });
 
-  it('refuses all for QUANTIL when its domains are not configured', async () => {
+  it('refuses all for QUANTIL when its domains are not configured, and enqueues nothing', async () => {
+    const before = await api.keys();
     const response = await post({ all: true, cdns: ['quantil-main'] });
     expect(response.statusCode).toBe(400);
     expect(response.json().error).toBe('KIND_UNSUPPORTED');
     expect(response.json().message).toMatch(/domains/);
+    expect(await api.keys()).toEqual(before);
   });
 
   it("plans QUANTIL work in calls of its per-call maximum and charges the account's daily quota", async () => {
