@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Provider } from '../../src/providers/provider.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { API_TOKEN, startTestApi, type TestApi } from '../harness/api.ts';
 import { QUANTIL_RIG, VIMS_RIG } from '../harness/cdn-rigs.ts';
@@ -42,54 +43,59 @@ describe('CDN capabilities at ingest', () => {
     expect(await api.keys()).toEqual(before);
   });
 
-  it('refuses all for QUANTIL when its domains are not configured', async () => {
+  it('refuses all for QUANTIL when its domains are not configured, and enqueues nothing', async () => {
+    const before = await api.keys();
     const response = await post({ all: true, cdns: ['quantil-main'] });
     expect(response.statusCode).toBe(400);
     expect(response.json().error).toBe('KIND_UNSUPPORTED');
     expect(response.json().message).toMatch(/domains/);
+    expect(await api.keys()).toEqual(before);
   });
+
+  // Each test reads the quota it starts from: what the tests before it charged is theirs, not its.
+  const dirsUsed = () => {
+    const provider = api.service.runtime.providers.get('quantil-main') as Provider;
+    return api.service.runtime.quota.used(provider, 'dirs', Date.now());
+  };
 
   it("plans QUANTIL work in calls of its per-call maximum and charges the account's daily quota", async () => {
     const dirs = Array.from({ length: 300 }, (_, i) => `https://www.example.com/section-${i}/`);
     const plan = api.service.runtime.producer.plan({ dirs, cdns: ['quantil-main'] });
     expect(plan.batches.map((b) => b.target.dirs.length)).toEqual([100, 100, 100]);
+    const usedBefore = await dirsUsed();
     const response = await post({ dirs, cdns: ['quantil-main'] });
     expect(response.statusCode).toBe(202);
     const status = await api.service.runtime.store.get(response.json().id);
     expect(status?.targets['quantil-main']).toMatchObject({ total: 300, pending: 300 });
-    const provider = api.service.runtime.providers.get('quantil-main');
-    if (!provider) throw new Error('no provider');
-    expect(await api.service.runtime.quota.used(provider, 'dirs', Date.now())).toBe(300);
+    expect((await dirsUsed()) - usedBefore).toBe(300);
   });
 
   it('refuses work over the daily quota with 429 and the numbers, and enqueues nothing', async () => {
     const before = await api.keys();
-    const dirs = Array.from({ length: 201 }, (_, i) => `https://www.example.com/more-${i}/`);
+    const left = 500 - (await dirsUsed());
+    const dirs = Array.from({ length: left + 1 }, (_, i) => `https://www.example.com/more-${i}/`);
     const response = await post({ dirs, cdns: ['quantil-main'] });
     expect(response.statusCode).toBe(429);
     expect(response.json()).toEqual({
       error: 'QUOTA_EXCEEDED',
-      message:
-        'CDN quantil-main: daily quota of 500 dirs would be exceeded (201 requested, 200 left today, UTC)',
+      message: `CDN quantil-main: daily quota of 500 dirs would be exceeded (${left + 1} requested, ${left} left today, UTC)`,
     });
     expect(await api.keys()).toEqual(before);
   });
 
   it('answers a repeat of an accepted purge with its id, never with 429 for the quota the first one holds', async () => {
-    const provider = api.service.runtime.providers.get('quantil-main');
-    if (!provider) throw new Error('no provider');
     // More than half of what is left today: charging the repeat too would go over the quota.
-    const left = 500 - (await api.service.runtime.quota.used(provider, 'dirs', Date.now()));
+    const left = 500 - (await dirsUsed());
     const dirs = Array.from(
       { length: Math.floor(left / 2) + 1 },
       (_, i) => `https://www.example.com/repeat-${i}/`,
     );
     const first = await post({ dirs, cdns: ['quantil-main'], idempotencyKey: 'big-batch-1' });
     expect(first.statusCode).toBe(202);
-    const used = await api.service.runtime.quota.used(provider, 'dirs', Date.now());
+    const used = await dirsUsed();
     const repeat = await post({ dirs, cdns: ['quantil-main'], idempotencyKey: 'big-batch-1' });
     expect(repeat.statusCode).toBe(202);
     expect(repeat.json()).toMatchObject({ id: first.json().id, duplicate: true });
-    expect(await api.service.runtime.quota.used(provider, 'dirs', Date.now())).toBe(used);
+    expect(await dirsUsed()).toBe(used);
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from '../../src/callbacks/signature.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { startTestApi, type TestApi, WEBHOOK_SECRET } from '../harness/api.ts';
+import { flushJob, pendingTargets } from '../harness/pending.ts';
 import { TEST_VIMS_TOKEN } from '../harness/service.ts';
 
 /** Over a real socket: the signature covers the raw bytes as they arrive, not a re-serialised object. */
@@ -42,6 +43,16 @@ describe('POST /v1/events/publish (CMS webhook)', () => {
     const first = await deliver(raw, signed(raw));
     expect(first.status).toBe(202);
     expect(first.body).toMatchObject({ cdns: ['vims-main'], eventId: 'article-42-published' });
+    // The first delivery wrote the purge, put its URL in the CDN's pending set, and has a flush coming for it.
+    const { runtime, redis, config } = api.service;
+    expect(await runtime.store.get(String(first.body.id))).toMatchObject({
+      state: 'queued',
+      targets: { 'vims-main': { total: 1, pending: 1 } },
+    });
+    expect(await pendingTargets(redis, config.redis.prefix, 'vims-main')).toContain(
+      'u https://www.example.com/news/42.html',
+    );
+    expect(await flushJob(runtime.producer.queues.get('vims-main'), 'vims-main')).toBeDefined();
     const keysAfterFirst = await api.keys();
 
     const redelivered = await deliver(raw, signed(raw));

@@ -4,15 +4,19 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { VIMS_RIG } from '../harness/cdn-rigs.ts';
+import { requireTool } from '../harness/requirement.ts';
 import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
 import { BIN, writeConfig } from './cli.ts';
 
 // util-linux `script` gives the child a real pseudo-terminal, as a person's shell would.
-const hasScript = await promisify(execFile)('script', ['--version']).then(
-  () => true,
-  () => false,
+const hasScript = requireTool(
+  await promisify(execFile)('script', ['--version']).then(
+    () => true,
+    () => false,
+  ),
+  'terminal display test',
+  'util-linux `script` is not installed',
 );
-if (!hasScript) process.stderr.write('terminal display test skipped: util-linux `script` is not installed\n');
 
 describe.skipIf(!hasScript)('purge-worker status --wait in a terminal', () => {
   let simulator: Simulator;

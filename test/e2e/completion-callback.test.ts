@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from '../../src/callbacks/signature.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { API_TOKEN, startTestApi, type TestApi, WEBHOOK_SECRET } from '../harness/api.ts';
@@ -54,7 +54,7 @@ describe('the completion callback', () => {
     await simulator.close();
   });
 
-  it('POSTs the final status, signed, once the purge is terminal, retrying a failed delivery', async () => {
+  it('POSTs the final status, signed, once the purge is terminal, retrying a failed delivery until its first 2xx', async () => {
     const response = await api.app.inject({
       method: 'POST',
       url: '/v1/purges',
@@ -86,16 +86,32 @@ describe('the completion callback', () => {
     );
     expect(check).toEqual({ ok: true });
 
-    const job = await api.service.runtime
-      .queues()
-      .find((q) => q.name === 'callbacks')
-      ?.getJob(`cb-${id}`);
+    const callbacks = api.service.runtime.queues().find((q) => q.name === 'callbacks');
+    // The 2xx ends it: the job completes with that answer (a job that completed is never run again), after
+    // the two deliveries, with attempts to spare that a retry would have used.
+    const job = await vi.waitFor(
+      async () => {
+        const found = await callbacks?.getJob(`cb-${id}`);
+        const state = await found?.getState();
+        if (state !== 'completed' && state !== 'failed') throw new Error(`callback job is ${state}`);
+        return found;
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    expect(await job?.getState()).toBe('completed');
+    expect(job?.returnvalue).toEqual({ httpStatus: 204 });
+    expect(received).toHaveLength(2);
+    expect(await callbacks?.getJobCounts('waiting', 'delayed', 'active', 'failed')).toEqual({
+      waiting: 0,
+      delayed: 0,
+      active: 0,
+      failed: 0,
+    });
     expect(job?.stacktrace?.join('\n')).toContain('callback receiver answered HTTP 503');
     expect(`${api.service.rawLogs()}${JSON.stringify(job)}`).not.toContain(RECEIVER_DETAIL);
   });
 
-  async function waitForDeliveries(count: number): Promise<Received[]> {
-    const { vi } = await import('vitest');
+  function waitForDeliveries(count: number): Promise<Received[]> {
     return vi.waitFor(
       () => {
         if (received.length < count) throw new Error(`${received.length} deliveries so far`);

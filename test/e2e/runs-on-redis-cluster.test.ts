@@ -3,11 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { QUANTIL_RIG, VIMS_RIG } from '../harness/cdn-rigs.ts';
 import { canStartCluster, type RedisClusterHandle, startRedisCluster } from '../harness/redis-cluster.ts';
+import { requireTool } from '../harness/requirement.ts';
 import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
 
-const available = await canStartCluster();
-if (!available)
-  process.stderr.write('Redis Cluster test skipped: redis-server and redis-cli are not on PATH\n');
+const available = requireTool(
+  await canStartCluster(),
+  'Redis Cluster test',
+  'redis-server and redis-cli are not on PATH',
+);
 
 describe.skipIf(!available)('on a Redis Cluster', () => {
   let cluster: RedisClusterHandle;

@@ -9,15 +9,15 @@ import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { VIMS_RIG } from '../harness/cdn-rigs.ts';
 import { canStartCluster, type RedisClusterHandle, startRedisCluster } from '../harness/redis-cluster.ts';
 import { freePort } from '../harness/redis-server.ts';
+import { requireTool } from '../harness/requirement.ts';
 import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
 import { canRunTlsRedis, makeTlsFiles, type TlsFiles, tlsServerArgs } from '../harness/tls-certificates.ts';
 
-const available = (await canStartCluster()) && (await canRunTlsRedis());
-if (!available) {
-  process.stderr.write(
-    'Redis-over-TLS test skipped: needs openssl and a TLS-enabled redis-server and redis-cli on PATH\n',
-  );
-}
+const available = requireTool(
+  (await canStartCluster()) && (await canRunTlsRedis()),
+  'Redis-over-TLS test',
+  'needs openssl and a TLS-enabled redis-server and redis-cli on PATH',
+);
 
 const PASSWORD = 'redis-tls-password-0123';
 

@@ -1,9 +1,10 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { spawnNode } from '../harness/child.ts';
+import { batchJobIdOf, flushJob } from '../harness/pending.ts';
 import { startTestService, TEST_VIMS_TOKEN, type TestService, testConfigInput } from '../harness/service.ts';
 
 describe('the service on SIGTERM', () => {
@@ -16,7 +17,11 @@ describe('the service on SIGTERM', () => {
     simulator = await startSimulator({ vims: { tokens: [TEST_VIMS_TOKEN], taskDurationMs: 100 } });
     input = testConfigInput(simulator.url);
     configPath = join(await mkdtemp(join(tmpdir(), 'pw-shutdown-')), 'config.json');
-    await writeFile(configPath, JSON.stringify(input));
+    // A grace period far longer than any wait below: the in-flight submit must end by finishing, not by release.
+    await writeFile(
+      configPath,
+      JSON.stringify({ ...input, worker: { ...input.worker, shutdownGraceMs: 20_000 } }),
+    );
     producer = startTestService(input, { workers: false });
   });
   afterAll(async () => {
@@ -25,6 +30,9 @@ describe('the service on SIGTERM', () => {
   });
 
   it('finishes the in-flight submit, stops taking jobs, and exits 0', async () => {
+    const queue = producer.runtime.producer.queues.get('vims-main');
+    const submits = () => simulator.vims.requests.filter((r) => r.op === 'submit').length;
+    const submitsBefore = submits();
     const held = simulator.vims.holdNext('submit');
     const service = spawnNode('src/main.ts', ['--config', configPath], {});
     await service.printed('purge-worker started');
@@ -32,9 +40,24 @@ describe('the service on SIGTERM', () => {
       urls: ['https://www.example.com/sigterm.html'],
     });
     await held.arrived;
+    expect(await queue?.getWorkersCount()).toBeGreaterThan(0);
 
     service.process.kill('SIGTERM');
     await service.printed('shutting down');
+    // Its worker lets go of the connection it takes jobs on while the submit is still in flight...
+    await vi.waitFor(async () => expect(await queue?.getWorkersCount()).toBe(0), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    const batchId = String((await producer.runtime.store.get(id))?.batches[0]?.batchId);
+    expect(await (await queue?.getJob(batchJobIdOf(batchId, 'vims-main')))?.getState()).toBe('active');
+    // ...and a job due from then on, with slots free and the process still running, is left to others.
+    const { id: later } = await producer.runtime.producer.enqueuePurge({
+      urls: ['https://www.example.com/after-sigterm.html'],
+    });
+    await producer.runtime.producer.flushes.ensure('vims-main', { delayMs: 0 });
+    const laterFlush = await flushJob(queue, 'vims-main');
+    expect(await laterFlush?.getState()).toBe('waiting');
     held.release();
     expect(await service.exited()).toBe(0);
     expect(service.output()).toContain('"msg":"stopped"');
@@ -42,12 +65,16 @@ describe('the service on SIGTERM', () => {
     // The submit in flight completed: the task id is recorded, so whoever polls next does not resubmit.
     const afterStop = await producer.runtime.store.get(id);
     expect(afterStop?.batches[0]).toMatchObject({ state: 'submitted', attempts: 1 });
+    expect(await laterFlush?.getState()).toBe('waiting');
+    expect(await producer.runtime.store.get(later)).toMatchObject({ state: 'queued', batches: [] });
+    expect(submits() - submitsBefore).toBe(1);
 
     const successor = startTestService(input);
     try {
       const status = await successor.waitForFinish(id);
       expect(status.batches[0]).toMatchObject({ state: 'succeeded', attempts: 1 });
-      expect(simulator.vims.requests.filter((r) => r.op === 'submit')).toHaveLength(1);
+      expect((await successor.waitForFinish(later)).state).toBe('succeeded');
+      expect(submits() - submitsBefore).toBe(2);
     } finally {
       await successor.close();
     }

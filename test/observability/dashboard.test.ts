@@ -8,8 +8,14 @@ import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { startTestApi, type TestApi } from '../harness/api.ts';
 import { VIMS_RIG } from '../harness/cdn-rigs.ts';
 import { flushJob } from '../harness/pending.ts';
+import { requireTool } from '../harness/requirement.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const hasChromium = requireTool(
+  existsSync(CHROMIUM),
+  'dashboard browser test',
+  `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
+);
 const USER = { username: 'ops', password: 'dashboard-password-123' };
 const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -64,7 +70,7 @@ describe('the queue dashboard at /admin/queues', () => {
     expect(response.body).not.toContain(VIMS_RIG.secret);
   });
 
-  it.skipIf(!existsSync(CHROMIUM))('shows the job to a person who logs in with a real browser', async () => {
+  it.skipIf(!hasChromium)('shows the job to a person who logs in with a real browser', async () => {
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -92,9 +98,3 @@ describe('the queue dashboard at /admin/queues', () => {
     }
   });
 });
-
-if (!existsSync(CHROMIUM)) {
-  process.stderr.write(
-    `dashboard browser test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)\n`,
-  );
-}

@@ -40,22 +40,26 @@ describe('GET /metrics', () => {
     return response.body;
   };
 
+  const finishedBatches = (text: string) =>
+    ['succeeded', 'failed', 'timed_out']
+      .map((state) => sample(text, 'purge_worker_batches_finished_total', { cdn: 'vims-main', state }) ?? 0)
+      .reduce((a, b) => a + b, 0);
+  const settledJobs = (text: string) =>
+    ['completed', 'failed']
+      .map((state) => sample(text, 'purge_worker_queue_jobs', { queue: 'cdn-vims-main', state }) ?? 0)
+      .reduce((a, b) => a + b, 0);
+
   /**
    * The worker counts a batch's end and BullMQ completes its job just after the purge record says it is
-   * finished, so the scrape waits until this many batches have been counted and their jobs settled.
+   * finished, so the scrape waits until this many more batches than in `before` have been counted and their
+   * jobs settled. Each test counts from its own `before`: what earlier tests did is theirs.
    */
-  const scrapeOnceSettled = (batches: number) =>
+  const scrapeOnceSettled = (before: string, batches: number) =>
     vi.waitFor(
       async () => {
         const text = await scrape();
-        const counted = ['succeeded', 'failed', 'timed_out']
-          .map(
-            (state) => sample(text, 'purge_worker_batches_finished_total', { cdn: 'vims-main', state }) ?? 0,
-          )
-          .reduce((a, b) => a + b, 0);
-        const settled = ['completed', 'failed']
-          .map((state) => sample(text, 'purge_worker_queue_jobs', { queue: 'cdn-vims-main', state }) ?? 0)
-          .reduce((a, b) => a + b, 0);
+        const counted = finishedBatches(text) - finishedBatches(before);
+        const settled = settledJobs(text) - settledJobs(before);
         if (counted < batches || settled < batches)
           throw new Error(`${counted}/${settled} of ${batches} settled`);
         return text;
@@ -63,46 +67,51 @@ describe('GET /metrics', () => {
       { timeout: 10_000, interval: 20 },
     );
 
+  /** How much a series grew from one scrape to the next (an absent series counts as 0). */
+  const grew = (before: string, after: string, name: string, labels: Record<string, string> = {}) =>
+    (sample(after, name, labels) ?? 0) - (sample(before, name, labels) ?? 0);
+
   it("reflects a purge's counts exactly: accepted, calls by outcome, retries, polls, terminal state, queue depth", async () => {
+    const before = await scrape();
     simulator.vims.faults.inject('submit', { kind: 'status', status: 503 });
     const { id } = await api.service.runtime.producer.enqueuePurge({
       urls: ['https://www.example.com/m.html'],
     });
     const status = await api.service.waitForFinish(id);
     const polls = status.batches[0]?.polls ?? -1;
-    const text = await scrapeOnceSettled(1);
+    const text = await scrapeOnceSettled(before, 1);
     const cdn = { cdn: 'vims-main' };
+    const by = (name: string, labels: Record<string, string> = {}) => grew(before, text, name, labels);
 
-    expect(sample(text, 'purge_worker_purges_accepted_total')).toBe(1);
-    expect(sample(text, 'purge_worker_cdn_requests_total', { ...cdn, op: 'submit', outcome: '5xx' })).toBe(1);
-    expect(sample(text, 'purge_worker_cdn_requests_total', { ...cdn, op: 'submit', outcome: '2xx' })).toBe(1);
-    expect(sample(text, 'purge_worker_cdn_requests_total', { ...cdn, op: 'poll', outcome: '2xx' })).toBe(
-      polls,
-    );
-    expect(sample(text, 'purge_worker_retries_total', { ...cdn, op: 'submit' })).toBe(1);
-    expect(sample(text, 'purge_worker_batches_finished_total', { ...cdn, state: 'succeeded' })).toBe(1);
-    expect(sample(text, 'purge_worker_polls_per_batch_count', cdn)).toBe(1);
-    expect(sample(text, 'purge_worker_polls_per_batch_sum', cdn)).toBe(polls);
-    expect(sample(text, 'purge_worker_time_to_submit_seconds_count', cdn)).toBe(1);
-    expect(
-      sample(text, 'purge_worker_time_to_completion_seconds_count', { ...cdn, state: 'succeeded' }),
-    ).toBe(1);
-    expect(sample(text, 'purge_worker_queue_jobs', { queue: 'cdn-vims-main', state: 'completed' })).toBe(1);
+    expect(by('purge_worker_purges_accepted_total')).toBe(1);
+    expect(by('purge_worker_cdn_requests_total', { ...cdn, op: 'submit', outcome: '5xx' })).toBe(1);
+    expect(by('purge_worker_cdn_requests_total', { ...cdn, op: 'submit', outcome: '2xx' })).toBe(1);
+    expect(by('purge_worker_cdn_requests_total', { ...cdn, op: 'poll', outcome: '2xx' })).toBe(polls);
+    expect(by('purge_worker_retries_total', { ...cdn, op: 'submit' })).toBe(1);
+    expect(by('purge_worker_batches_finished_total', { ...cdn, state: 'succeeded' })).toBe(1);
+    expect(by('purge_worker_polls_per_batch_count', cdn)).toBe(1);
+    expect(by('purge_worker_polls_per_batch_sum', cdn)).toBe(polls);
+    expect(by('purge_worker_time_to_submit_seconds_count', cdn)).toBe(1);
+    expect(by('purge_worker_time_to_completion_seconds_count', { ...cdn, state: 'succeeded' })).toBe(1);
+    expect(by('purge_worker_queue_jobs', { queue: 'cdn-vims-main', state: 'completed' })).toBe(1);
     expect(sample(text, 'purge_worker_queue_jobs', { queue: 'cdn-vims-main', state: 'waiting' })).toBe(0);
     expect(sample(text, 'purge_worker_queue_oldest_waiting_seconds', { queue: 'cdn-vims-main' })).toBe(0);
     expect(sample(text, 'purge_worker_process_cpu_seconds_total')).toBeGreaterThan(0);
   });
 
   it('counts a CDN-reported failure by its terminal state', async () => {
+    const before = await scrape();
     const { id } = await api.service.runtime.producer.enqueuePurge({
       urls: ['https://www.example.com/broken'],
     });
     await api.service.waitForFinish(id);
-    const text = await scrapeOnceSettled(2);
-    expect(sample(text, 'purge_worker_batches_finished_total', { cdn: 'vims-main', state: 'failed' })).toBe(
+    const text = await scrapeOnceSettled(before, 1);
+    const cdn = { cdn: 'vims-main' };
+    expect(grew(before, text, 'purge_worker_batches_finished_total', { ...cdn, state: 'failed' })).toBe(1);
+    expect(grew(before, text, 'purge_worker_batches_finished_total', { ...cdn, state: 'succeeded' })).toBe(0);
+    expect(grew(before, text, 'purge_worker_queue_jobs', { queue: 'cdn-vims-main', state: 'failed' })).toBe(
       1,
     );
-    expect(sample(text, 'purge_worker_queue_jobs', { queue: 'cdn-vims-main', state: 'failed' })).toBe(1);
   });
 
   it('shows work no worker has taken: queue depth and the age of the oldest waiting job', async () => {

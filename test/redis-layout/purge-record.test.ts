@@ -52,6 +52,8 @@ describe('purges, pending targets and batches in Redis', () => {
     expect(Object.keys(record).sort()).toEqual(['callbackUrl', 'meta', 'n:a', 'n:b', 'remaining']);
     expect(record).toMatchObject({ 'n:a': '2', 'n:b': '1', remaining: '3' });
     expect(await redis.ttl(`${prefix}:purge:p-1`)).toBeGreaterThan(3500);
+    // Every key an accept writes expires: -1 (no TTL) would keep it forever.
+    expect(await redis.ttl(`${prefix}:plan:p-1`)).toBeGreaterThan(3500);
     expect(JSON.parse((await redis.get(`${prefix}:plan:p-1`)) as string)).toEqual({
       targets: [
         { urls: [url('1'), url('2')], dirs: [] },
@@ -247,6 +249,7 @@ describe('purges, pending targets and batches in Redis', () => {
     expect((await accept('p-q1', work('q1', 'q2'))).outcome).toBe('created');
     expect((await accept('p-q2', work('q1', 'q2'))).outcome).toBe('created');
     expect(await redis.get(counter.key)).toBe('2');
+    expect(await redis.ttl(counter.key)).toBeGreaterThan(86_400);
     const keys = (await redis.keys(`${prefix}*`)).sort();
     expect(await accept('p-q3', work('q3', 'q4'))).toEqual({ outcome: 'quota', counter, used: 2 });
     expect((await redis.keys(`${prefix}*`)).sort()).toEqual(keys);
@@ -268,7 +271,10 @@ describe('purges, pending targets and batches in Redis', () => {
     const [idemKey] = await redis.keys(`${prefix}:idem:*`);
     expect(idemKey).toMatch(/:idem:[0-9a-f]{64}$/);
     expect(await redis.get(idemKey as string)).toBe('p-i1 f1');
-    expect(await redis.ttl(idemKey as string)).toBeLessThanOrEqual(60);
+    // Within the window, and set at all: a key without a TTL (-1) would refuse every later request under it forever.
+    const idemTtl = await redis.ttl(idemKey as string);
+    expect(idemTtl).toBeGreaterThan(0);
+    expect(idemTtl).toBeLessThanOrEqual(60);
     expect(await store.findByIdempotencyKey({ ...claim, fingerprint: 'f2' })).toEqual({
       id: 'p-i1',
       sameRequest: false,

@@ -1,0 +1,21 @@
+/** Whether this run is CI's (CI=true, as CI services and `.ci/run` set it; 1 counts too). */
+export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  return /^(true|1)$/i.test(env.CI ?? '');
+}
+
+/**
+ * For a test that needs a tool this machine may lack (Chromium, redis-server, a pseudo-terminal): says so on
+ * stderr and lets the test be skipped on a developer's machine, but throws under CI, where every tool is
+ * installed (`.ci/run`) and a skip would hide that the test never ran.
+ */
+export function requireTool(
+  available: boolean,
+  test: string,
+  missing: string,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  if (available) return true;
+  if (inCi(env)) throw new Error(`${test} cannot run under CI=true: ${missing}`);
+  process.stderr.write(`${test} skipped: ${missing}\n`);
+  return false;
+}
