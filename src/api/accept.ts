@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import { PurgeError } from '../errors.ts';
+import type { Priority } from '../model/purge.ts';
 import type { AddressGuard } from '../net/address-guard.ts';
 import type { EnqueueResult, IdempotencyKey, PurgeProducer } from '../queue/enqueue.ts';
 
@@ -9,6 +10,7 @@ export interface AcceptInput {
   pattern?: string | undefined;
   all?: boolean | undefined;
   cdns?: string[] | undefined;
+  priority?: Priority | undefined;
   callbackUrl?: string | undefined;
 }
 
@@ -26,6 +28,8 @@ export async function acceptPurge(
   input: AcceptInput,
   idempotency: IdempotencyKey | undefined,
   { config, producer, callbackGuard }: AcceptDeps,
+  /** The lane of a request that names none, before the routes' defaults: its source's (the webhook's). */
+  defaultPriority?: Priority,
 ): Promise<EnqueueResult> {
   const items = (input.urls?.length ?? 0) + (input.dirs?.length ?? 0);
   if (items > config.api.maxItemsPerRequest) {
@@ -39,6 +43,7 @@ export async function acceptPurge(
   return producer.enqueuePurge(dropUndefined(target), {
     ...(idempotency === undefined ? {} : { idempotency }),
     ...(callbackUrl === undefined ? {} : { callbackUrl }),
+    ...(defaultPriority === undefined ? {} : { defaultPriority }),
   });
 }
 

@@ -1,9 +1,12 @@
+import type { Priority } from '../model/purge.ts';
+
 /**
  * JSON Schemas Fastify checks before a handler runs: shape and types only. What JSON Schema cannot say
  * (URL schemes, regex syntax, "at least one target") is checked by the shared zod model afterwards.
  */
 // Bounded here only coarsely (api.maxUrlLength is checked, with the index named, by the request model).
 const urlList = { type: 'array', items: { type: 'string', maxLength: 16_384 } } as const;
+const priority = { type: 'string', enum: ['urgent', 'normal', 'bulk'] } as const;
 const cdnList = {
   type: 'array',
   minItems: 1,
@@ -19,6 +22,7 @@ export const purgeBodySchema = {
     pattern: { type: 'string' },
     all: { type: 'boolean' },
     cdns: cdnList,
+    priority,
     idempotencyKey: { type: 'string', minLength: 1, maxLength: 256 },
     callbackUrl: { type: 'string', minLength: 1, maxLength: 2048 },
   },
@@ -33,6 +37,7 @@ export const publishEventSchema = {
     urls: { ...urlList, minItems: 1 },
     dirs: urlList,
     cdns: cdnList,
+    priority,
     callbackUrl: { type: 'string', minLength: 1, maxLength: 2048 },
   },
 } as const;
@@ -54,6 +59,7 @@ export interface PurgeBody {
   pattern?: string;
   all?: boolean;
   cdns?: string[];
+  priority?: Priority;
   idempotencyKey?: string;
   callbackUrl?: string;
 }
@@ -63,5 +69,6 @@ export interface PublishEventBody {
   urls: string[];
   dirs?: string[];
   cdns?: string[];
+  priority?: Priority;
   callbackUrl?: string;
 }

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../errors.ts';
+import type { Priority } from './purge.ts';
 
 /** Where one CDN batch stands. Terminal states are final: the status store never leaves them. */
 export const BATCH_STATES = [
@@ -24,6 +25,8 @@ export interface BatchStatus {
   cdnId: string;
   state: BatchState;
   items: number;
+  /** The most urgent lane among the targets it carries. */
+  lane?: Priority;
   remoteId?: string;
   /** 0..100 as the CDN reports it. */
   progress?: number;
@@ -67,6 +70,8 @@ export interface PurgeStatus {
   finishedAt?: number;
   request: { urls: number; dirs: number; pattern?: string; all?: boolean };
   cdns: string[];
+  /** Its lane (absent on a purge accepted before lanes existed: it went as normal). */
+  priority?: Priority;
   /** Where the final status is POSTed once the purge is terminal. */
   callbackUrl?: string;
   /** Per CDN id: how many of the purge's targets are done, failed, timed out or still pending. */

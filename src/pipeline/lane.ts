@@ -17,11 +17,12 @@ export function laneOf(
   const hosts = new Set(
     [...(request.urls ?? []), ...(request.dirs ?? [])].map((url) => new URL(url).hostname),
   );
-  let lane: Priority = 'normal';
+  let lane: Priority | undefined;
   for (const route of routes) {
-    if (!route.priority || PRIORITIES.indexOf(route.priority) >= PRIORITIES.indexOf(lane)) continue;
+    if (!route.priority) continue;
+    if (lane && PRIORITIES.indexOf(route.priority) >= PRIORITIES.indexOf(lane)) continue;
     if ([...hosts].some((host) => route.hosts.some((pattern) => hostMatches(pattern, host))))
       lane = route.priority;
   }
-  return lane;
+  return lane ?? 'normal';
 }

@@ -8,10 +8,13 @@ import {
   type RedisClusterHandle,
   startRedisCluster,
 } from '../harness/redis-cluster.ts';
+import { requireTool } from '../harness/requirement.ts';
 
-const available = await canStartCluster();
-if (!available)
-  process.stderr.write('Redis Cluster replica test skipped: redis-server and redis-cli are not on PATH\n');
+const available = requireTool(
+  await canStartCluster(),
+  'Redis Cluster replica test',
+  'redis-server and redis-cli are not on PATH',
+);
 
 type SlotRange = [
   start: number,

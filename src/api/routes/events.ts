@@ -54,7 +54,12 @@ export async function eventRoutes(
     async (request, reply) => {
       const { eventId, ...target } = request.body;
       // Event ids live in their own scope: no API client can take a CMS event's id first.
-      const result = await acceptPurge(target, { scope: 'webhook', key: eventId }, runtime);
+      const result = await acceptPurge(
+        target,
+        { scope: 'webhook', key: eventId },
+        runtime,
+        runtime.config.api.webhook.priority,
+      );
       request.log.info(
         { purgeId: result.id, eventId, duplicate: result.duplicate },
         'publish event accepted',

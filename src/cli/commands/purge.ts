@@ -15,6 +15,7 @@ interface PurgeOptions {
   timeout?: number;
   json?: boolean;
   idempotencyKey?: string;
+  priority?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -33,6 +34,10 @@ export function purgeCommand(program: Command): void {
     .option('--all', 'purge everything on the named CDNs (needs --cdn)')
     .option('--cdn <id>', 'send to this CDN instead of routing by host; repeatable', collect, [])
     .option(
+      '--priority <lane>',
+      "urgent (no coalescing wait, goes first), normal, or bulk (goes last); default: the routes' default",
+    )
+    .option(
       '--idempotency-key <key>',
       'a repeat with the same key returns the first purge instead of a new one',
     )
@@ -50,12 +55,14 @@ export function purgeCommand(program: Command): void {
       };
       // Checked before Redis is needed, so a typo gets its usage error even with Redis down; the producer
       // checks again against the configured limits.
-      const parsed = usageSchema.safeParse(candidate);
+      const parsed = usageSchema.safeParse(
+        options.priority === undefined ? candidate : { ...candidate, priority: options.priority },
+      );
       if (!parsed.success)
         throw new CliExit(EXIT.USAGE, `invalid purge:\n${formatIssues(parsed.error.issues)}`);
       const code = await withRuntime(globals.config, async (runtime) => {
         const result = await runtime.producer.enqueuePurge(
-          candidate,
+          parsed.data.priority === undefined ? candidate : { ...candidate, priority: parsed.data.priority },
           options.idempotencyKey ? { idempotency: { scope: 'cli', key: options.idempotencyKey } } : {},
         );
         if (options.json && !options.wait) {
