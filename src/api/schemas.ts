@@ -21,6 +21,7 @@ export const purgeBodySchema = {
     cdns: cdnList,
     idempotencyKey: { type: 'string', minLength: 1, maxLength: 256 },
     callbackUrl: { type: 'string', minLength: 1, maxLength: 2048 },
+    dryRun: { type: 'boolean' },
   },
 } as const;
 
@@ -56,6 +57,7 @@ export interface PurgeBody {
   cdns?: string[];
   idempotencyKey?: string;
   callbackUrl?: string;
+  dryRun?: boolean;
 }
 
 export interface PublishEventBody {
