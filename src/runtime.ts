@@ -56,6 +56,11 @@ export interface RuntimeOptions {
   random?: () => number;
   /** Resolves callback host names; the system resolver unless a test feeds answers as data. */
   lookup?: HostLookup;
+  /**
+   * A process that only reads (a CLI dry run): its queues skip the meta write BullMQ makes on connecting,
+   * so it writes nothing to Redis at all. Not for a process that enqueues or runs workers.
+   */
+  readOnly?: boolean;
 }
 
 /**
@@ -108,6 +113,7 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     idempotencyWindowSeconds: config.api.idempotencyWindowSeconds,
     ...(replicas ? { replicas } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.readOnly ? { readOnly: true } : {}),
   });
   const guardOptions = {
     allowHosts: config.callbacks.allowHosts,
@@ -121,7 +127,7 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     maxLookupsInFlight: config.callbacks.maxIngestLookups,
   });
   const deliveryGuard = createAddressGuard(guardOptions);
-  const callbackQueue = createCallbackQueue(config, connection);
+  const callbackQueue = createCallbackQueue(config, connection, { readOnly: options.readOnly === true });
   const pools: WorkerPool[] = [];
   const queues = (): Queue[] => [...producer.queues.values(), callbackQueue];
   // The shared connection already reports an outage once; without a listener BullMQ prints every retry.

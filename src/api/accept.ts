@@ -2,7 +2,8 @@ import type { Config } from '../config/schema.ts';
 import { PurgeError } from '../errors.ts';
 import type { Priority } from '../model/purge.ts';
 import type { AddressGuard } from '../net/address-guard.ts';
-import type { EnqueueResult, IdempotencyKey, PurgeProducer } from '../queue/enqueue.ts';
+import type { DryRunReport } from '../queue/dry-run.ts';
+import type { EnqueueOptions, EnqueueResult, IdempotencyKey, PurgeProducer } from '../queue/enqueue.ts';
 
 export interface AcceptInput {
   urls?: string[] | undefined;
@@ -27,10 +28,30 @@ export interface AcceptDeps {
 export async function acceptPurge(
   input: AcceptInput,
   idempotency: IdempotencyKey | undefined,
-  { config, producer, callbackGuard }: AcceptDeps,
+  deps: AcceptDeps,
   /** The lane of a request that names none, before the routes' defaults: its source's (the webhook's). */
   defaultPriority?: Priority,
 ): Promise<EnqueueResult> {
+  const { target, options } = await checked(input, idempotency, deps, defaultPriority);
+  return deps.producer.enqueuePurge(target, options);
+}
+
+/** The same checks as acceptPurge, then the producer's dry run instead of the acceptance: writes nothing. */
+export async function dryRunPurge(
+  input: AcceptInput,
+  idempotency: IdempotencyKey | undefined,
+  deps: AcceptDeps,
+): Promise<DryRunReport> {
+  const { target, options } = await checked(input, idempotency, deps);
+  return deps.producer.dryRun(target, options);
+}
+
+async function checked(
+  input: AcceptInput,
+  idempotency: IdempotencyKey | undefined,
+  { config, callbackGuard }: AcceptDeps,
+  defaultPriority?: Priority,
+) {
   const items = (input.urls?.length ?? 0) + (input.dirs?.length ?? 0);
   if (items > config.api.maxItemsPerRequest) {
     throw new PurgeError(
@@ -40,11 +61,12 @@ export async function acceptPurge(
   }
   const { callbackUrl, ...target } = input;
   if (callbackUrl !== undefined) await checkCallbackUrl(callbackUrl, config, callbackGuard);
-  return producer.enqueuePurge(dropUndefined(target), {
+  const options: EnqueueOptions = {
     ...(idempotency === undefined ? {} : { idempotency }),
     ...(callbackUrl === undefined ? {} : { callbackUrl }),
     ...(defaultPriority === undefined ? {} : { defaultPriority }),
-  });
+  };
+  return { target: dropUndefined(target), options };
 }
 
 /**

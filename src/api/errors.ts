@@ -28,8 +28,13 @@ export interface ApiErrorBody {
   message: string;
 }
 
+/** The status a refusal with this code is answered with. */
+export function httpStatusOf(code: ErrorCode): number {
+  return STATUS[code] ?? 500;
+}
+
 export function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
-  return reply.code(STATUS[code] ?? 500).send({ error: code, message } satisfies ApiErrorBody);
+  return reply.code(httpStatusOf(code)).send({ error: code, message } satisfies ApiErrorBody);
 }
 
 /**

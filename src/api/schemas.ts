@@ -25,6 +25,7 @@ export const purgeBodySchema = {
     priority,
     idempotencyKey: { type: 'string', minLength: 1, maxLength: 256 },
     callbackUrl: { type: 'string', minLength: 1, maxLength: 2048 },
+    dryRun: { type: 'boolean' },
   },
 } as const;
 
@@ -62,6 +63,7 @@ export interface PurgeBody {
   priority?: Priority;
   idempotencyKey?: string;
   callbackUrl?: string;
+  dryRun?: boolean;
 }
 
 export interface PublishEventBody {

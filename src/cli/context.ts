@@ -15,12 +15,13 @@ const REDIS_CHECK_MS = 5_000;
 export async function withRuntime<T>(
   configPath: string | undefined,
   use: (runtime: Runtime) => Promise<T>,
-  { needsRedis = true }: { needsRedis?: boolean } = {},
+  { needsRedis = true, readOnly = false }: { needsRedis?: boolean; readOnly?: boolean } = {},
 ): Promise<T> {
   const config = await loadConfigFile(resolveConfigPath(configPath));
   // Commands talk to the user on stdout/stderr themselves; the library stays quiet unless it is fatal.
   const runtime = createRuntime(config, {
     log: createLogger({ level: 'fatal', destination: process.stderr }),
+    ...(readOnly ? { readOnly: true } : {}),
   });
   try {
     if (needsRedis) await checkRedis(runtime, config.redis.url);

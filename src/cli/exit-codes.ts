@@ -11,6 +11,8 @@ export const EXIT = {
   REDIS_UNAVAILABLE: 4,
   /** `--wait --timeout` gave up; the purge itself is still going. */
   WAIT_TIMEOUT: 5,
+  /** `purge --dry-run`: sent for real now, the purge would be refused (quota, kind, idempotency key). */
+  DRY_RUN_REFUSED: 6,
 } as const;
 
 export class CliExit extends Error {

@@ -14,7 +14,7 @@ const program = new Command()
   .exitOverride();
 program.addHelpText(
   'after',
-  '\nExit codes: 0 ok/succeeded, 1 purge failed or timed out (or a CDN check failed), 2 usage or config error,\n3 purge not found, 4 Redis unreachable, 5 --wait --timeout gave up.',
+  '\nExit codes: 0 ok/succeeded, 1 purge failed or timed out (or a CDN check failed), 2 usage or config error,\n3 purge not found, 4 Redis unreachable, 5 --wait --timeout gave up, 6 purge --dry-run: it would be refused.',
 );
 startCommand(program);
 purgeCommand(program);

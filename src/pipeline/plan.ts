@@ -32,15 +32,56 @@ export interface PlanContext {
  * rejected with nothing enqueued.
  */
 export function planPurge(purgeId: string, request: PurgeRequest, context: PlanContext): PurgePlan {
+  const { plan, refused } = planEachCdn(purgeId, request, context);
+  if (refused[0]) throw refused[0].error;
+  return plan;
+}
+
+/** A CDN that cannot take what the request asks of it (a kind it does not support, a URL it cannot fit). */
+export interface CdnRefusal {
+  cdnId: string;
+  target: PurgeTarget;
+  error: PurgeError;
+}
+
+/**
+ * planPurge, CDN by CDN: a CDN's own refusal sets it apart (with its target and error) instead of ending
+ * the plan, so a dry run can name every refusal at once. A request-wide error (a bad CDN id, an unrouted
+ * host) still throws. `plan` holds only the CDNs that accepted.
+ */
+export function planEachCdn(
+  purgeId: string,
+  request: PurgeRequest,
+  context: PlanContext,
+): { plan: PurgePlan; refused: CdnRefusal[] } {
   const targets = targetsByCdn(request, context);
   const batches: PlannedBatch[] = [];
+  const refused: CdnRefusal[] = [];
   for (const [cdnId, target] of targets) {
     const provider = context.providers.get(cdnId);
     if (!provider) throw new PurgeError('REQUEST_INVALID', `unknown CDN "${cdnId}"`);
-    provider.toBatches(target).forEach((batch, index) => {
+    let split: PurgeTarget[];
+    try {
+      split = provider.toBatches(target);
+    } catch (error) {
+      if (!(error instanceof PurgeError)) throw error;
+      refused.push({ cdnId, target, error });
+      continue;
+    }
+    split.forEach((batch, index) => {
       batches.push({ batchId: `${cdnId}-${index}`, cdnId, target: batch });
     });
   }
+  for (const { cdnId } of refused) targets.delete(cdnId);
+  return { plan: planOf(purgeId, request, targets, batches), refused };
+}
+
+function planOf(
+  purgeId: string,
+  request: PurgeRequest,
+  targets: Map<string, PurgeTarget>,
+  batches: PlannedBatch[],
+): PurgePlan {
   return {
     purgeId,
     request: {

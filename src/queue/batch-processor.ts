@@ -37,7 +37,7 @@ function isPolling(data: BatchJobData): data is BatchJobData & { deadlineAt: num
 }
 
 /** Items a take may hold: a CDN with no item limit (VIMS) is bounded by characters, and by this. */
-const MAX_TAKE_ITEMS = 10_000;
+export const MAX_TAKE_ITEMS = 10_000;
 
 /**
  * Runs one step of a batch job and carries its outcome out in BullMQ terms: re-delay the job (the next

@@ -27,8 +27,16 @@ export function createCallbackScheduler(config: Config, queue: Queue<CallbackJob
   };
 }
 
-export function createCallbackQueue(config: Config, connection: ReturnType<typeof createRedisConnection>) {
-  return new Queue<CallbackJobData>(CALLBACK_QUEUE, { connection, prefix: config.redis.prefix });
+export function createCallbackQueue(
+  config: Config,
+  connection: ReturnType<typeof createRedisConnection>,
+  { readOnly = false }: { readOnly?: boolean } = {},
+) {
+  return new Queue<CallbackJobData>(CALLBACK_QUEUE, {
+    connection,
+    prefix: config.redis.prefix,
+    ...(readOnly ? { skipMetasUpdate: true } : {}),
+  });
 }
 
 /** Delivers callbacks apart from the purge jobs, so a slow or failing receiver never holds a purge up. */

@@ -14,11 +14,13 @@ import {
 import type { PipelineEvents } from '../observability/events.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
 import { laneOf } from '../pipeline/lane.ts';
-import { type PurgePlan, planPurge } from '../pipeline/plan.ts';
+import { type PurgePlan, planEachCdn, planPurge } from '../pipeline/plan.ts';
 import type { Provider } from '../providers/provider.ts';
+import { createPreviewReader } from '../status/preview.ts';
 import { type QuotaLedger, sentItems } from '../status/quota.ts';
 import type { CdnWork, IdempotencyClaim, StatusStore } from '../status/store.ts';
 import type { RedisClient } from './connection.ts';
+import { type DryRunReport, dryRun, keyReusedMessage } from './dry-run.ts';
 import { createFlushScheduler, type FlushScheduler, flushSettings } from './flush.ts';
 import { queueName } from './names.ts';
 import { NotReplicatedError, type ReplicaWaiter } from './replicas.ts';
@@ -51,6 +53,11 @@ export interface PurgeProducer {
   enqueuePurge(request: PurgeRequestInput, options?: EnqueueOptions): Promise<EnqueueResult>;
   /** Checks a request as enqueuePurge would, writing nothing. */
   plan(request: PurgeRequestInput): PurgePlan;
+  /**
+   * Validates and plans the request as enqueuePurge does (REQUEST_INVALID for a request-wide error), then,
+   * instead of accepting it, reads what accepting it now would meet: writes nothing at all.
+   */
+  dryRun(request: PurgeRequestInput, options?: EnqueueOptions): Promise<DryRunReport>;
   /** Makes sure every CDN with pending targets has a flush coming (the reconciler's repair, too). */
   readonly flushes: FlushScheduler;
   readonly queues: ReadonlyMap<string, Queue<BatchJobData>>;
@@ -70,6 +77,8 @@ export interface ProducerDeps {
   replicas?: ReplicaWaiter;
   now?: () => number;
   newId?: () => string;
+  /** A process that only reads (a CLI dry run): its queues skip BullMQ's meta write on connecting. */
+  readOnly?: boolean;
 }
 
 /**
@@ -93,7 +102,11 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
   const queues = new Map(
     config.cdns.map((cdn) => [
       cdn.id,
-      new Queue<BatchJobData>(queueName(cdn.id), { connection, prefix: config.redis.prefix }),
+      new Queue<BatchJobData>(queueName(cdn.id), {
+        connection,
+        prefix: config.redis.prefix,
+        ...(deps.readOnly ? { skipMetasUpdate: true } : {}),
+      }),
     ]),
   );
   const flushes = createFlushScheduler(queues, flushSettings(config));
@@ -104,8 +117,15 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
       throw new PurgeError('REQUEST_INVALID', `invalid purge:\n${formatIssues(parsed.error.issues)}`);
     return parsed.data;
   }
-  const planFor = (id: string, request: PurgeRequest) =>
-    planPurge(id, request, { routes: config.routes, providers });
+  const planContext = { routes: config.routes, providers };
+  const planFor = (id: string, request: PurgeRequest) => planPurge(id, request, planContext);
+  const claimOf = (request: PurgeRequest, options: EnqueueOptions): IdempotencyClaim | undefined =>
+    options.idempotency && {
+      ...options.idempotency,
+      fingerprint: requestFingerprint(request, options.callbackUrl),
+    };
+
+  const preview = createPreviewReader(connection, config.redis.prefix);
 
   const maxBulkBacklog = new Map(config.cdns.map((cdn) => [cdn.id, cdn.maxBulkBacklog]));
   function workOf(plan: PurgePlan, at: number): CdnWork[] {
@@ -154,10 +174,7 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
   }
 
   function reused(key: IdempotencyKey): PurgeError {
-    return new PurgeError(
-      'IDEMPOTENCY_KEY_REUSED',
-      `idempotency key "${key.key}" was already used for a different request; use a new key for a new request`,
-    );
+    return new PurgeError('IDEMPOTENCY_KEY_REUSED', keyReusedMessage(key.key));
   }
 
   return {
@@ -165,14 +182,32 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
     flushes,
     plan: (request) => planFor('check', parse(request)),
 
+    async dryRun(input, options = {}) {
+      const request = parse(input);
+      const { plan, refused } = planEachCdn('dry-run', request, planContext);
+      const at = now();
+      const work = workOf(plan, at);
+      const claim = claimOf(request, options);
+      const refusing = refused.map(({ cdnId, target, error }) => ({
+        cdnId,
+        target,
+        refusal: { code: error.code, message: error.message },
+      }));
+      return dryRun({
+        cdns: [...work, ...refusing],
+        lane: laneOf(request, config.routes, options.defaultPriority),
+        ...(claim ? { idempotency: claim } : {}),
+        providers,
+        reader: preview,
+        now: at,
+      });
+    },
+
     async enqueuePurge(input, options = {}) {
       const request = parse(input);
       const plan = planFor(newId(), request);
       const createdAt = now();
-      const claim: IdempotencyClaim | undefined = options.idempotency && {
-        ...options.idempotency,
-        fingerprint: requestFingerprint(request, options.callbackUrl),
-      };
+      const claim = claimOf(request, options);
       const priority = laneOf(request, config.routes, options.defaultPriority);
       const accepted = await store.accept({
         purgeId: plan.purgeId,

@@ -11,6 +11,7 @@ import type { QuotaLedger } from '../status/quota.ts';
 import type { StatusStore } from '../status/store.ts';
 import { withTimeout } from '../with-timeout.ts';
 import { createBatchProcessor } from './batch-processor.ts';
+import { callBudgetOf } from './call-budget.ts';
 import { createRedisConnection } from './connection.ts';
 import { createFlushScheduler, flushSettings } from './flush.ts';
 import { BACKOFF_TYPE, queueName } from './names.ts';
@@ -80,11 +81,7 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
       ...(deps.onCallbackDue ? { onCallbackDue: deps.onCallbackDue } : {}),
       chargesOf: (target, queuedAt) => deps.quota?.chargesOf(provider, target, queuedAt) ?? [],
       flushes,
-      callBudget: {
-        maxItems: provider.capabilities.maxItemsPerCall,
-        maxChars: provider.capabilities.maxTargetCharsPerCall ?? 0,
-        charsOf: provider.capabilities.targetCharsOf ?? 'url',
-      },
+      callBudget: callBudgetOf(provider),
     });
     const worker = new Worker<BatchJobData>(queueName(cdn.id), processor, {
       connection,

@@ -69,4 +69,19 @@ describe.skipIf(!available)('on a Redis Cluster', () => {
     }
     expect(await service.redis.exists(key)).toBe(0);
   });
+
+  it('answers a dry run in one read-only call on the prefix slot: the idempotency key, the quota', async () => {
+    const url = 'https://www.example.com/cluster-dry.html';
+    const options = { idempotency: { scope: 'cli', key: 'cluster-dry' } };
+    const { id } = await service.runtime.producer.enqueuePurge({ urls: [url] }, options);
+    const report = await service.runtime.producer.dryRun({ urls: [url, `${url}?v=2`] }, options);
+    expect(report).toMatchObject({
+      outcome: 'refused',
+      wouldBeRefused: [{ code: 'IDEMPOTENCY_KEY_REUSED' }],
+    });
+    const repeat = await service.runtime.producer.dryRun({ urls: [url] }, options);
+    expect(repeat).toMatchObject({ outcome: 'duplicate', duplicateOf: id });
+    expect(repeat.cdns['quantil-main']?.quota).toMatchObject({ limited: true, urls: { limit: 5000 } });
+    expect(repeat.cdns['quantil-main']?.quota).not.toMatchObject({ urls: { used: 0 } });
+  });
 });

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { PurgeError } from '../../errors.ts';
 import { publicStatus } from '../../model/status.ts';
 import type { Runtime } from '../../runtime.ts';
-import { acceptPurge } from '../accept.ts';
+import { acceptPurge, dryRunPurge } from '../accept.ts';
+import { dryRunAnswer } from '../dry-run-answer.ts';
 import { sendError } from '../errors.ts';
 import { bearerAuth } from '../plugins/bearer-auth.ts';
 import { idempotencyHeader, type PurgeBody, purgeBodySchema, purgeIdParams } from '../schemas.ts';
@@ -15,10 +16,15 @@ export async function purgeRoutes(app: FastifyInstance, { runtime }: { runtime: 
     '/v1/purges',
     { schema: { body: purgeBodySchema, headers: idempotencyHeader } },
     async (request, reply) => {
-      const { idempotencyKey: bodyKey, ...body } = request.body;
+      const { idempotencyKey: bodyKey, dryRun, ...body } = request.body;
       const key = idempotencyKeyOf(bodyKey, request.headers['idempotency-key']);
       // Each token's keys are its own: another client's `rev-1`, or a CMS event id, is never this one's.
       const idempotency = key === undefined ? undefined : { scope: `api:${request.client}`, key };
+      if (dryRun === true) {
+        const answer = dryRunAnswer(await dryRunPurge(body, idempotency, runtime));
+        request.log.info({ outcome: answer.outcome, wouldAnswer: answer.wouldAnswer }, 'purge dry run');
+        return reply.code(200).send(answer);
+      }
       const result = await acceptPurge(body, idempotency, runtime);
       request.log.info(
         { purgeId: result.id, cdns: result.cdns, duplicate: result.duplicate },

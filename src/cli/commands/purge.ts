@@ -5,6 +5,7 @@ import { LARGEST_MAX_URL_LENGTH } from '../../model/url.ts';
 import { withRuntime } from '../context.ts';
 import { CliExit, EXIT } from '../exit-codes.ts';
 import { followPurge, parseTimeout } from '../follow.ts';
+import { dryRunPurge } from './purge-dry-run.ts';
 
 interface PurgeOptions {
   dir: string[];
@@ -16,6 +17,7 @@ interface PurgeOptions {
   json?: boolean;
   idempotencyKey?: string;
   priority?: string;
+  dryRun?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -44,6 +46,10 @@ export function purgeCommand(program: Command): void {
     .option('-w, --wait', 'follow the purge until it ends; exit code tells how it ended')
     .option('--timeout <seconds>', 'with --wait: give up after this long (exit 5)', parseTimeout)
     .option('--json', 'print JSON instead of text')
+    .option(
+      '--dry-run',
+      `plan it and show what it would do now, writing nothing (exit ${EXIT.DRY_RUN_REFUSED}: refused)`,
+    )
     .action(async (urls: string[], options: PurgeOptions, command: Command) => {
       const globals = command.optsWithGlobals<{ config?: string }>();
       const candidate = {
@@ -60,6 +66,10 @@ export function purgeCommand(program: Command): void {
       );
       if (!parsed.success)
         throw new CliExit(EXIT.USAGE, `invalid purge:\n${formatIssues(parsed.error.issues)}`);
+      if (options.dryRun) {
+        process.exitCode = await dryRunPurge(globals.config, candidate, options);
+        return;
+      }
       const code = await withRuntime(globals.config, async (runtime) => {
         const result = await runtime.producer.enqueuePurge(
           parsed.data.priority === undefined ? candidate : { ...candidate, priority: parsed.data.priority },
