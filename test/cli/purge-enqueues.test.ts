@@ -84,4 +84,29 @@ describe('purge-worker purge <url>', () => {
     expect(await purgeKeys(observer.redis, input.redis.prefix)).toEqual(records);
     expect(await queue?.count()).toBe(jobs);
   });
+  it('with --priority puts the purge in that lane, and refuses a lane that does not exist with exit 2', async () => {
+    const result = await runCli([
+      '-c',
+      configPath,
+      'purge',
+      '--json',
+      '--priority',
+      'urgent',
+      'https://www.example.com/e.html',
+    ]);
+    expect(result.code).toBe(0);
+    const printed = JSON.parse(result.stdout) as { id: string };
+    expect((await observer.runtime.store.get(printed.id))?.priority).toBe('urgent');
+
+    const refused = await runCli([
+      '-c',
+      configPath,
+      'purge',
+      '--priority',
+      'asap',
+      'https://www.example.com/f.html',
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/priority/);
+  });
 });
