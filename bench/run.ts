@@ -15,6 +15,7 @@ import { baseline } from './scenarios/baseline.ts';
 import { burst } from './scenarios/burst.ts';
 import type { BenchContext, Measurement, Measurements } from './scenarios/common.ts';
 import { ingest } from './scenarios/ingest.ts';
+import { lanes } from './scenarios/lanes.ts';
 import { latency } from './scenarios/latency.ts';
 import { memory } from './scenarios/memory.ts';
 import { pipeline } from './scenarios/pipeline.ts';
@@ -78,7 +79,7 @@ function positiveInt(name: string, fallback: number, min: number, max: number): 
 }
 
 /** Parts of the bench a run does (BENCH_ONLY, comma-separated; default all but the soak). */
-const GROUPS = ['ratios', 'burst', 'repeats', 'latency', 'memory', 'backlog', 'soak'] as const;
+const GROUPS = ['ratios', 'burst', 'repeats', 'latency', 'memory', 'backlog', 'lanes', 'soak'] as const;
 type Group = (typeof GROUPS)[number];
 /** The soak holds its load for minutes (10 by default): only when asked for, `npm run soak`. */
 const DEFAULT_GROUPS = GROUPS.filter((group) => group !== 'soak');
@@ -105,6 +106,8 @@ function coalescingSettings() {
     latencyRounds: positiveInt('BENCH_LATENCY_ROUNDS', 3, 1, 20),
     memory: positiveInt('BENCH_MEMORY', 5_000, 100, 100_000),
     backlog: positiveInt('BENCH_BACKLOG', 100_000, 100, 1_000_000),
+    lanesBulk: positiveInt('BENCH_LANES_BULK', 5_000, 100, 100_000),
+    lanesRate: positiveInt('BENCH_LANES_RATE', 2, 1, 1_000),
     soakSeconds: positiveInt('BENCH_SOAK_SECONDS', 600, 30, 86_400),
     soakRate: positiveInt('BENCH_SOAK_RATE', 200, 1, 5_000),
   };
@@ -183,6 +186,7 @@ async function main(): Promise<void> {
     );
     await timed('memory', () => memory(ctx, sizes.memory));
     await timed('backlog', () => backlog(ctx, sizes.backlog));
+    await timed('lanes', () => lanes(ctx, { bulkUrls: sizes.lanesBulk, callsPerSecond: sizes.lanesRate }));
     await timed('soak', async () => {
       soakReport = await soak(ctx, { seconds: sizes.soakSeconds, perSecond: sizes.soakRate });
       return soakReport.targets;
