@@ -134,6 +134,8 @@ describe.each(RIGS)('a purge that $provider completes', (rig) => {
     const types = new Set<string>();
     for (const key of keys) {
       const type = await service.redis.type(key);
+      // Expired between the listing and the look (a rate limiter's window key): nothing left to hold a secret.
+      if (type === 'none') continue;
       types.add(type);
       for (const text of [key, ...(await everyStringIn(service.redis, key, type))])
         expect(text, `${type} ${key}`).not.toContain(rig.secret);
