@@ -51,6 +51,8 @@ export interface PurgeErrorOptions {
   retryable?: boolean;
   retryAfterMs?: number;
   httpStatus?: number;
+  /** The request parameter a refusal is about (a query string's `since`), named in the API's answer. */
+  parameter?: string;
   cause?: unknown;
 }
 
@@ -59,6 +61,7 @@ export class PurgeError extends Error {
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
   readonly httpStatus: number | undefined;
+  readonly parameter: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: PurgeErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -67,6 +70,7 @@ export class PurgeError extends Error {
     this.retryable = options.retryable ?? false;
     this.retryAfterMs = options.retryAfterMs;
     this.httpStatus = options.httpStatus;
+    this.parameter = options.parameter;
   }
 }
 

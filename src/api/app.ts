@@ -7,6 +7,7 @@ import { logEachRequest, withoutFastifyRequestLog } from './request-log.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { purgeListRoutes } from './routes/purge-list.ts';
 import { purgeRoutes } from './routes/purges.ts';
 
 export interface AppDeps {
@@ -51,6 +52,7 @@ export async function buildApp({ runtime, log }: AppDeps): Promise<FastifyInstan
 
   await app.register(healthRoutes, { runtime });
   await app.register(purgeRoutes, { runtime });
+  await app.register(purgeListRoutes, { runtime });
   await app.register(metricsRoutes, { runtime });
   const secret = api.webhook.secret;
   if (secret) await app.register(eventRoutes, { runtime, secret });

@@ -25,10 +25,18 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 export interface ApiErrorBody {
   error: ErrorCode;
   message: string;
+  /** The query or path parameter a refusal is about. */
+  parameter?: string;
 }
 
-export function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
-  return reply.code(STATUS[code] ?? 500).send({ error: code, message } satisfies ApiErrorBody);
+export function sendError(
+  reply: FastifyReply,
+  code: ErrorCode,
+  message: string,
+  parameter?: string,
+): FastifyReply {
+  const body: ApiErrorBody = { error: code, message, ...(parameter === undefined ? {} : { parameter }) };
+  return reply.code(STATUS[code] ?? 500).send(body);
 }
 
 /**
@@ -42,7 +50,7 @@ export function apiErrorHandler(drain: DrainLimits) {
 
 function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, drain: DrainLimits) {
   if (error instanceof NotReplicatedError) return sendNotReplicated(reply, error);
-  if (isPurgeError(error)) return sendError(reply, error.code, error.message);
+  if (isPurgeError(error)) return sendError(reply, error.code, error.message, error.parameter);
   if (error.validation) {
     return sendError(
       reply,

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isPurgeError } from '../errors.ts';
 import { cdnsCommand } from './commands/cdns.ts';
+import { listCommand } from './commands/list.ts';
 import { purgeCommand } from './commands/purge.ts';
 import { startCommand } from './commands/start.ts';
 import { statusCommand } from './commands/status.ts';
@@ -20,6 +21,7 @@ startCommand(program);
 purgeCommand(program);
 statusCommand(program);
 cdnsCommand(program);
+listCommand(program);
 
 try {
   await program.parseAsync(process.argv);

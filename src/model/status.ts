@@ -67,6 +67,10 @@ export interface PurgeStatus {
   finishedAt?: number;
   request: { urls: number; dirs: number; pattern?: string; all?: boolean };
   cdns: string[];
+  /** Its first target (a URL, dir, `pattern …` or `all`), up to 200 characters: what a list shows of it. */
+  label?: string;
+  /** The purge this one sends again: set on a replay (POST /v1/purges/:id/replay). */
+  replayOf?: string;
   /** Where the final status is POSTed once the purge is terminal. */
   callbackUrl?: string;
   /** Per CDN id: how many of the purge's targets are done, failed, timed out or still pending. */

@@ -6,8 +6,8 @@
 -- ARGV[1] purge id; ARGV[2] record TTL (s); ARGV[3] idempotency window (s); ARGV[4] '1' with a key;
 -- ARGV[5] the request's fingerprint; ARGV[6] the plan (JSON); ARGV[7] now (ms);
 -- ARGV[8] JSON { cdns = [{ id, pending, waiting, urls?, dirs?, allUrls, allDirs, targets = [...] }],
---               quotas = [{ key, limit }] } where pending/waiting/key are KEYS indexes and urls/dirs index
---               quotas; ARGV[9..] record field, value pairs.
+--               quotas = [{ key, limit }], index } where pending/waiting/key/index are KEYS indexes (index:
+--               the purge index, listing's) and urls/dirs index quotas; ARGV[9..] record field, value pairs.
 -- A target is a kind letter, a space and the canonical value ('u https://...', 'd https://.../', 'p ^re$',
 -- 'a'). One already pending for the CDN is joined, not added again: the new purge waits on the same batch,
 -- and the daily quota is charged only for what will really be sent.
@@ -82,4 +82,8 @@ for c, cdn in ipairs(spec.cdns) do
 end
 redis.call('HSET', KEYS[1], 'remaining', remaining)
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+-- The list's index (KEYS[spec.index]) expires with the records: entries past their TTL are dropped here.
+redis.call('ZADD', KEYS[spec.index], now, id)
+redis.call('ZREMRANGEBYSCORE', KEYS[spec.index], '-inf', string.format('(%d', now - tonumber(ARGV[2]) * 1000))
+redis.call('EXPIRE', KEYS[spec.index], tonumber(ARGV[2]))
 return { id, 'created' }

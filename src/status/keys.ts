@@ -52,6 +52,15 @@ export function quotaKey(
   return `${prefix}:quota:${provider}:${accountHash}:${kind}:${day}`;
 }
 
+/**
+ * Every accepted purge, newest last (member: purge id, score: when it was accepted, ms): what listing reads.
+ * Written in the call that accepts a purge, which also drops entries older than the records' TTL, so the
+ * index expires with them.
+ */
+export function purgeIndexKey(prefix: string): string {
+  return `${prefix}:purges`;
+}
+
 /** Targets accepted for a CDN and not yet in a batch: target -> when it was first accepted (ms). */
 export function pendingKey(prefix: string, cdnId: string): string {
   return `${prefix}:pending:${cdnId}`;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { ListQuery } from '../model/list-query.ts';
 import type { PurgeTarget } from '../model/purge.ts';
 import {
   aggregateState,
@@ -17,9 +18,11 @@ import {
   PURGE_FIELDS,
   pendingKey,
   planKey,
+  purgeIndexKey,
   purgeKey,
   waitingKey,
 } from './keys.ts';
+import { createPurgeLister, type ListPage } from './list.ts';
 import { pendingMembers, readBatchTarget } from './pending-targets.ts';
 
 /** Fields a step may change; `null` clears a field (an error that no longer applies). */
@@ -81,6 +84,8 @@ export interface AcceptRequest {
   callbackUrl?: string;
   idempotency?: IdempotencyClaim;
   idempotencyWindowSeconds?: number;
+  /** The purge this one sends again (a replay), named in its record and status. */
+  replayOf?: string;
 }
 
 export type AcceptResult =
@@ -140,6 +145,8 @@ export interface StatusStore {
     charges?: readonly QuotaCharge[],
   ): Promise<TransitionResult>;
   get(purgeId: string): Promise<PurgeStatus | undefined>;
+  /** Purges newest first, filtered, one bounded page at a time (see list.ts). */
+  list(query: ListQuery): Promise<ListPage>;
   /** Confirms a due callback is scheduled (its job added), so the reconciler need not. */
   callbackScheduled(purgeId: string): Promise<void>;
   /** Purges whose callback came due before `before` (ms) and whose scheduling nobody confirmed. */
@@ -208,6 +215,20 @@ function expandPlan(plan: CompactPlan): Record<string, PurgeTarget> {
   );
 }
 
+const LABEL_LENGTH = 200;
+
+/** What a list shows of a purge: its first target, shortened (the plan holds them all). */
+function labelOf(work: readonly CdnWork[]): string | undefined {
+  const target = work[0]?.target;
+  if (!target) return undefined;
+  const first =
+    target.urls[0] ??
+    target.dirs[0] ??
+    (target.pattern === undefined ? undefined : `pattern ${target.pattern}`) ??
+    (target.all ? 'all' : undefined);
+  return first && first.length > LABEL_LENGTH ? `${first.slice(0, LABEL_LENGTH - 1)}…` : first;
+}
+
 const script = (name: string) => readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
 
 /**
@@ -257,11 +278,15 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       targets: pendingMembers(work.target),
     }));
     const quotas = counters.map((counter) => ({ key: keyIndex(counter.key), limit: counter.limit }));
+    const index = keyIndex(purgeIndexKey(prefix));
+    const label = labelOf(request.work);
     const meta = {
       id: request.purgeId,
       createdAt: request.createdAt,
       request: request.request,
       cdns: request.work.map((work) => work.cdnId),
+      ...(label === undefined ? {} : { label }),
+      ...(request.replayOf === undefined ? {} : { replayOf: request.replayOf }),
     };
     const fields = [PURGE_FIELDS.meta, JSON.stringify(meta)];
     if (request.callbackUrl) fields.push(PURGE_FIELDS.callbackUrl, request.callbackUrl);
@@ -277,7 +302,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       idempotency?.fingerprint ?? '',
       JSON.stringify(plan),
       String(request.createdAt),
-      JSON.stringify({ cdns, quotas }),
+      JSON.stringify({ cdns, quotas, index }),
       ...fields,
     );
     const [id, outcome, ...detail] = reply;
@@ -308,8 +333,9 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
     );
   }
 
-  return {
+  const store: StatusStore = {
     accept,
+    list: (query) => list(query),
 
     async take(request) {
       const { cdnId } = request;
@@ -409,7 +435,10 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       const hash = await redis.hgetall(purgeKey(prefix, purgeId));
       const metaText = hash[PURGE_FIELDS.meta];
       if (metaText === undefined) return undefined;
-      const meta = JSON.parse(metaText) as Pick<PurgeStatus, 'id' | 'createdAt' | 'request' | 'cdns'>;
+      const meta = JSON.parse(metaText) as Pick<
+        PurgeStatus,
+        'id' | 'createdAt' | 'request' | 'cdns' | 'label' | 'replayOf'
+      >;
       const count = (field: string) => Number(hash[field] ?? 0);
       const targets: Record<string, TargetCounts> = {};
       for (const cdnId of meta.cdns) {
@@ -444,4 +473,6 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       };
     },
   };
+  const list = createPurgeLister({ redis, prefix, get: (purgeId) => store.get(purgeId) });
+  return store;
 }
