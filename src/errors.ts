@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   DASHBOARD_ACTION_FORBIDDEN:
     'the dashboard does not allow this action (read-only, or a change that would leave a purge unfinished)',
   NOT_FOUND: 'no such purge (unknown id, or its status has expired)',
+  NOTHING_TO_REPLAY:
+    "a replay without all found nothing to send again: none of the purge's CDN calls failed or timed out (yet); nothing was enqueued",
   INVALID_JSON: 'the request body is not valid JSON',
   PAYLOAD_TOO_LARGE: 'the request body or its URL list is over the configured limit',
   UNSUPPORTED_MEDIA_TYPE: 'the request body is not application/json',

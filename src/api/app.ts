@@ -9,6 +9,7 @@ import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { purgeListRoutes } from './routes/purge-list.ts';
 import { purgeRoutes } from './routes/purges.ts';
+import { replayRoutes } from './routes/replay.ts';
 
 export interface AppDeps {
   runtime: Runtime;
@@ -53,6 +54,7 @@ export async function buildApp({ runtime, log }: AppDeps): Promise<FastifyInstan
   await app.register(healthRoutes, { runtime });
   await app.register(purgeRoutes, { runtime });
   await app.register(purgeListRoutes, { runtime });
+  await app.register(replayRoutes, { runtime });
   await app.register(metricsRoutes, { runtime });
   const secret = api.webhook.secret;
   if (secret) await app.register(eventRoutes, { runtime, secret });

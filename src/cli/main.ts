@@ -3,6 +3,7 @@ import { isPurgeError } from '../errors.ts';
 import { cdnsCommand } from './commands/cdns.ts';
 import { listCommand } from './commands/list.ts';
 import { purgeCommand } from './commands/purge.ts';
+import { replayCommand } from './commands/replay.ts';
 import { startCommand } from './commands/start.ts';
 import { statusCommand } from './commands/status.ts';
 import { CliExit, EXIT } from './exit-codes.ts';
@@ -22,6 +23,7 @@ purgeCommand(program);
 statusCommand(program);
 cdnsCommand(program);
 listCommand(program);
+replayCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -7,12 +7,13 @@ import {
   createPurgeRequestSchema,
   type PurgeRequest,
   type PurgeRequestInput,
+  type PurgeTarget,
   requestFingerprint,
   targetSize,
 } from '../model/purge.ts';
 import type { PipelineEvents } from '../observability/events.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
-import { type PurgePlan, planPurge } from '../pipeline/plan.ts';
+import { type PurgePlan, planPurge, planTargets } from '../pipeline/plan.ts';
 import type { Provider } from '../providers/provider.ts';
 import { type QuotaLedger, sentItems } from '../status/quota.ts';
 import type { CdnWork, IdempotencyClaim, StatusStore } from '../status/store.ts';
@@ -33,6 +34,12 @@ export interface EnqueueOptions {
   callbackUrl?: string;
 }
 
+export interface PlannedOptions {
+  /** Its fingerprint given: what counts as the same request is the caller's to say (a replay: its origin). */
+  idempotency?: IdempotencyClaim;
+  replayOf?: string;
+}
+
 export interface EnqueueResult {
   id: string;
   cdns: string[];
@@ -42,6 +49,11 @@ export interface EnqueueResult {
 export interface PurgeProducer {
   /** Validates and canonicalises the request (REQUEST_INVALID naming each bad field), then accepts it. */
   enqueuePurge(request: PurgeRequestInput, options?: EnqueueOptions): Promise<EnqueueResult>;
+  /**
+   * Accepts targets already decided per CDN (a replay: `replayOf` names the purge it sends again), with the
+   * same checks, quota and idempotency as enqueuePurge; nothing is routed again.
+   */
+  enqueuePlanned(targets: ReadonlyMap<string, PurgeTarget>, options?: PlannedOptions): Promise<EnqueueResult>;
   /** Checks a request as enqueuePurge would, writing nothing. */
   plan(request: PurgeRequestInput): PurgePlan;
   /** Makes sure every CDN with pending targets has a flush coming (the reconciler's repair, too). */
@@ -138,7 +150,7 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
     return result;
   }
 
-  function reused(key: IdempotencyKey): PurgeError {
+  function reused(key: Pick<IdempotencyKey, 'key'>): PurgeError {
     return new PurgeError(
       'IDEMPOTENCY_KEY_REUSED',
       `idempotency key "${key.key}" was already used for a different request; use a new key for a new request`,
@@ -153,40 +165,55 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
     async enqueuePurge(input, options = {}) {
       const request = parse(input);
       const plan = planFor(newId(), request);
-      const createdAt = now();
       const claim: IdempotencyClaim | undefined = options.idempotency && {
         ...options.idempotency,
         fingerprint: requestFingerprint(request, options.callbackUrl),
       };
-      const accepted = await store.accept({
-        purgeId: plan.purgeId,
-        createdAt,
-        request: plan.request,
-        work: workOf(plan, createdAt),
-        ...(claim ? { idempotency: claim } : {}),
-        ...(options.callbackUrl ? { callbackUrl: options.callbackUrl } : {}),
-        ...(deps.idempotencyWindowSeconds ? { idempotencyWindowSeconds: deps.idempotencyWindowSeconds } : {}),
-      });
-      if (accepted.outcome === 'quota') {
-        const { counter, used } = accepted;
-        const asked = plan.targets.get(counter.cdnId)?.[counter.kind].length ?? 0;
-        throw new PurgeError(
-          'QUOTA_EXCEEDED',
-          `CDN ${counter.cdnId}: daily quota of ${counter.limit} ${counter.kind} would be exceeded (${asked} requested, ${Math.max(0, counter.limit - used)} left today, UTC)`,
-        );
-      }
-      if (accepted.outcome === 'conflict' && options.idempotency) throw reused(options.idempotency);
-      if (accepted.outcome !== 'created') return repeatOf(accepted.id);
-      // Crash window (see above): from here on the purge is accepted whatever happens to this call, so a
-      // flush that cannot be scheduled now (a Redis blip) is left to the reconciler, not reported as a refusal.
-      await Promise.allSettled(plan.cdns.map((cdnId) => flushes.ensure(cdnId)));
-      const targets = [...plan.targets.values()].reduce((sum, target) => sum + targetSize(target), 0);
-      deps.events?.emit('purge:accepted', { purgeId: plan.purgeId, cdns: plan.cdns, targets });
-      return replicated({ id: plan.purgeId, cdns: plan.cdns, duplicate: false });
+      return acceptPlan(plan, claim, options);
+    },
+
+    enqueuePlanned(targets, options = {}) {
+      const plan = planTargets(newId(), targets, providers);
+      return acceptPlan(plan, options.idempotency, options);
     },
 
     async close() {
       await Promise.all([...queues.values()].map((queue) => queue.close()));
     },
   };
+
+  /** Accepts a planned purge (one Lua call), then makes sure of its flushes; a refusal writes nothing. */
+  async function acceptPlan(
+    plan: PurgePlan,
+    claim: IdempotencyClaim | undefined,
+    options: { callbackUrl?: string; replayOf?: string },
+  ): Promise<EnqueueResult> {
+    const createdAt = now();
+    const accepted = await store.accept({
+      purgeId: plan.purgeId,
+      createdAt,
+      request: plan.request,
+      work: workOf(plan, createdAt),
+      ...(claim ? { idempotency: claim } : {}),
+      ...(options.callbackUrl ? { callbackUrl: options.callbackUrl } : {}),
+      ...(options.replayOf ? { replayOf: options.replayOf } : {}),
+      ...(deps.idempotencyWindowSeconds ? { idempotencyWindowSeconds: deps.idempotencyWindowSeconds } : {}),
+    });
+    if (accepted.outcome === 'quota') {
+      const { counter, used } = accepted;
+      const asked = plan.targets.get(counter.cdnId)?.[counter.kind].length ?? 0;
+      throw new PurgeError(
+        'QUOTA_EXCEEDED',
+        `CDN ${counter.cdnId}: daily quota of ${counter.limit} ${counter.kind} would be exceeded (${asked} requested, ${Math.max(0, counter.limit - used)} left today, UTC)`,
+      );
+    }
+    if (accepted.outcome === 'conflict' && claim) throw reused(claim);
+    if (accepted.outcome !== 'created') return repeatOf(accepted.id);
+    // Crash window (see above): from here on the purge is accepted whatever happens to this call, so a
+    // flush that cannot be scheduled now (a Redis blip) is left to the reconciler, not reported as a refusal.
+    await Promise.allSettled(plan.cdns.map((cdnId) => flushes.ensure(cdnId)));
+    const targets = [...plan.targets.values()].reduce((sum, target) => sum + targetSize(target), 0);
+    deps.events?.emit('purge:accepted', { purgeId: plan.purgeId, cdns: plan.cdns, targets });
+    return replicated({ id: plan.purgeId, cdns: plan.cdns, duplicate: false });
+  }
 }
