@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { ErrorCode } from '../errors.ts';
 import type { ListQuery } from '../model/list-query.ts';
 import type { PurgeTarget } from '../model/purge.ts';
 import {
@@ -49,6 +50,28 @@ export interface TransitionResult {
   outcome: 'applied' | 'already_final' | 'missing';
   /** Purges carried by the batch that have finished and have a callback URL to notify. */
   callbacksDue: string[];
+  /** Purges this transition finished (never again on a re-run): how each ended, and why. */
+  finished: FinishedPurge[];
+}
+
+/** A purge as its last batch's end left it; `errorCode` of its first failed (else timed-out) batch. */
+export interface FinishedPurge {
+  purgeId: string;
+  state: 'succeeded' | 'failed' | 'timed_out';
+  errorCode?: ErrorCode;
+}
+
+function readFinished(flat: readonly string[]): FinishedPurge[] {
+  const finished: FinishedPurge[] = [];
+  for (let i = 0; i + 2 < flat.length; i += 3) {
+    const [purgeId, state, code] = [flat[i] as string, flat[i + 1] as string, flat[i + 2]];
+    finished.push({
+      purgeId,
+      state: state as FinishedPurge['state'],
+      ...(code ? { errorCode: code as ErrorCode } : {}),
+    });
+  }
+  return finished;
 }
 
 /** A caller's idempotency key, in the scope of whoever sent it, with the fingerprint of its request. */
@@ -387,7 +410,13 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         ...charges.map((charge) => String(charge.amount)),
       );
       const outcome = result === 1 ? 'applied' : result === 0 ? 'already_final' : 'missing';
-      return { outcome, callbacksDue: due.map(String) };
+      const [count, ...rest] = due;
+      const dueCount = Number(count ?? 0);
+      return {
+        outcome,
+        callbacksDue: rest.slice(0, dueCount).map(String),
+        finished: readFinished(rest.slice(dueCount).map(String)),
+      };
     },
 
     async callbackScheduled(purgeId) {

@@ -180,11 +180,17 @@ describe('purges, pending targets and batches in Redis', () => {
     expect(await store.update(batch, { state: 'submitting' }, 2100, { attempts: 1 })).toEqual({
       outcome: 'applied',
       callbacksDue: [],
+      finished: [],
     });
     await store.update(batch, { state: 'submitted', remoteId: 'r-1' }, 2200);
     expect((await store.get('p-1'))?.state).toBe('running');
     const ended = await store.update(batch, { state: 'succeeded' }, 3000, { polls: 1 });
-    expect(ended).toEqual({ outcome: 'applied', callbacksDue: [] });
+    // p-2 had only this target: it finishes here, and is named as finished this once.
+    expect(ended).toEqual({
+      outcome: 'applied',
+      callbacksDue: [],
+      finished: [{ purgeId: 'p-2', state: 'succeeded' }],
+    });
     const p2 = await redis.hgetall(`${prefix}:purge:p-2`);
     expect(p2).toMatchObject({ 'ok:a': '1', remaining: '0', finishedAt: '3000' });
     // p-1 still waits on its CDN b target, so no callback is due yet.
@@ -197,23 +203,31 @@ describe('purges, pending targets and batches in Redis', () => {
     expect(await store.update(batch, { state: 'failed' }, 4000)).toEqual({
       outcome: 'already_final',
       callbacksDue: [],
+      finished: [],
     });
     expect(await redis.hget(`${prefix}:purge:p-2`, 'ok:a')).toBe('1');
 
     const last = await take('b');
     const due = await store.update(
       { cdnId: 'b', batchId: last.batchId as string },
-      { state: 'failed', error: 'x' },
+      { state: 'failed', error: 'x', errorCode: 'CDN_AUTH' },
       5000,
     );
-    expect(due).toEqual({ outcome: 'applied', callbacksDue: ['p-1'] });
+    // p-1 ends failed (its CDN b target), with the code of the batch that failed it.
+    expect(due).toEqual({
+      outcome: 'applied',
+      callbacksDue: ['p-1'],
+      finished: [{ purgeId: 'p-1', state: 'failed', errorCode: 'CDN_AUTH' }],
+    });
     expect(await store.get('p-1')).toMatchObject({ state: 'failed', finishedAt: 5000 });
-    // A re-run after a crash still names the callback (scheduling it is idempotent).
+    expect(await redis.hget(`${prefix}:purge:p-1`, 'code:failed')).toBe('CDN_AUTH');
+    // A re-run after a crash still names the callback (scheduling it is idempotent), and finishes nothing.
     expect(
       await store.update({ cdnId: 'b', batchId: last.batchId as string }, { state: 'failed' }, 6000),
     ).toEqual({
       outcome: 'already_final',
       callbacksDue: ['p-1'],
+      finished: [],
     });
   });
 
@@ -274,6 +288,21 @@ describe('purges, pending targets and batches in Redis', () => {
     expect((await accept('p-i4', work, { idempotency: { ...claim, scope: 'api:other' } })).outcome).toBe(
       'created',
     );
+  });
+
+  it('names how a purge finished: failed outranks timed out, with the code of the batch that failed it', async () => {
+    await accept('p-end', [urls('t1', 'e1'), urls('t2', 'e2')]);
+    const slow = { cdnId: 't1', batchId: (await take('t1')).batchId as string };
+    const refused = { cdnId: 't2', batchId: (await take('t2')).batchId as string };
+    const timedOut = await store.update(slow, { state: 'timed_out', errorCode: 'DEADLINE_EXCEEDED' }, 7000);
+    expect(timedOut.finished).toEqual([]);
+    const failed = await store.update(refused, { state: 'failed', errorCode: 'CDN_REJECTED' }, 7100);
+    expect(failed.finished).toEqual([{ purgeId: 'p-end', state: 'failed', errorCode: 'CDN_REJECTED' }]);
+    await accept('p-late', [urls('t3', 'e3')]);
+    const late = { cdnId: 't3', batchId: (await take('t3')).batchId as string };
+    expect(
+      (await store.update(late, { state: 'timed_out', errorCode: 'DEADLINE_EXCEEDED' }, 7200)).finished,
+    ).toEqual([{ purgeId: 'p-late', state: 'timed_out', errorCode: 'DEADLINE_EXCEEDED' }]);
   });
 
   it('drops from the open list a batch whose record expired, and reads a marker that outlived its batch as nothing', async () => {
