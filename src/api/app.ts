@@ -3,6 +3,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Runtime } from '../runtime.ts';
 import { apiErrorHandler, sendError } from './errors.ts';
 import { DASHBOARD_PATH, dashboardPlugin } from './plugins/dashboard.ts';
+import { purgeExplorerPlugin } from './plugins/purge-explorer.ts';
 import { logEachRequest, withoutFastifyRequestLog } from './request-log.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -61,8 +62,15 @@ export async function buildApp({ runtime, log }: AppDeps): Promise<FastifyInstan
   const { dashboard } = runtime.config;
   if (dashboard.users.length > 0) {
     await app.register(dashboardPlugin, { runtime, users: dashboard.users, readOnly: dashboard.readOnly });
+    await app.register(purgeExplorerPlugin, {
+      runtime,
+      users: dashboard.users,
+      readOnly: dashboard.readOnly,
+    });
   } else {
-    log.warn(`no dashboard.users configured: the queue dashboard (${DASHBOARD_PATH}) is not mounted`);
+    log.warn(
+      `no dashboard.users configured: the queue dashboard (${DASHBOARD_PATH}) and the purge explorer are not mounted`,
+    );
   }
   return app;
 }

@@ -23,6 +23,11 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   CALLBACK_CHECK_BUSY: 503,
 };
 
+/** The HTTP status an error code answers with (500 for one the API never sends itself). */
+export function httpStatusOf(code: ErrorCode): number {
+  return STATUS[code] ?? 500;
+}
+
 export interface ApiErrorBody {
   error: ErrorCode;
   message: string;

@@ -46,6 +46,16 @@ export interface BatchStatus {
   purges?: number;
 }
 
+/** One poll of a batch's CDN task, as the batch's record kept it (its last 50 polls). */
+export interface PollEntry {
+  at: number;
+  /** Which poll it was (1 for the first). */
+  polls: number;
+  progress?: number;
+  /** Set when the poll failed (the CDN unreachable, say), or ended the batch. */
+  errorCode?: ErrorCode;
+}
+
 /** A batch as one purge sees it: the batch, and how many of this purge's targets it carries. */
 export interface PurgeBatchStatus extends BatchStatus {
   share: number;

@@ -5,6 +5,7 @@ import type { PurgeTarget } from '../model/purge.ts';
 import {
   aggregateState,
   type BatchStatus,
+  type PollEntry,
   type PurgeBatchStatus,
   type PurgeStatus,
   type TargetCounts,
@@ -168,6 +169,8 @@ export interface StatusStore {
     charges?: readonly QuotaCharge[],
   ): Promise<TransitionResult>;
   get(purgeId: string): Promise<PurgeStatus | undefined>;
+  /** Each batch's last polls, oldest first (none for a batch not polled yet, or gone). */
+  pollLogs(batchIds: readonly string[]): Promise<Map<string, PollEntry[]>>;
   /** Purges newest first, filtered, one bounded page at a time (see list.ts). */
   list(query: ListQuery): Promise<ListPage>;
   /** Confirms a due callback is scheduled (its job added), so the reconciler need not. */
@@ -417,6 +420,21 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         callbacksDue: rest.slice(0, dueCount).map(String),
         finished: readFinished(rest.slice(dueCount).map(String)),
       };
+    },
+
+    async pollLogs(batchIds) {
+      if (batchIds.length === 0) return new Map();
+      const pipeline = redis.pipeline();
+      for (const id of batchIds) pipeline.hget(batchKey(prefix, id), 'pollLog');
+      const replies = (await pipeline.exec()) ?? [];
+      return new Map(
+        batchIds.map((id, index) => {
+          const text = replies[index]?.[1];
+          // Lua's JSON writes an empty list as {}: no polls.
+          const log = typeof text === 'string' ? (JSON.parse(text) as unknown) : [];
+          return [id, Array.isArray(log) ? (log as PollEntry[]) : []];
+        }),
+      );
     },
 
     async callbackScheduled(purgeId) {

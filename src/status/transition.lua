@@ -42,11 +42,21 @@ end
 for key, value in pairs(cjson.decode(ARGV[1])) do
   if value == cjson.null then batch[key] = nil else batch[key] = value end
 end
-for key, value in pairs(cjson.decode(ARGV[2])) do
+local increments = cjson.decode(ARGV[2])
+for key, value in pairs(increments) do
   batch[key] = (tonumber(batch[key]) or 0) + value
 end
 local now = tonumber(ARGV[3])
 batch.updatedAt = now
+-- Each poll as the batch saw it (when, the progress, the code of a poll that failed), the last 50 of
+-- them, beside the status so reading a status never carries it: what the purge explorer's timeline shows.
+if (tonumber(increments.polls) or 0) > 0 then
+  local log = cjson.decode(redis.call('HGET', KEYS[1], 'pollLog') or '[]')
+  local entry = { at = now, polls = batch.polls, progress = batch.progress, errorCode = batch.errorCode }
+  log[#log + 1] = entry
+  while #log > 50 do table.remove(log, 1) end
+  redis.call('HSET', KEYS[1], 'pollLog', cjson.encode(log))
+end
 if not terminal(batch.state) then
   redis.call('HSET', KEYS[1], 'status', cjson.encode(batch))
   return { 1, 0 }

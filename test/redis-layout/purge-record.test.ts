@@ -305,6 +305,34 @@ describe('purges, pending targets and batches in Redis', () => {
     ).toEqual([{ purgeId: 'p-late', state: 'timed_out', errorCode: 'DEADLINE_EXCEEDED' }]);
   });
 
+  it("keeps a batch's last 50 polls beside its status, each with its progress or the code it failed with", async () => {
+    await accept('p-poll', [urls('pl', 'p1')]);
+    const batch = { cdnId: 'pl', batchId: (await take('pl')).batchId as string };
+    expect(await store.pollLogs([batch.batchId])).toEqual(new Map([[batch.batchId, []]]));
+    await store.update(batch, { state: 'submitted', remoteId: 'r-p' }, 100);
+    await store.update(batch, { progress: 40 }, 200, { polls: 1 });
+    await store.update(batch, { error: 'HTTP 503', errorCode: 'CDN_UNAVAILABLE' }, 300, { polls: 1 });
+    for (let n = 0; n < 50; n++)
+      await store.update(batch, { progress: 50, error: null, errorCode: null }, 400 + n, { polls: 1 });
+    await store.update(batch, { state: 'succeeded', progress: 100 }, 500, { polls: 1 });
+    const log = (await store.pollLogs([batch.batchId])).get(batch.batchId) ?? [];
+    expect(log).toHaveLength(50);
+    expect(log.at(-1)).toEqual({ at: 500, polls: 53, progress: 100 });
+    expect(log[0]).toEqual({ at: 401, polls: 4, progress: 50 });
+    // Not part of the status: reading one never carries the log.
+    expect(
+      JSON.parse((await redis.hget(`${prefix}:batch:${batch.batchId}`, 'status')) as string),
+    ).not.toHaveProperty('pollLog');
+    await accept('p-poll2', [urls('pl', 'p2')]);
+    const early = { cdnId: 'pl', batchId: (await take('pl')).batchId as string };
+    await store.update(early, { progress: 10 }, 10, { polls: 1 });
+    await store.update(early, { error: 'HTTP 503', errorCode: 'CDN_UNAVAILABLE' }, 20, { polls: 1 });
+    expect((await store.pollLogs([early.batchId])).get(early.batchId)).toEqual([
+      { at: 10, polls: 1, progress: 10 },
+      { at: 20, polls: 2, progress: 10, errorCode: 'CDN_UNAVAILABLE' },
+    ]);
+  });
+
   it('drops from the open list a batch whose record expired, and reads a marker that outlived its batch as nothing', async () => {
     await accept('p-x', [urls('x', 'x1')]);
     const taken = await take('x', {}, 'fx');
