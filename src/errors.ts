@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   DASHBOARD_ACTION_FORBIDDEN:
     'the dashboard does not allow this action (read-only, or a change that would leave a purge unfinished)',
   NOT_FOUND: 'no such purge (unknown id, or its status has expired)',
+  NOTHING_TO_REPLAY:
+    "a replay without all found nothing to send again: none of the purge's CDN calls failed or timed out (yet); nothing was enqueued",
   INVALID_JSON: 'the request body is not valid JSON',
   PAYLOAD_TOO_LARGE: 'the request body or its URL list is over the configured limit',
   UNSUPPORTED_MEDIA_TYPE: 'the request body is not application/json',
@@ -53,6 +55,8 @@ export interface PurgeErrorOptions {
   retryable?: boolean;
   retryAfterMs?: number;
   httpStatus?: number;
+  /** The request parameter a refusal is about (a query string's `since`), named in the API's answer. */
+  parameter?: string;
   cause?: unknown;
 }
 
@@ -61,6 +65,7 @@ export class PurgeError extends Error {
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
   readonly httpStatus: number | undefined;
+  readonly parameter: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: PurgeErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -69,6 +74,7 @@ export class PurgeError extends Error {
     this.retryable = options.retryable ?? false;
     this.retryAfterMs = options.retryAfterMs;
     this.httpStatus = options.httpStatus;
+    this.parameter = options.parameter;
   }
 }
 

@@ -3,6 +3,7 @@ import { mergePolicy } from './config/policy.ts';
 import type { Config } from './config/schema.ts';
 import { type AddressGuard, createAddressGuard, type HostLookup } from './net/address-guard.ts';
 import { createPipelineEvents, type PipelineEvents } from './observability/events.ts';
+import { reportingFinishedPurges } from './observability/finished-purges.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { createHttpClient, type HttpClient } from './providers/http.ts';
@@ -154,11 +155,14 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
       const workerConnection = createRedisConnection(config.redis, 'worker', (error) =>
         options.log.error({ err: error.message }, 'Redis connection error (status)'),
       );
-      const workerStore = createStatusStore({
-        redis: workerConnection,
-        prefix: config.redis.prefix,
-        ttlSeconds: config.statusTtlSeconds,
-      });
+      const workerStore = reportingFinishedPurges(
+        createStatusStore({
+          redis: workerConnection,
+          prefix: config.redis.prefix,
+          ttlSeconds: config.statusTtlSeconds,
+        }),
+        events,
+      );
       const workerCallbackQueue = createCallbackQueue(config, workerConnection);
       workerCallbackQueue.on('error', (error) => options.log.debug({ err: error.message }, 'queue error'));
       const callbacks = startCallbackWorker(config, workerStore, deliveryGuard, options.log);

@@ -3,11 +3,14 @@ import type { Logger } from '../observability/logger.ts';
 import type { Runtime } from '../runtime.ts';
 import { apiErrorHandler, sendError } from './errors.ts';
 import { DASHBOARD_PATH, dashboardPlugin } from './plugins/dashboard.ts';
+import { purgeExplorerPlugin } from './plugins/purge-explorer.ts';
 import { logEachRequest, withoutFastifyRequestLog } from './request-log.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { purgeListRoutes } from './routes/purge-list.ts';
 import { purgeRoutes } from './routes/purges.ts';
+import { replayRoutes } from './routes/replay.ts';
 
 export interface AppDeps {
   runtime: Runtime;
@@ -51,14 +54,23 @@ export async function buildApp({ runtime, log }: AppDeps): Promise<FastifyInstan
 
   await app.register(healthRoutes, { runtime });
   await app.register(purgeRoutes, { runtime });
+  await app.register(purgeListRoutes, { runtime });
+  await app.register(replayRoutes, { runtime });
   await app.register(metricsRoutes, { runtime });
   const secret = api.webhook.secret;
   if (secret) await app.register(eventRoutes, { runtime, secret });
   const { dashboard } = runtime.config;
   if (dashboard.users.length > 0) {
     await app.register(dashboardPlugin, { runtime, users: dashboard.users, readOnly: dashboard.readOnly });
+    await app.register(purgeExplorerPlugin, {
+      runtime,
+      users: dashboard.users,
+      readOnly: dashboard.readOnly,
+    });
   } else {
-    log.warn(`no dashboard.users configured: the queue dashboard (${DASHBOARD_PATH}) is not mounted`);
+    log.warn(
+      `no dashboard.users configured: the queue dashboard (${DASHBOARD_PATH}) and the purge explorer are not mounted`,
+    );
   }
   return app;
 }

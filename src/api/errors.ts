@@ -14,6 +14,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   DASHBOARD_ACTION_FORBIDDEN: 403,
   NOT_FOUND: 404,
   IDEMPOTENCY_KEY_REUSED: 409,
+  NOTHING_TO_REPLAY: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   QUOTA_EXCEEDED: 429,
@@ -23,18 +24,26 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   CALLBACK_CHECK_BUSY: 503,
 };
 
-export interface ApiErrorBody {
-  error: ErrorCode;
-  message: string;
-}
-
-/** The status a refusal with this code is answered with. */
+/** The HTTP status an error code answers with (500 for one the API never sends itself). */
 export function httpStatusOf(code: ErrorCode): number {
   return STATUS[code] ?? 500;
 }
 
-export function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
-  return reply.code(httpStatusOf(code)).send({ error: code, message } satisfies ApiErrorBody);
+export interface ApiErrorBody {
+  error: ErrorCode;
+  message: string;
+  /** The query or path parameter a refusal is about. */
+  parameter?: string;
+}
+
+export function sendError(
+  reply: FastifyReply,
+  code: ErrorCode,
+  message: string,
+  parameter?: string,
+): FastifyReply {
+  const body: ApiErrorBody = { error: code, message, ...(parameter === undefined ? {} : { parameter }) };
+  return reply.code(httpStatusOf(code)).send(body);
 }
 
 /**
@@ -50,10 +59,10 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
   if (error instanceof NotReplicatedError) return sendNotReplicated(reply, error);
   if (isPurgeError(error)) {
     // A refusal that says when to come back (a shed bulk purge): the client's retry waits that long.
-    if (error.retryAfterMs !== undefined && (STATUS[error.code] ?? 500) === 429) {
+    if (error.retryAfterMs !== undefined && httpStatusOf(error.code) === 429) {
       reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1_000))));
     }
-    return sendError(reply, error.code, error.message);
+    return sendError(reply, error.code, error.message, error.parameter);
   }
   if (error.validation) {
     return sendError(

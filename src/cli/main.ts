@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { isPurgeError } from '../errors.ts';
 import { cdnsCommand } from './commands/cdns.ts';
+import { listCommand } from './commands/list.ts';
 import { purgeCommand } from './commands/purge.ts';
+import { replayCommand } from './commands/replay.ts';
 import { startCommand } from './commands/start.ts';
 import { statusCommand } from './commands/status.ts';
 import { CliExit, EXIT } from './exit-codes.ts';
@@ -20,6 +22,8 @@ startCommand(program);
 purgeCommand(program);
 statusCommand(program);
 cdnsCommand(program);
+listCommand(program);
+replayCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -49,6 +49,16 @@ export interface BatchStatus {
   purges?: number;
 }
 
+/** One poll of a batch's CDN task, as the batch's record kept it (its last 50 polls). */
+export interface PollEntry {
+  at: number;
+  /** Which poll it was (1 for the first). */
+  polls: number;
+  progress?: number;
+  /** Set when the poll failed (the CDN unreachable, say), or ended the batch. */
+  errorCode?: ErrorCode;
+}
+
 /** A batch as one purge sees it: the batch, and how many of this purge's targets it carries. */
 export interface PurgeBatchStatus extends BatchStatus {
   share: number;
@@ -72,6 +82,10 @@ export interface PurgeStatus {
   cdns: string[];
   /** Its lane (absent on a purge accepted before lanes existed: it went as normal). */
   priority?: Priority;
+  /** Its first target (a URL, dir, `pattern …` or `all`), up to 200 characters: what a list shows of it. */
+  label?: string;
+  /** The purge this one sends again: set on a replay (POST /v1/purges/:id/replay). */
+  replayOf?: string;
   /** Where the final status is POSTed once the purge is terminal. */
   callbackUrl?: string;
   /** Per CDN id: how many of the purge's targets are done, failed, timed out or still pending. */

@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import type { ErrorCode } from '../errors.ts';
+import type { ReasonClass } from '../model/reason-class.ts';
 
 /**
  * What the pipeline tells the outside world. Stages emit; metrics (and anything else) subscribe, so the
@@ -31,6 +33,13 @@ export interface PipelineEventMap {
     state: 'succeeded' | 'failed' | 'timed_out';
     secondsSinceQueued: number;
     polls: number;
+  };
+  /** A purge whose last target ended: how, and the class of why not (README: Metrics). */
+  'purge:finished': {
+    purgeId: string;
+    state: 'succeeded' | 'failed' | 'timed_out';
+    reason: ReasonClass;
+    errorCode?: ErrorCode;
   };
 }
 

@@ -37,6 +37,12 @@ export function createMetrics(events: PipelineEvents, queues: () => Iterable<Que
     labelNames: ['cdn', 'state'],
     registers: [registry],
   });
+  const purgesFinished = new Counter({
+    name: 'purge_worker_purges_finished_total',
+    help: 'Purges whose last target ended, by state and reason class: none (succeeded), quota, cdn_refused, cdn_failed, timed_out, other',
+    labelNames: ['state', 'reason'],
+    registers: [registry],
+  });
   const reconciled = new Counter({
     name: 'purge_worker_reconciled_total',
     help: 'Repairs the reconciler made: flush_missing (pending targets with no flush coming), batch_abandoned (a batch whose job ended without ending it), batch_overdue (a batch far past its deadline whose job is not running), callback_unscheduled (a due callback nobody scheduled)',
@@ -78,6 +84,7 @@ export function createMetrics(events: PipelineEvents, queues: () => Iterable<Que
   });
 
   events.on('purge:accepted', () => accepted.inc());
+  events.on('purge:finished', (e) => purgesFinished.inc({ state: e.state, reason: e.reason }));
   events.on('purge:replication', (e) =>
     replication.inc({ outcome: e.confirmed ? 'confirmed' : 'not_replicated' }),
   );

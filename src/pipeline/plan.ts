@@ -123,3 +123,42 @@ function targetsByCdn(request: PurgeRequest, context: PlanContext): Map<string, 
 function dedupe<T>(values: readonly T[]): T[] {
   return [...new Set(values)];
 }
+
+/**
+ * Plans what is already decided per CDN (a replay sends each CDN its own part of an earlier purge): the same
+ * checks as planPurge (every CDN still configured, every kind still supported), nothing routed again.
+ */
+export function planTargets(
+  purgeId: string,
+  targets: ReadonlyMap<string, PurgeTarget>,
+  providers: ReadonlyMap<string, Provider>,
+): PurgePlan {
+  const batches: PlannedBatch[] = [];
+  const urls = new Set<string>();
+  const dirs = new Set<string>();
+  let pattern: string | undefined;
+  let all = false;
+  for (const [cdnId, target] of targets) {
+    const provider = providers.get(cdnId);
+    if (!provider) throw new PurgeError('REQUEST_INVALID', `unknown CDN "${cdnId}" (no longer configured)`);
+    provider.toBatches(target).forEach((batch, index) => {
+      batches.push({ batchId: `${cdnId}-${index}`, cdnId, target: batch });
+    });
+    for (const url of target.urls) urls.add(url);
+    for (const dir of target.dirs) dirs.add(dir);
+    pattern ??= target.pattern;
+    all ||= target.all === true;
+  }
+  return {
+    purgeId,
+    request: {
+      urls: urls.size,
+      dirs: dirs.size,
+      ...(pattern === undefined ? {} : { pattern }),
+      ...(all ? { all: true } : {}),
+    },
+    cdns: [...targets.keys()],
+    targets,
+    batches,
+  };
+}

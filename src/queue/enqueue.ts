@@ -8,13 +8,14 @@ import {
   type Priority,
   type PurgeRequest,
   type PurgeRequestInput,
+  type PurgeTarget,
   requestFingerprint,
   targetSize,
 } from '../model/purge.ts';
 import type { PipelineEvents } from '../observability/events.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
 import { laneOf } from '../pipeline/lane.ts';
-import { type PurgePlan, planEachCdn, planPurge } from '../pipeline/plan.ts';
+import { type PurgePlan, planEachCdn, planPurge, planTargets } from '../pipeline/plan.ts';
 import type { Provider } from '../providers/provider.ts';
 import { createPreviewReader } from '../status/preview.ts';
 import { type QuotaLedger, sentItems } from '../status/quota.ts';
@@ -39,6 +40,12 @@ export interface EnqueueOptions {
   defaultPriority?: Priority;
 }
 
+export interface PlannedOptions {
+  /** Its fingerprint given: what counts as the same request is the caller's to say (a replay: its origin). */
+  idempotency?: IdempotencyClaim;
+  replayOf?: string;
+}
+
 export interface EnqueueResult {
   id: string;
   cdns: string[];
@@ -51,6 +58,11 @@ const SHED_RETRY_AFTER_MS = 30_000;
 export interface PurgeProducer {
   /** Validates and canonicalises the request (REQUEST_INVALID naming each bad field), then accepts it. */
   enqueuePurge(request: PurgeRequestInput, options?: EnqueueOptions): Promise<EnqueueResult>;
+  /**
+   * Accepts targets already decided per CDN (a replay: `replayOf` names the purge it sends again), with the
+   * same checks, quota and idempotency as enqueuePurge; nothing is routed again.
+   */
+  enqueuePlanned(targets: ReadonlyMap<string, PurgeTarget>, options?: PlannedOptions): Promise<EnqueueResult>;
   /** Checks a request as enqueuePurge would, writing nothing. */
   plan(request: PurgeRequestInput): PurgePlan;
   /**
@@ -173,7 +185,7 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
     return result;
   }
 
-  function reused(key: IdempotencyKey): PurgeError {
+  function reused(key: Pick<IdempotencyKey, 'key'>): PurgeError {
     return new PurgeError('IDEMPOTENCY_KEY_REUSED', keyReusedMessage(key.key));
   }
 
@@ -206,46 +218,62 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
     async enqueuePurge(input, options = {}) {
       const request = parse(input);
       const plan = planFor(newId(), request);
-      const createdAt = now();
       const claim = claimOf(request, options);
       const priority = laneOf(request, config.routes, options.defaultPriority);
-      const accepted = await store.accept({
-        purgeId: plan.purgeId,
-        createdAt,
-        priority,
-        request: plan.request,
-        work: workOf(plan, createdAt),
-        ...(claim ? { idempotency: claim } : {}),
-        ...(options.callbackUrl ? { callbackUrl: options.callbackUrl } : {}),
-        ...(deps.idempotencyWindowSeconds ? { idempotencyWindowSeconds: deps.idempotencyWindowSeconds } : {}),
-      });
-      if (accepted.outcome === 'quota') {
-        const { counter, used } = accepted;
-        const asked = plan.targets.get(counter.cdnId)?.[counter.kind].length ?? 0;
-        throw new PurgeError(
-          'QUOTA_EXCEEDED',
-          `CDN ${counter.cdnId}: daily quota of ${counter.limit} ${counter.kind} would be exceeded (${asked} requested, ${Math.max(0, counter.limit - used)} left today, UTC)`,
-        );
-      }
-      if (accepted.outcome === 'shed') {
-        throw new PurgeError(
-          'BACKLOG_FULL',
-          `CDN ${accepted.cdnId}: ${accepted.backlog} bulk targets are waiting (cdns[].maxBulkBacklog); bulk purges are refused until it drains, urgent and normal ones are not`,
-          { retryAfterMs: SHED_RETRY_AFTER_MS },
-        );
-      }
-      if (accepted.outcome === 'conflict' && options.idempotency) throw reused(options.idempotency);
-      if (accepted.outcome !== 'created') return repeatOf(accepted.id);
-      // Crash window (see above): from here on the purge is accepted whatever happens to this call, so a
-      // flush that cannot be scheduled now (a Redis blip) is left to the reconciler, not reported as a refusal.
-      await Promise.allSettled(plan.cdns.map((cdnId) => flushes.ensure(cdnId, { lane: priority })));
-      const targets = [...plan.targets.values()].reduce((sum, target) => sum + targetSize(target), 0);
-      deps.events?.emit('purge:accepted', { purgeId: plan.purgeId, cdns: plan.cdns, targets });
-      return replicated({ id: plan.purgeId, cdns: plan.cdns, duplicate: false });
+      return acceptPlan(plan, claim, { ...options, priority });
+    },
+
+    enqueuePlanned(targets, options = {}) {
+      const plan = planTargets(newId(), targets, providers);
+      return acceptPlan(plan, options.idempotency, options);
     },
 
     async close() {
       await Promise.all([...queues.values()].map((queue) => queue.close()));
     },
   };
+
+  /** Accepts a planned purge (one Lua call), then makes sure of its flushes; a refusal writes nothing. */
+  async function acceptPlan(
+    plan: PurgePlan,
+    claim: IdempotencyClaim | undefined,
+    options: { callbackUrl?: string; replayOf?: string; priority?: Priority },
+  ): Promise<EnqueueResult> {
+    const createdAt = now();
+    const priority = options.priority ?? 'normal';
+    const accepted = await store.accept({
+      purgeId: plan.purgeId,
+      createdAt,
+      priority,
+      request: plan.request,
+      work: workOf(plan, createdAt),
+      ...(claim ? { idempotency: claim } : {}),
+      ...(options.callbackUrl ? { callbackUrl: options.callbackUrl } : {}),
+      ...(options.replayOf ? { replayOf: options.replayOf } : {}),
+      ...(deps.idempotencyWindowSeconds ? { idempotencyWindowSeconds: deps.idempotencyWindowSeconds } : {}),
+    });
+    if (accepted.outcome === 'quota') {
+      const { counter, used } = accepted;
+      const asked = plan.targets.get(counter.cdnId)?.[counter.kind].length ?? 0;
+      throw new PurgeError(
+        'QUOTA_EXCEEDED',
+        `CDN ${counter.cdnId}: daily quota of ${counter.limit} ${counter.kind} would be exceeded (${asked} requested, ${Math.max(0, counter.limit - used)} left today, UTC)`,
+      );
+    }
+    if (accepted.outcome === 'shed') {
+      throw new PurgeError(
+        'BACKLOG_FULL',
+        `CDN ${accepted.cdnId}: ${accepted.backlog} bulk targets are waiting (cdns[].maxBulkBacklog); bulk purges are refused until it drains, urgent and normal ones are not`,
+        { retryAfterMs: SHED_RETRY_AFTER_MS },
+      );
+    }
+    if (accepted.outcome === 'conflict' && claim) throw reused(claim);
+    if (accepted.outcome !== 'created') return repeatOf(accepted.id);
+    // Crash window (see above): from here on the purge is accepted whatever happens to this call, so a
+    // flush that cannot be scheduled now (a Redis blip) is left to the reconciler, not reported as a refusal.
+    await Promise.allSettled(plan.cdns.map((cdnId) => flushes.ensure(cdnId, { lane: priority })));
+    const targets = [...plan.targets.values()].reduce((sum, target) => sum + targetSize(target), 0);
+    deps.events?.emit('purge:accepted', { purgeId: plan.purgeId, cdns: plan.cdns, targets });
+    return replicated({ id: plan.purgeId, cdns: plan.cdns, duplicate: false });
+  }
 }

@@ -6,10 +6,10 @@
 -- ARGV[1] purge id; ARGV[2] record TTL (s); ARGV[3] idempotency window (s); ARGV[4] '1' with a key;
 -- ARGV[5] the request's fingerprint; ARGV[6] the plan (JSON); ARGV[7] now (ms);
 -- ARGV[8] JSON { lane, cdns = [{ id, lanes = { urgent, normal, bulk }, waiting, urls?, dirs?, allUrls,
---               allDirs, maxBulk, targets = [...] }], quotas = [{ key, limit }] } where lanes (the CDN's
---               pending set per lane), waiting and key are KEYS indexes, urls/dirs index quotas, lane is
---               the purge's ('urgent', 'normal' or 'bulk') and maxBulk the CDN's bulk backlog limit (0:
---               none); ARGV[9..] record field, value pairs.
+--               allDirs, maxBulk, targets = [...] }], quotas = [{ key, limit }], index } where lanes (the
+--               CDN's pending set per lane), waiting, key and index (the purge index, listing's) are KEYS
+--               indexes, urls/dirs index quotas, lane is the purge's ('urgent', 'normal' or 'bulk') and
+--               maxBulk the CDN's bulk backlog limit (0: none); ARGV[9..] record field, value pairs.
 -- A target is a kind letter, a space and the canonical value ('u https://...', 'd https://.../', 'p ^re$',
 -- 'a'). One already pending for the CDN is joined, not added again: the new purge waits on the same batch,
 -- and the daily quota is charged only for what will really be sent. A target waits in one lane only: asked
@@ -117,4 +117,8 @@ for c, cdn in ipairs(spec.cdns) do
 end
 redis.call('HSET', KEYS[1], 'remaining', remaining)
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+-- The list's index (KEYS[spec.index]) expires with the records: entries past their TTL are dropped here.
+redis.call('ZADD', KEYS[spec.index], now, id)
+redis.call('ZREMRANGEBYSCORE', KEYS[spec.index], '-inf', string.format('(%d', now - tonumber(ARGV[2]) * 1000))
+redis.call('EXPIRE', KEYS[spec.index], tonumber(ARGV[2]))
 return { id, 'created' }

@@ -54,6 +54,15 @@ export function quotaKey(
 }
 
 /**
+ * Every accepted purge, newest last (member: purge id, score: when it was accepted, ms): what listing reads.
+ * Written in the call that accepts a purge, which also drops entries older than the records' TTL, so the
+ * index expires with them.
+ */
+export function purgeIndexKey(prefix: string): string {
+  return `${prefix}:purges`;
+}
+
+/**
  * Targets accepted for a CDN and not yet in a batch, one set per lane: target -> when it was first accepted
  * (ms). A target waits in one lane only, the most urgent any purge asked it for. The normal lane keeps the
  * key it had before lanes existed, so an upgrade finds what was pending then.

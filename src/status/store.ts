@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
+import type { ErrorCode } from '../errors.ts';
+import type { ListQuery } from '../model/list-query.ts';
 import { PRIORITIES, type Priority, type PurgeTarget } from '../model/purge.ts';
 import {
   aggregateState,
   type BatchStatus,
+  type PollEntry,
   type PurgeBatchStatus,
   type PurgeStatus,
   type TargetCounts,
@@ -17,9 +20,11 @@ import {
   PURGE_FIELDS,
   pendingKey,
   planKey,
+  purgeIndexKey,
   purgeKey,
   waitingKey,
 } from './keys.ts';
+import { createPurgeLister, type ListPage } from './list.ts';
 import { pendingMembers, readBatchTarget } from './pending-targets.ts';
 
 /** Fields a step may change; `null` clears a field (an error that no longer applies). */
@@ -46,6 +51,28 @@ export interface TransitionResult {
   outcome: 'applied' | 'already_final' | 'missing';
   /** Purges carried by the batch that have finished and have a callback URL to notify. */
   callbacksDue: string[];
+  /** Purges this transition finished (never again on a re-run): how each ended, and why. */
+  finished: FinishedPurge[];
+}
+
+/** A purge as its last batch's end left it; `errorCode` of its first failed (else timed-out) batch. */
+export interface FinishedPurge {
+  purgeId: string;
+  state: 'succeeded' | 'failed' | 'timed_out';
+  errorCode?: ErrorCode;
+}
+
+function readFinished(flat: readonly string[]): FinishedPurge[] {
+  const finished: FinishedPurge[] = [];
+  for (let i = 0; i + 2 < flat.length; i += 3) {
+    const [purgeId, state, code] = [flat[i] as string, flat[i + 1] as string, flat[i + 2]];
+    finished.push({
+      purgeId,
+      state: state as FinishedPurge['state'],
+      ...(code ? { errorCode: code as ErrorCode } : {}),
+    });
+  }
+  return finished;
 }
 
 /** A caller's idempotency key, in the scope of whoever sent it, with the fingerprint of its request. */
@@ -85,6 +112,8 @@ export interface AcceptRequest {
   callbackUrl?: string;
   idempotency?: IdempotencyClaim;
   idempotencyWindowSeconds?: number;
+  /** The purge this one sends again (a replay), named in its record and status. */
+  replayOf?: string;
 }
 
 export type AcceptResult =
@@ -151,6 +180,10 @@ export interface StatusStore {
     charges?: readonly QuotaCharge[],
   ): Promise<TransitionResult>;
   get(purgeId: string): Promise<PurgeStatus | undefined>;
+  /** Each batch's last polls, oldest first (none for a batch not polled yet, or gone). */
+  pollLogs(batchIds: readonly string[]): Promise<Map<string, PollEntry[]>>;
+  /** Purges newest first, filtered, one bounded page at a time (see list.ts). */
+  list(query: ListQuery): Promise<ListPage>;
   /** Confirms a due callback is scheduled (its job added), so the reconciler need not. */
   callbackScheduled(purgeId: string): Promise<void>;
   /** Purges whose callback came due before `before` (ms) and whose scheduling nobody confirmed. */
@@ -219,6 +252,20 @@ function expandPlan(plan: CompactPlan): Record<string, PurgeTarget> {
   );
 }
 
+const LABEL_LENGTH = 200;
+
+/** What a list shows of a purge: its first target, shortened (the plan holds them all). */
+function labelOf(work: readonly CdnWork[]): string | undefined {
+  const target = work[0]?.target;
+  if (!target) return undefined;
+  const first =
+    target.urls[0] ??
+    target.dirs[0] ??
+    (target.pattern === undefined ? undefined : `pattern ${target.pattern}`) ??
+    (target.all ? 'all' : undefined);
+  return first && first.length > LABEL_LENGTH ? `${first.slice(0, LABEL_LENGTH - 1)}…` : first;
+}
+
 const script = (name: string) => readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
 
 /**
@@ -271,12 +318,16 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       targets: pendingMembers(work.target),
     }));
     const quotas = counters.map((counter) => ({ key: keyIndex(counter.key), limit: counter.limit }));
+    const index = keyIndex(purgeIndexKey(prefix));
+    const label = labelOf(request.work);
     const meta = {
       id: request.purgeId,
       createdAt: request.createdAt,
       request: request.request,
       cdns: request.work.map((work) => work.cdnId),
       priority: request.priority ?? 'normal',
+      ...(label === undefined ? {} : { label }),
+      ...(request.replayOf === undefined ? {} : { replayOf: request.replayOf }),
     };
     const fields = [PURGE_FIELDS.meta, JSON.stringify(meta)];
     if (request.callbackUrl) fields.push(PURGE_FIELDS.callbackUrl, request.callbackUrl);
@@ -292,7 +343,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       idempotency?.fingerprint ?? '',
       JSON.stringify(plan),
       String(request.createdAt),
-      JSON.stringify({ lane: request.priority ?? 'normal', cdns, quotas }),
+      JSON.stringify({ lane: request.priority ?? 'normal', cdns, quotas, index }),
       ...fields,
     );
     const [id, outcome, ...detail] = reply;
@@ -327,8 +378,9 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
     );
   }
 
-  return {
+  const store: StatusStore = {
     accept,
+    list: (query) => list(query),
 
     async take(request) {
       const { cdnId } = request;
@@ -386,7 +438,28 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         ...charges.map((charge) => String(charge.amount)),
       );
       const outcome = result === 1 ? 'applied' : result === 0 ? 'already_final' : 'missing';
-      return { outcome, callbacksDue: due.map(String) };
+      const [count, ...rest] = due;
+      const dueCount = Number(count ?? 0);
+      return {
+        outcome,
+        callbacksDue: rest.slice(0, dueCount).map(String),
+        finished: readFinished(rest.slice(dueCount).map(String)),
+      };
+    },
+
+    async pollLogs(batchIds) {
+      if (batchIds.length === 0) return new Map();
+      const pipeline = redis.pipeline();
+      for (const id of batchIds) pipeline.hget(batchKey(prefix, id), 'pollLog');
+      const replies = (await pipeline.exec()) ?? [];
+      return new Map(
+        batchIds.map((id, index) => {
+          const text = replies[index]?.[1];
+          // Lua's JSON writes an empty list as {}: no polls.
+          const log = typeof text === 'string' ? (JSON.parse(text) as unknown) : [];
+          return [id, Array.isArray(log) ? (log as PollEntry[]) : []];
+        }),
+      );
     },
 
     async callbackScheduled(purgeId) {
@@ -437,7 +510,10 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       const hash = await redis.hgetall(purgeKey(prefix, purgeId));
       const metaText = hash[PURGE_FIELDS.meta];
       if (metaText === undefined) return undefined;
-      const meta = JSON.parse(metaText) as Pick<PurgeStatus, 'id' | 'createdAt' | 'request' | 'cdns'>;
+      const meta = JSON.parse(metaText) as Pick<
+        PurgeStatus,
+        'id' | 'createdAt' | 'request' | 'cdns' | 'label' | 'replayOf'
+      >;
       const count = (field: string) => Number(hash[field] ?? 0);
       const targets: Record<string, TargetCounts> = {};
       for (const cdnId of meta.cdns) {
@@ -472,4 +548,6 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       };
     },
   };
+  const list = createPurgeLister({ redis, prefix, get: (purgeId) => store.get(purgeId) });
+  return store;
 }

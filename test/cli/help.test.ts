@@ -6,7 +6,7 @@ describe('purge-worker --help', () => {
     const result = await runCli(['--help']);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
-    for (const command of ['start', 'purge', 'status', 'cdns']) {
+    for (const command of ['start', 'purge', 'status', 'cdns', 'list', 'replay']) {
       expect(result.stdout).toMatch(new RegExp(`^ {2}${command} `, 'm'));
     }
     expect(result.stdout).toContain('-c, --config <path>');

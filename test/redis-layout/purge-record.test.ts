@@ -184,11 +184,17 @@ describe('purges, pending targets and batches in Redis', () => {
     expect(await store.update(batch, { state: 'submitting' }, 2100, { attempts: 1 })).toEqual({
       outcome: 'applied',
       callbacksDue: [],
+      finished: [],
     });
     await store.update(batch, { state: 'submitted', remoteId: 'r-1' }, 2200);
     expect((await store.get('p-1'))?.state).toBe('running');
     const ended = await store.update(batch, { state: 'succeeded' }, 3000, { polls: 1 });
-    expect(ended).toEqual({ outcome: 'applied', callbacksDue: [] });
+    // p-2 had only this target: it finishes here, and is named as finished this once.
+    expect(ended).toEqual({
+      outcome: 'applied',
+      callbacksDue: [],
+      finished: [{ purgeId: 'p-2', state: 'succeeded' }],
+    });
     const p2 = await redis.hgetall(`${prefix}:purge:p-2`);
     expect(p2).toMatchObject({ 'ok:a': '1', remaining: '0', finishedAt: '3000' });
     // p-1 still waits on its CDN b target, so no callback is due yet.
@@ -201,23 +207,31 @@ describe('purges, pending targets and batches in Redis', () => {
     expect(await store.update(batch, { state: 'failed' }, 4000)).toEqual({
       outcome: 'already_final',
       callbacksDue: [],
+      finished: [],
     });
     expect(await redis.hget(`${prefix}:purge:p-2`, 'ok:a')).toBe('1');
 
     const last = await take('b');
     const due = await store.update(
       { cdnId: 'b', batchId: last.batchId as string },
-      { state: 'failed', error: 'x' },
+      { state: 'failed', error: 'x', errorCode: 'CDN_AUTH' },
       5000,
     );
-    expect(due).toEqual({ outcome: 'applied', callbacksDue: ['p-1'] });
+    // p-1 ends failed (its CDN b target), with the code of the batch that failed it.
+    expect(due).toEqual({
+      outcome: 'applied',
+      callbacksDue: ['p-1'],
+      finished: [{ purgeId: 'p-1', state: 'failed', errorCode: 'CDN_AUTH' }],
+    });
     expect(await store.get('p-1')).toMatchObject({ state: 'failed', finishedAt: 5000 });
-    // A re-run after a crash still names the callback (scheduling it is idempotent).
+    expect(await redis.hget(`${prefix}:purge:p-1`, 'code:failed')).toBe('CDN_AUTH');
+    // A re-run after a crash still names the callback (scheduling it is idempotent), and finishes nothing.
     expect(
       await store.update({ cdnId: 'b', batchId: last.batchId as string }, { state: 'failed' }, 6000),
     ).toEqual({
       outcome: 'already_final',
       callbacksDue: ['p-1'],
+      finished: [],
     });
   });
 
@@ -282,6 +296,49 @@ describe('purges, pending targets and batches in Redis', () => {
     expect((await accept('p-i4', work, { idempotency: { ...claim, scope: 'api:other' } })).outcome).toBe(
       'created',
     );
+  });
+
+  it('names how a purge finished: failed outranks timed out, with the code of the batch that failed it', async () => {
+    await accept('p-end', [urls('t1', 'e1'), urls('t2', 'e2')]);
+    const slow = { cdnId: 't1', batchId: (await take('t1')).batchId as string };
+    const refused = { cdnId: 't2', batchId: (await take('t2')).batchId as string };
+    const timedOut = await store.update(slow, { state: 'timed_out', errorCode: 'DEADLINE_EXCEEDED' }, 7000);
+    expect(timedOut.finished).toEqual([]);
+    const failed = await store.update(refused, { state: 'failed', errorCode: 'CDN_REJECTED' }, 7100);
+    expect(failed.finished).toEqual([{ purgeId: 'p-end', state: 'failed', errorCode: 'CDN_REJECTED' }]);
+    await accept('p-late', [urls('t3', 'e3')]);
+    const late = { cdnId: 't3', batchId: (await take('t3')).batchId as string };
+    expect(
+      (await store.update(late, { state: 'timed_out', errorCode: 'DEADLINE_EXCEEDED' }, 7200)).finished,
+    ).toEqual([{ purgeId: 'p-late', state: 'timed_out', errorCode: 'DEADLINE_EXCEEDED' }]);
+  });
+
+  it("keeps a batch's last 50 polls beside its status, each with its progress or the code it failed with", async () => {
+    await accept('p-poll', [urls('pl', 'p1')]);
+    const batch = { cdnId: 'pl', batchId: (await take('pl')).batchId as string };
+    expect(await store.pollLogs([batch.batchId])).toEqual(new Map([[batch.batchId, []]]));
+    await store.update(batch, { state: 'submitted', remoteId: 'r-p' }, 100);
+    await store.update(batch, { progress: 40 }, 200, { polls: 1 });
+    await store.update(batch, { error: 'HTTP 503', errorCode: 'CDN_UNAVAILABLE' }, 300, { polls: 1 });
+    for (let n = 0; n < 50; n++)
+      await store.update(batch, { progress: 50, error: null, errorCode: null }, 400 + n, { polls: 1 });
+    await store.update(batch, { state: 'succeeded', progress: 100 }, 500, { polls: 1 });
+    const log = (await store.pollLogs([batch.batchId])).get(batch.batchId) ?? [];
+    expect(log).toHaveLength(50);
+    expect(log.at(-1)).toEqual({ at: 500, polls: 53, progress: 100 });
+    expect(log[0]).toEqual({ at: 401, polls: 4, progress: 50 });
+    // Not part of the status: reading one never carries the log.
+    expect(
+      JSON.parse((await redis.hget(`${prefix}:batch:${batch.batchId}`, 'status')) as string),
+    ).not.toHaveProperty('pollLog');
+    await accept('p-poll2', [urls('pl', 'p2')]);
+    const early = { cdnId: 'pl', batchId: (await take('pl')).batchId as string };
+    await store.update(early, { progress: 10 }, 10, { polls: 1 });
+    await store.update(early, { error: 'HTTP 503', errorCode: 'CDN_UNAVAILABLE' }, 20, { polls: 1 });
+    expect((await store.pollLogs([early.batchId])).get(early.batchId)).toEqual([
+      { at: 10, polls: 1, progress: 10 },
+      { at: 20, polls: 2, progress: 10, errorCode: 'CDN_UNAVAILABLE' },
+    ]);
   });
 
   it('drops from the open list a batch whose record expired, and reads a marker that outlived its batch as nothing', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { isRedisFailure } from '../../src/api/errors.ts';
 import { bearerToken } from '../../src/api/plugins/bearer-auth.ts';
 import { verify } from '../../src/callbacks/signature.ts';
+import { parseListQuery } from '../../src/model/list-query.ts';
 import { purgeRequestSchema } from '../../src/model/purge.ts';
 import { bodyExcerpt, errorForStatus } from '../../src/providers/http.ts';
 import { idFromLocation } from '../../src/providers/quantil/provider.ts';
@@ -197,6 +198,19 @@ describe('API input is checked in linear time', () => {
     ['a long list of CDN ids', (value: string) => ({ all: true, cdns: value.split(',') })],
   ])('purge request fields: %s', (_name, request) => {
     expectLinear((value) => purgeRequestSchema.safeParse(request(value)), repeated('(a+)+,'));
+  });
+
+  it.each([
+    ['state', '1h,'],
+    ['cdn', 'vims,'],
+    ['since', '9'],
+    ['until', '2026-11-20T'],
+    ['url', '%'],
+    ['limit', '9'],
+    ['cursor', 'a'],
+  ])('list query parameters: %s', (name, unit) => {
+    const context = { now: 0, cdns: new Set(['vims']) };
+    expectLinear((value) => parseListQuery({ [name]: value }, context), repeated(unit));
   });
 });
 

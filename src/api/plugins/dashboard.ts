@@ -1,15 +1,15 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
-import basicAuth from '@fastify/basic-auth';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { matchesAny } from '../../callbacks/signature.ts';
 import type { Runtime } from '../../runtime.ts';
 import { sendError } from '../errors.ts';
 import { ALLOWED_WRITES, dashboardRule } from './dashboard-actions.ts';
+import { dashboardAuth } from './dashboard-auth.ts';
 
 export const DASHBOARD_PATH = '/admin/queues';
+export const EXPLORER_PATH = '/admin/purges';
 
 export interface DashboardOptions {
   runtime: Runtime;
@@ -24,14 +24,7 @@ export interface DashboardOptions {
  * leave a purge unfinished. Job data holds no credentials, so nothing secret can show here.
  */
 export async function dashboardPlugin(app: FastifyInstance, { runtime, users, readOnly }: DashboardOptions) {
-  const accepted = users.map((user) => `${user.username}:${user.password}`);
-  await app.register(basicAuth, {
-    authenticate: { realm: 'purge-worker dashboard' },
-    validate: async (username, password) => {
-      if (!matchesAny(`${username}:${password}`, accepted)) throw new Error('wrong username or password');
-    },
-  });
-  app.addHook('onRequest', app.basicAuth);
+  await dashboardAuth(app, users);
   const queues = new Map(runtime.queues().map((queue) => [queue.name, queue]));
   app.addHook('onRequest', (request, reply) => guardAction(request, reply, queues, readOnly));
 
@@ -44,7 +37,10 @@ export async function dashboardPlugin(app: FastifyInstance, { runtime, users, re
           new BullMQAdapter(queue, { readOnlyMode: readOnly, allowRetries: !readOnly, delimiter: ':' }),
       ),
     serverAdapter,
-    options: { uiConfig: { boardTitle: 'purge-worker' } },
+    // The header's menu links to the purge explorer: "where is my purge" is not a job question.
+    options: {
+      uiConfig: { boardTitle: 'purge-worker', miscLinks: [{ text: 'Purges', url: EXPLORER_PATH }] },
+    },
   });
   await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
 }
