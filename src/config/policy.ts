@@ -26,7 +26,10 @@ const pollFields = {
   backoffCoefficient: z.number().min(1).max(10),
   maxIntervalMs: z.number().int().min(1),
   jitter: z.number().min(0).max(1),
-  /** Time from enqueue after which a batch that has not finished is `timed_out`. */
+  /**
+   * Time from the CDN's accepting a batch after which a batch whose task has not finished is `timed_out`:
+   * the CDN's own time only (time waiting in our queue is `queueDeadlineMs`'s).
+   */
   deadlineMs: z.number().int().min(1),
   /**
    * Time from the CDN's accepting a purge during which a 404 for its task is taken as the CDN not knowing it
@@ -84,18 +87,39 @@ export const httpPolicySchema = section(httpFields, httpDefaults);
 const maxRetryAfterMs = z.number().int().min(1);
 const MAX_RETRY_AFTER_DEFAULT_MS = 300_000;
 
+/**
+ * Time from a target's acceptance after which, if no call carrying it has been accepted by the CDN, its
+ * batch ends `timed_out` (a backlog, a CDN refusing with 429s): our queue's time only. Unset, the poll
+ * deadline's value.
+ */
+const queueDeadlineMs = z.number().int().min(1);
+
+/** A lane's own deadlines (`policy.lanes.urgent`...), over the policy's. */
+const laneDeadlinesSchema = z.strictObject({
+  queueDeadlineMs: queueDeadlineMs.optional(),
+  pollDeadlineMs: z.number().int().min(1).optional(),
+});
+const lanesSchema = z.strictObject({
+  urgent: laneDeadlinesSchema.optional(),
+  normal: laneDeadlinesSchema.optional(),
+  bulk: laneDeadlinesSchema.optional(),
+});
+
 export const policySchema = z
   .strictObject({
     submit: submitPolicySchema,
     poll: pollPolicySchema,
     http: httpPolicySchema,
     maxRetryAfterMs: maxRetryAfterMs.default(MAX_RETRY_AFTER_DEFAULT_MS),
+    queueDeadlineMs: queueDeadlineMs.optional(),
+    lanes: lanesSchema.default({}),
   })
   .default({
     submit: submitDefaults,
     poll: pollDefaults,
     http: httpDefaults,
     maxRetryAfterMs: MAX_RETRY_AFTER_DEFAULT_MS,
+    lanes: {},
   });
 
 /** A per-CDN override: any subset of any section, no defaults of its own so the global values show through. */
@@ -104,6 +128,8 @@ export const policyOverrideSchema = z.strictObject({
   poll: z.strictObject(pollFields).partial().optional(),
   http: z.strictObject(httpFields).partial().optional(),
   maxRetryAfterMs: maxRetryAfterMs.optional(),
+  queueDeadlineMs: queueDeadlineMs.optional(),
+  lanes: lanesSchema.optional(),
 });
 
 export type SubmitPolicy = z.infer<typeof submitPolicySchema>;
@@ -118,6 +144,23 @@ export function mergePolicy(base: Policy, override: PolicyOverride | undefined):
     poll: { ...base.poll, ...withoutUndefined(override?.poll) },
     http: { ...base.http, ...withoutUndefined(override?.http) },
     maxRetryAfterMs: override?.maxRetryAfterMs ?? base.maxRetryAfterMs,
+    ...((override?.queueDeadlineMs ?? base.queueDeadlineMs)
+      ? { queueDeadlineMs: (override?.queueDeadlineMs ?? base.queueDeadlineMs) as number }
+      : {}),
+    lanes: {
+      urgent: { ...base.lanes.urgent, ...withoutUndefined(override?.lanes?.urgent) },
+      normal: { ...base.lanes.normal, ...withoutUndefined(override?.lanes?.normal) },
+      bulk: { ...base.lanes.bulk, ...withoutUndefined(override?.lanes?.bulk) },
+    },
+  };
+}
+
+/** A lane's deadlines: its own, else the policy's (the queue's defaulting to the poll deadline's value). */
+export function laneDeadlines(policy: Policy, lane: 'urgent' | 'normal' | 'bulk') {
+  const own = policy.lanes[lane];
+  return {
+    queueMs: own?.queueDeadlineMs ?? policy.queueDeadlineMs ?? policy.poll.deadlineMs,
+    pollMs: own?.pollDeadlineMs ?? policy.poll.deadlineMs,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { Priority } from '../model/purge.ts';
 /**
  * Everything a batch job carries through its life: it starts as a CDN's flush (step `take`), becomes the
  * batch it took (`submit`), then its own poll (`poll`). It holds no credentials (the worker looks the CDN up
@@ -12,7 +13,13 @@ export interface BatchJobData {
   batchId?: string;
   /** When the oldest target the batch carries was accepted: what latency is measured from. */
   acceptedAt?: number;
+  /**
+   * Until the CDN accepts the batch, its queue deadline (the earliest of its targets', from their
+   * acceptance); from then on its poll deadline (from the CDN's acceptance).
+   */
   deadlineAt?: number;
+  /** The most urgent lane among its targets: whose deadlines it keeps. */
+  lane?: Priority;
   remoteId?: string;
   submittedAt?: number;
   polls: number;

@@ -1,4 +1,4 @@
-import type { Policy } from '../config/policy.ts';
+import { laneDeadlines, type Policy } from '../config/policy.ts';
 import { describeError, type ErrorCode, errorCodeOf, isRetryable, PurgeError } from '../errors.ts';
 import { type PurgeTarget, targetSize } from '../model/purge.ts';
 import { callOutcome, type PipelineEvents } from '../observability/events.ts';
@@ -70,6 +70,7 @@ async function takeStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
     batchId: taken.batchId,
     acceptedAt: taken.acceptedAt,
     deadlineAt: taken.deadlineAt,
+    lane: taken.lane,
   };
   await ctx.checkpoint(next);
   return submitStep(next, { ...ctx, log: ctx.log.child({ batchId: taken.batchId }) }, taken.batch);
@@ -95,7 +96,13 @@ async function submitStep(
   if (!batch) return { kind: 'skipped', callbacksDue: [] };
   const { target, purgeIds } = batch;
   if (ctx.now() >= data.deadlineAt) {
-    return finish(data, ctx, timedOut('deadline passed before the CDN accepted the purge'), {}, target);
+    return finish(
+      data,
+      ctx,
+      timedOut('queue deadline passed (policy.queueDeadlineMs) before the CDN accepted the purge'),
+      {},
+      target,
+    );
   }
   const claimed = await store.update(ref(data), { state: 'submitting' }, ctx.now(), { attempts: 1 });
   // Ended already (a re-run after a crash, a retry from the dashboard): purging again would only cost quota.
@@ -129,11 +136,25 @@ async function submitStep(
   }
   const submittedAt = ctx.now();
   ctx.events?.emit('cdn:call', { cdnId: data.cdnId, op: 'submit', outcome: callOutcome() });
+  // The CDN has it: from here the poll deadline counts, from now (the queue's time is behind it).
+  const deadlineAt = submittedAt + laneDeadlines(ctx.policy, data.lane ?? 'normal').pollMs;
   const delay = nextPollDelay({ polls: 0, elapsedMs: 0 }, ctx.policy.poll, ctx.random);
-  const until = Math.min(submittedAt + delay, data.deadlineAt);
-  const next: BatchJobData = { ...data, step: 'poll', remoteId, submittedAt, polls: 0, readyAt: until };
+  const until = Math.min(submittedAt + delay, deadlineAt);
+  const next: BatchJobData = {
+    ...data,
+    step: 'poll',
+    remoteId,
+    submittedAt,
+    deadlineAt,
+    polls: 0,
+    readyAt: until,
+  };
   await ctx.checkpoint(next);
-  await store.update(ref(data), { state: 'submitted', remoteId, submittedAt, ...NO_ERROR }, submittedAt);
+  await store.update(
+    ref(data),
+    { state: 'submitted', remoteId, submittedAt, deadlineAt, ...NO_ERROR },
+    submittedAt,
+  );
   log.info(
     { remoteId, purgeIds, items: targetSize(target), ...(requestId ? { cdnRequestId: requestId } : {}) },
     'purge accepted by CDN',
@@ -170,7 +191,14 @@ async function pollStep(data: TakenBatchJobData, ctx: StepContext): Promise<Step
     // A failed poll is not a failed purge: look again later, within the same deadline.
     const now = ctx.now();
     if (now >= data.deadlineAt)
-      return finish(data, ctx, timedOut(`deadline passed; last poll: ${reason}`), { polls: 1 });
+      return finish(
+        data,
+        ctx,
+        timedOut(
+          `poll deadline passed (policy.poll.deadlineMs, from the CDN accepting it); last poll: ${reason}`,
+        ),
+        { polls: 1 },
+      );
     log.warn({ err: reason, code: errorCodeOf(error) }, 'poll failed, will poll again');
     ctx.events?.emit('batch:retry', { cdnId: data.cdnId, op: 'poll' });
     await store.update(ref(data), errorPatch(error), now, { polls: 1 });
@@ -194,7 +222,9 @@ async function pollStep(data: TakenBatchJobData, ctx: StepContext): Promise<Step
     return finish(
       data,
       ctx,
-      timedOut(`deadline passed while the CDN task was still ${status.state}${progress}`),
+      timedOut(
+        `poll deadline passed (policy.poll.deadlineMs, from the CDN accepting it) while the CDN task was still ${status.state}${progress}`,
+      ),
       { polls: 1, progress: status.progress },
     );
   }

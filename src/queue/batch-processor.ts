@@ -1,5 +1,5 @@
 import { DelayedError, type Job, type Queue, RateLimitError, UnrecoverableError } from 'bullmq';
-import type { Policy } from '../config/policy.ts';
+import { laneDeadlines, type Policy } from '../config/policy.ts';
 import { describeError, isPurgeError, isRetryable } from '../errors.ts';
 import type { Priority, PurgeTarget } from '../model/purge.ts';
 import type { PipelineEvents } from '../observability/events.ts';
@@ -84,7 +84,11 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       maxItems: Math.min(deps.callBudget.maxItems, MAX_TAKE_ITEMS),
       maxChars: deps.callBudget.maxChars,
       charsOf: deps.callBudget.charsOf,
-      deadlineMs: deps.policy.poll.deadlineMs,
+      deadlineMs: {
+        urgent: laneDeadlines(deps.policy, 'urgent').queueMs,
+        normal: laneDeadlines(deps.policy, 'normal').queueMs,
+        bulk: laneDeadlines(deps.policy, 'bulk').queueMs,
+      },
       now: deps.now(),
     });
     if (taken.stillPending > 0) {

@@ -31,7 +31,7 @@ import { pendingMembers, readBatchTarget } from './pending-targets.ts';
 export type BatchPatch = {
   [K in keyof Omit<
     BatchStatus,
-    'batchId' | 'cdnId' | 'items' | 'queuedAt' | 'updatedAt' | 'acceptedAt' | 'deadlineAt' | 'purges'
+    'batchId' | 'cdnId' | 'items' | 'queuedAt' | 'updatedAt' | 'acceptedAt' | 'purges'
   >]?: BatchStatus[K] | null;
 };
 
@@ -132,7 +132,11 @@ export interface TakeRequest {
   maxChars: number;
   /** What of a URL those characters count: its path and query, or all of it. */
   charsOf: 'path' | 'url';
-  deadlineMs: number;
+  /**
+   * How long a target may wait from its acceptance for a call the CDN accepts (`policy.queueDeadlineMs`),
+   * one for every lane or per lane: the batch's deadline is the earliest of its targets'.
+   */
+  deadlineMs: number | Readonly<Record<Priority, number>>;
   now: number;
 }
 
@@ -154,6 +158,8 @@ export type TakeResult =
       items: number;
       /** What the batch sends, and the purges waiting on it. */
       batch: { target: PurgeTarget; purgeIds: string[] };
+      /** The most urgent lane among its targets. */
+      lane: Priority;
     } & NextPending);
 
 export interface StatusStore {
@@ -213,7 +219,7 @@ type ScriptedRedis = RedisClient & {
   purgeIngest(numberOfKeys: number, ...keysAndArgs: string[]): Promise<Array<string | number>>;
   purgeTake(
     ...keysAndArgs: string[]
-  ): Promise<[string, number, number, number, number, number, string, string, number, number]>;
+  ): Promise<[string, number, number, number, number, number, string, string, number, number, string]>;
   purgeTransition(numberOfKeys: number, ...keysAndArgs: string[]): Promise<Array<number | string>>;
 };
 
@@ -396,12 +402,14 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         String(request.maxItems),
         String(request.maxChars),
         prefix,
-        String(request.deadlineMs),
+        PRIORITIES.map((lane) =>
+          String(typeof request.deadlineMs === 'number' ? request.deadlineMs : request.deadlineMs[lane]),
+        ).join(','),
         String(ttlSeconds),
         request.charsOf,
       );
       const [batchId, stillPending, deadlineAt, acceptedAt, items, nextAcceptedAt, target, carries] = reply;
-      const [nextUrgentAt, nextBulkAt] = reply.slice(8);
+      const [nextUrgentAt, nextBulkAt, lane] = reply.slice(8);
       const left = {
         stillPending: Number(stillPending),
         nextAcceptedAt: Number(nextAcceptedAt),
@@ -416,6 +424,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         acceptedAt: Number(acceptedAt),
         items: Number(items),
         batch: readBatch(target, carries),
+        lane: PRIORITIES.includes(lane as Priority) ? (lane as Priority) : 'normal',
       };
     },
 

@@ -6,15 +6,16 @@
 -- KEYS[1..3] the pending sets of the urgent, normal and bulk lanes; KEYS[4] waiting hash; KEYS[5] the flush
 -- job's marker; KEYS[6] the new batch's hash; KEYS[7] the CDN's open batches.
 -- ARGV[1] batch id; ARGV[2] cdn id; ARGV[3] now (ms); ARGV[4] most items per call; ARGV[5] most characters of
--- targets per call (0: no limit); ARGV[6] key prefix; ARGV[7] deadline (ms after the oldest target was
--- accepted); ARGV[8] TTL of the batch and marker (s); ARGV[9] what of a URL the character limit counts:
+-- targets per call (0: no limit); ARGV[6] key prefix; ARGV[7] each lane's queue deadline, 'urgent,normal,bulk'
+-- (ms after a target's acceptance: the batch's deadline is the earliest of its targets'); ARGV[8] TTL of the
+-- batch and marker (s); ARGV[9] what of a URL the character limit counts:
 -- 'path' (path and query: what a VIMS pattern with patternScope path holds) or 'url' (all of it).
 -- Purge records are addressed by prefix here rather than passed in: which purges a batch carries is only
 -- known inside this call. They share the prefix's hash tag, so on Redis Cluster they sit in this slot.
 -- Returns { batch id ('' when nothing was pending), targets still pending (all lanes), its deadline, when its
 -- oldest target was accepted, how many it took, when the oldest normal target left pending was accepted (0:
 -- none), its target and the purges it carries (JSON: what the submit needs, without reading the batch again),
--- the same for the oldest urgent and bulk targets left }.
+-- the same for the oldest urgent and bulk targets left, the batch's lane }.
 local LANES = { 'urgent', 'normal', 'bulk' }
 local PENDING = { KEYS[1], KEYS[2], KEYS[3] }
 local WAITING, MARKER, BATCH, OPEN = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
@@ -30,18 +31,28 @@ local function answer(batchId)
   local urgentAt, normalAt, bulkAt = oldestAt(PENDING[1]), oldestAt(PENDING[2]), oldestAt(PENDING[3])
   local batch = batchId ~= '' and redis.call('HMGET', BATCH, 'status', 'target', 'carries') or {}
   -- Nothing taken, or a marker that outlived its batch (expired): nothing to send.
-  if not batch[1] then return { '', left, 0, 0, 0, normalAt, '', '', urgentAt, bulkAt } end
+  if not batch[1] then return { '', left, 0, 0, 0, normalAt, '', '', urgentAt, bulkAt, '' } end
   local status = cjson.decode(batch[1])
   return { batchId, left, status.deadlineAt, status.acceptedAt, status.items, normalAt, batch[2], batch[3],
-    urgentAt, bulkAt }
+    urgentAt, bulkAt, status.lane or 'normal' }
 end
 local marker = redis.call('GET', MARKER)
 if marker then return answer(marker) end
 
 local maxItems = tonumber(ARGV[4])
 local maxChars = tonumber(ARGV[5])
+local queueDeadline = {}
+for ms in string.gmatch(ARGV[7], '%d+') do queueDeadline[#queueDeadline + 1] = tonumber(ms) end
 local picked = {}
 local oldest = nil
+-- The earliest of the picked targets' queue deadlines (each by its lane's).
+local deadline = nil
+local function pick(member, l, at)
+  picked[#picked + 1] = { member, l }
+  if oldest == nil or at < oldest then oldest = at end
+  local due = at + queueDeadline[l]
+  if deadline == nil or due < deadline then deadline = due end
+end
 
 local function escapedLength(text)
   local _, specials = string.gsub(text, '[%^%$%.%*%+%?%(%)%[%]%{%}%|/\\]', '')
@@ -71,11 +82,7 @@ if all then
   -- answered.
   for l, key in ipairs(PENDING) do
     local members = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
-    for i = 1, #members, 2 do
-      picked[#picked + 1] = { members[i], l }
-      local at = tonumber(members[i + 1])
-      if oldest == nil or at < oldest then oldest = at end
-    end
+    for i = 1, #members, 2 do pick(members[i], l, tonumber(members[i + 1])) end
     if #members > 0 and lane == nil then lane = LANES[l] end
   end
 else
@@ -94,8 +101,7 @@ else
         if kind == 'p' then
           -- A pattern is a call of its own: taken alone when it comes first, otherwise left for the next.
           if #picked == 0 then
-            picked[1] = { target, l }
-            oldest = at
+            pick(target, l, at)
             lane = LANES[l]
           end
           done = true
@@ -105,9 +111,8 @@ else
           done = true
           break
         end
-        picked[#picked + 1] = { target, l }
+        pick(target, l, at)
         chars = chars + charge
-        if oldest == nil or at < oldest then oldest = at end
         lane = lane or LANES[l]
       end
       start = start + 200
@@ -146,7 +151,7 @@ local ttl = tonumber(ARGV[8])
 local items = all and 1 or #picked
 local status = {
   batchId = ARGV[1], cdnId = ARGV[2], state = 'queued', items = items, attempts = 0, polls = 0,
-  queuedAt = now, updatedAt = now, acceptedAt = oldest, deadlineAt = oldest + tonumber(ARGV[7]), purges = 0,
+  queuedAt = now, updatedAt = now, acceptedAt = oldest, deadlineAt = deadline, purges = 0,
   lane = lane,
 }
 local carried = {}

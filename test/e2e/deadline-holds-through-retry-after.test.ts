@@ -101,7 +101,9 @@ describe("a CDN whose Retry-After reaches past a batch's deadline", () => {
     expect((await service.waitForFinish(other, 2_000)).state).toBe('succeeded');
 
     const held = await expectTimedOutOnTime(id);
-    expect(held.error).toBe('deadline passed before the CDN accepted the purge');
+    expect(held.error).toBe(
+      'queue deadline passed (policy.queueDeadlineMs) before the CDN accepted the purge',
+    );
     await vi.waitFor(() => expect(callbacks.find((c) => c.id === id)).toMatchObject({ state: 'timed_out' }), {
       timeout: 5_000,
       interval: 20,
@@ -118,7 +120,9 @@ describe("a CDN whose Retry-After reaches past a batch's deadline", () => {
       urls: ['https://www.example.com/maintenance.html'],
     });
     const held = await expectTimedOutOnTime(id);
-    expect(held.error).toBe('deadline passed before the CDN accepted the purge');
+    expect(held.error).toBe(
+      'queue deadline passed (policy.queueDeadlineMs) before the CDN accepted the purge',
+    );
   });
 
   it('ends the batch timed_out at its deadline when every poll gets 429 with a huge Retry-After', async () => {
@@ -132,7 +136,9 @@ describe("a CDN whose Retry-After reaches past a batch's deadline", () => {
     });
     const held = await expectTimedOutOnTime(id);
     expect(held.remoteId).toBeDefined();
-    expect(held.error).toMatch(/^deadline passed; last poll: .*HTTP 429/);
+    expect(held.error).toMatch(
+      /^poll deadline passed \(policy\.poll\.deadlineMs, from the CDN accepting it\); last poll: .*HTTP 429/,
+    );
   });
 
   /**

@@ -62,9 +62,10 @@ describe.each(RIGS)('a $provider purge that outlives its deadline', (rig) => {
     // Every earlier poll saw 0%; the last one, at the deadline, about half (more only if it came late).
     expect(batch?.progress).toBeGreaterThanOrEqual(45);
     expect(batch?.progress).toBeLessThan(100);
-    const said = /^deadline passed while the CDN task was still running at ([\d.]+)%$/.exec(
-      batch?.error ?? '',
-    );
+    const said =
+      /^poll deadline passed \(policy\.poll\.deadlineMs, from the CDN accepting it\) while the CDN task was still running at ([\d.]+)%$/.exec(
+        batch?.error ?? '',
+      );
     expect(Number(said?.[1])).toBe(batch?.progress);
     expect((batch?.finishedAt ?? 0) - (batch?.acceptedAt ?? 0)).toBeGreaterThanOrEqual(DEADLINE_MS);
   });
@@ -87,7 +88,9 @@ describe.each(RIGS)('a $provider purge that outlives its deadline', (rig) => {
         attempts: 1,
         errorCode: 'DEADLINE_EXCEEDED',
       });
-      expect(status.batches[0]?.error).toBe('deadline passed before the CDN accepted the purge');
+      expect(status.batches[0]?.error).toBe(
+        'queue deadline passed (policy.queueDeadlineMs) before the CDN accepted the purge',
+      );
       expect(sim.requests('submit').length - submitsBefore).toBe(1);
       // Ended at the deadline, not when the retry (10 s, or the 30 s asked for) would have been due.
       const { acceptedAt = 0, finishedAt = 0 } = status.batches[0] ?? {};

@@ -109,6 +109,7 @@ describe('purges, pending targets and batches in Redis', () => {
       nextAcceptedAt: 0,
       nextUrgentAt: 0,
       nextBulkAt: 0,
+      lane: 'normal',
       deadlineAt: 6000,
       acceptedAt: 1000,
       items: 2,
