@@ -8,11 +8,17 @@ import type { PurgeStatus } from '../../src/model/status.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { startTestApi, type TestApi } from '../harness/api.ts';
 import { VIMS_RIG } from '../harness/cdn-rigs.ts';
+import { requireTool } from '../harness/requirement.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const hasChromium = requireTool(
+  existsSync(CHROMIUM),
+  'explorer browser test',
+  `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
+);
 const USER = { username: 'ops', password: 'dashboard-password-123' };
 
-describe.skipIf(!existsSync(CHROMIUM))('a person finding a purge in the explorer with a real browser', () => {
+describe.skipIf(!hasChromium)('a person finding a purge in the explorer with a real browser', () => {
   let simulator: Simulator;
   let api: TestApi;
   let base: string;
@@ -108,9 +114,3 @@ describe.skipIf(!existsSync(CHROMIUM))('a person finding a purge in the explorer
     }
   });
 });
-
-if (!existsSync(CHROMIUM)) {
-  process.stderr.write(
-    `explorer browser test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)\n`,
-  );
-}
