@@ -1,6 +1,7 @@
 // `npm run chaos`: the whole system under fire, on loopback. See README "Chaos rig" for what it checks.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { seededRandom } from '../bench/scenarios/soak-mix.ts';
 import { type PhaseKind, type PhaseResult, runPhase } from './phase.ts';
 
 const PHASES: readonly PhaseKind[] = ['everysec', 'always', 'cluster'];
@@ -31,18 +32,6 @@ function phasesFromEnv(fallback: readonly PhaseKind[]): PhaseKind[] {
   if (unknown.length > 0)
     throw new Error(`CHAOS_PHASES: unknown ${unknown.join(', ')} (${PHASES.join(', ')})`);
   return names as PhaseKind[];
-}
-
-/** mulberry32: a seeded draw, so a failing run can be replayed with its CHAOS_SEED. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Why a phase fails the run: any accepted purge lost or stuck, a pair never purged, too many repeats. */

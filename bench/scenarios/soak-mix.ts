@@ -24,8 +24,11 @@ export const SOAK_MIX = [
 
 type MixKind = (typeof SOAK_MIX)[number]['kind'];
 
-/** mulberry32: a seeded generator, so two soak runs send the same purges in the same order. */
-function seededRandom(seed: number): () => number {
+/**
+ * mulberry32: a seeded generator, so two soak runs send the same purges in the same order (and a chaos run
+ * its seed's draws).
+ */
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
