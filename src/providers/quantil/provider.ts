@@ -41,6 +41,25 @@ export function createQuantilProvider(config: QuantilCdnConfig, deps: QuantilDep
     return deps.http.send(body === undefined ? request : { ...request, body });
   }
 
+  /**
+   * What a call sends of a batch. A coalesced batch that purges everything holds `all` itself (it superseded
+   * whatever else was pending), and QUANTIL has no such call: it is a dir-url per domain root, in one call
+   * (charged so at ingest). Sent as an empty list, QUANTIL refused it and the purge failed.
+   */
+  function sentItemsOf(batch: PurgeTarget): PurgeTarget {
+    if (!batch.all) return batch;
+    const [roots] = splitIntoBatches(
+      { urls: [], dirs: [], all: true },
+      {
+        cdnId: config.id,
+        maxItemsPerCall: Number.MAX_SAFE_INTEGER,
+        domains: config.domains,
+        rootScheme: config.rootScheme,
+      },
+    );
+    return roots ?? batch;
+  }
+
   return {
     cdnId: config.id,
     name: 'quantil',
@@ -61,7 +80,7 @@ export function createQuantilProvider(config: QuantilCdnConfig, deps: QuantilDep
     },
 
     async submit(batch, signal): Promise<SubmitResult> {
-      const response = await call('POST', PURGE_PATH, buildPurgeXml(batch), signal);
+      const response = await call('POST', PURGE_PATH, buildPurgeXml(sentItemsOf(batch)), signal);
       if (!isSuccess(response.status)) {
         const reason = bodyExcerpt(response.body);
         // QUANTIL's quota refusal is a 403 like a credential one, but the cure differs: say which it is.
