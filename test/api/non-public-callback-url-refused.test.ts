@@ -1,9 +1,8 @@
 import type { LookupAddress } from 'node:dns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from '../../src/callbacks/signature.ts';
 import type { HostLookup } from '../../src/net/address-guard.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
-import { API_TOKEN, startTestApi, type TestApi, WEBHOOK_SECRET } from '../harness/api.ts';
+import { API_TOKEN, publishSigned, startTestApi, type TestApi } from '../harness/api.ts';
 import { TEST_VIMS_TOKEN } from '../harness/service.ts';
 
 /**
@@ -78,21 +77,10 @@ describe('a callback URL that reaches a non-public address', () => {
   });
 
   it('is refused on the CMS webhook too', async () => {
-    const raw = JSON.stringify({
+    const response = await publishSigned(api.app, {
       eventId: 'article-1',
       urls: ['https://www.example.com/a.html'],
       callbackUrl: 'http://[::1]/',
-    });
-    const timestamp = Math.floor(Date.now() / 1000);
-    const response = await api.app.inject({
-      method: 'POST',
-      url: '/v1/events/publish',
-      headers: {
-        'content-type': 'application/json',
-        [TIMESTAMP_HEADER]: String(timestamp),
-        [SIGNATURE_HEADER]: sign(WEBHOOK_SECRET, timestamp, raw),
-      },
-      payload: raw,
     });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ error: 'CALLBACK_URL_FORBIDDEN' });

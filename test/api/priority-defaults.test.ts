@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from '../../src/callbacks/signature.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
-import { API_TOKEN, startTestApi, type TestApi, WEBHOOK_SECRET } from '../harness/api.ts';
+import { API_TOKEN, publishSigned, startTestApi, type TestApi, WEBHOOK_SECRET } from '../harness/api.ts';
 import { TEST_VIMS_TOKEN } from '../harness/service.ts';
 
 /** Which lane a purge goes in when it names none: the webhook's default, for webhook events only. */
@@ -23,18 +22,7 @@ describe('priority defaults', () => {
   const laneOf = async (id: unknown) => (await api.service.runtime.store.get(String(id)))?.priority;
 
   async function publish(event: Record<string, unknown>) {
-    const raw = JSON.stringify(event);
-    const timestamp = Math.floor(Date.now() / 1000);
-    const response = await api.app.inject({
-      method: 'POST',
-      url: '/v1/events/publish',
-      headers: {
-        'content-type': 'application/json',
-        [TIMESTAMP_HEADER]: String(timestamp),
-        [SIGNATURE_HEADER]: sign(WEBHOOK_SECRET, timestamp, raw),
-      },
-      payload: raw,
-    });
+    const response = await publishSigned(api.app, event);
     expect(response.statusCode).toBe(202);
     return response.json<{ id: string }>().id;
   }

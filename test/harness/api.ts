@@ -1,5 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/api/app.ts';
+import { SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from '../../src/callbacks/signature.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { startTestService, type TestService, type TestServiceOptions, testConfigInput } from './service.ts';
 
@@ -46,4 +47,23 @@ export async function startTestApi(
       await service.close();
     },
   };
+}
+
+/** A CMS publish event, signed with the test webhook secret as a CMS signs it, through `inject`. */
+export function publishSigned(
+  app: FastifyInstance,
+  event: Record<string, unknown>,
+): Promise<LightMyRequestResponse> {
+  const raw = JSON.stringify(event);
+  const timestamp = Math.floor(Date.now() / 1000);
+  return app.inject({
+    method: 'POST',
+    url: '/v1/events/publish',
+    headers: {
+      'content-type': 'application/json',
+      [TIMESTAMP_HEADER]: String(timestamp),
+      [SIGNATURE_HEADER]: sign(WEBHOOK_SECRET, timestamp, raw),
+    },
+    payload: raw,
+  });
 }
