@@ -10,7 +10,7 @@ import { createHttpClient, type HttpClient } from './providers/http.ts';
 import type { Provider } from './providers/provider.ts';
 import { createProvider } from './providers/registry.ts';
 import { createCallbackQueue, createCallbackScheduler, startCallbackWorker } from './queue/callbacks.ts';
-import { createRedisConnection, redisHost } from './queue/connection.ts';
+import { createRedisConnection, PRODUCER_COMMAND_TIMEOUT_MS, redisHost } from './queue/connection.ts';
 import { createPurgeProducer, type PurgeProducer } from './queue/enqueue.ts';
 import { createReplicaWaiter } from './queue/replicas.ts';
 import { startWorkers, type WorkerPool } from './queue/workers.ts';
@@ -89,8 +89,13 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
   const { waitReplicas } = config.redis;
   // WAIT blocks the connection it is sent on: one of its own, so nothing else queues behind it.
   const replicaConnection = waitReplicas
-    ? createRedisConnection(config.redis, 'producer', (error) =>
-        options.log.error({ err: error.message }, 'Redis connection error (replica confirmations)'),
+    ? createRedisConnection(
+        config.redis,
+        'producer',
+        (error) =>
+          options.log.error({ err: error.message }, 'Redis connection error (replica confirmations)'),
+        // A round's WAIT takes up to timeoutMs by design (and the waiter bounds the round itself).
+        waitReplicas.timeoutMs + PRODUCER_COMMAND_TIMEOUT_MS,
       )
     : undefined;
   const replicas =

@@ -44,7 +44,7 @@ function exitCodeFor(error: unknown): number {
   process.stderr.write(`purge-worker: ${message}\n`);
   // Accepted, but not confirmed on the replicas: not a refused request; Redis could not vouch for it.
   if (isPurgeError(error)) return error.code === 'NOT_REPLICATED' ? EXIT.REDIS_UNAVAILABLE : EXIT.USAGE;
-  if (/ECONNREFUSED|max retries per request|Connection is closed|ETIMEDOUT/i.test(message))
+  if (/ECONNREFUSED|max retries per request|Connection is closed|ETIMEDOUT|Command timed out/i.test(message))
     return EXIT.REDIS_UNAVAILABLE;
   return EXIT.USAGE;
 }

@@ -34,6 +34,12 @@ function reportOncePerOutage(connection: RedisClient, onError: ConnectionErrorSi
 }
 
 /**
+ * Longest a producer's Redis command may take before its caller is answered REDIS_UNAVAILABLE. Far above
+ * any command it sends (accepting a 10,000-URL purge is one Lua call of a few tens of milliseconds).
+ */
+export const PRODUCER_COMMAND_TIMEOUT_MS = 5_000;
+
+/**
  * BullMQ under native ESM takes ready-made ioredis clients. Workers block on Redis and must wait out an
  * outage (maxRetriesPerRequest: null); producers answer their caller instead of queueing commands forever.
  */
@@ -41,12 +47,21 @@ export function createRedisConnection(
   target: RedisTarget,
   role: ConnectionRole,
   onError: ConnectionErrorSink,
+  /** A producer's bound on one command (default PRODUCER_COMMAND_TIMEOUT_MS): longer for one that WAITs. */
+  commandTimeoutMs = PRODUCER_COMMAND_TIMEOUT_MS,
 ): RedisClient {
   const options =
     role === 'worker'
       ? { maxRetriesPerRequest: null }
       : // disconnectTimeout: ioredis otherwise keeps a short-lived CLI alive 2 s after a refused connection.
-        { maxRetriesPerRequest: 2, connectTimeout: 5_000, disconnectTimeout: 100 };
+        // commandTimeout: a Redis that accepts the connection and never answers fails nothing by itself;
+        // without a bound the API (and the CMS calling it) would wait for ever.
+        {
+          maxRetriesPerRequest: 2,
+          connectTimeout: 5_000,
+          disconnectTimeout: 100,
+          commandTimeout: commandTimeoutMs,
+        };
   const seeds = target.clusterNodes ?? [];
   const tls = usesTls(seeds[0] ?? target.url) ? tlsOptions(target.tls) : undefined;
   const connection =
