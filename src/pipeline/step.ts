@@ -234,6 +234,9 @@ async function pollStep(data: TakenBatchJobData, ctx: StepContext): Promise<Step
   const submitted = {
     state: 'submitted' as const,
     remoteId,
+    // The poll deadline too: the reconciler ends a batch by its record's deadline, and the queue's one
+    // (already behind) would end a batch the CDN is still working on.
+    deadlineAt: data.deadlineAt,
     ...(data.submittedAt ? { submittedAt: data.submittedAt } : {}),
   };
   await store.update(ref(data), { ...submitted, ...progressPatch, ...NO_ERROR }, now, { polls: 1 });

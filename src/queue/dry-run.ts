@@ -133,8 +133,9 @@ export async function dryRun(input: DryRunInput): Promise<DryRunReport> {
     ...cdns.flatMap((cdn) => (cdn.refusal ? [{ ...cdn.refusal, cdn: cdn.cdnId }] : [])),
     ...idempotencyRefusals(reads, input.idempotency),
   ];
-  // ingest.lua sheds before it looks at anything else (a repeat under a used key included).
-  if (input.lane === 'bulk') refusals.unshift(...shedRefusals(cdns, reads));
+  // ingest.lua answers a used idempotency key (a repeat, or a 409) before it sheds, and planning refusals
+  // come before ingest.lua runs at all: shedding is the last refusal a real request could meet.
+  if (input.lane === 'bulk' && !reads.idempotency) refusals.push(...shedRefusals(cdns, reads));
   const duplicateOf = reads.idempotency?.sameRequest ? reads.idempotency.id : undefined;
   // A repeat is answered from the earlier purge before any quota is looked at.
   if (duplicateOf === undefined) refusals.push(...quotaRefusals(counters, used, charges));
@@ -168,7 +169,7 @@ interface CdnForecastInput {
 function forecastCdn({ members, fresh, reads, budget, quota, now, lane }: CdnForecastInput): CdnForecast {
   const callsComplete = reads.readAll;
   // A target of the request already waiting in a less urgent lane moves up to the request's (ingest.lua),
-  // keeping when it was first accepted.
+  // as accepted now.
   const rank = (name: Priority) => PRIORITIES.indexOf(name);
   const movedUp = new Set(
     members.filter((_, i) => {
@@ -176,7 +177,9 @@ function forecastCdn({ members, fresh, reads, budget, quota, now, lane }: CdnFor
       return waitsIn !== undefined && rank(lane) < rank(waitsIn);
     }),
   );
-  const read = reads.oldest.map((entry) => (movedUp.has(entry.member) ? { ...entry, lane } : entry));
+  const read = reads.oldest.map((entry) =>
+    movedUp.has(entry.member) ? { ...entry, lane, acceptedAt: now } : entry,
+  );
   // New targets enter their lane as accepted now, behind every target already there; when not all of those
   // were read, where the new ones fall among the unread is unknown, so they are left out.
   const pending: PendingEntry[] = callsComplete

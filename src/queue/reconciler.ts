@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
 import type { QuotaCharge, StatusStore } from '../status/store.ts';
 import type { RedisClient } from './connection.ts';
-import { type FlushScheduler, flushDeduplicationIds } from './flush.ts';
+import { type FlushScheduler, flushDeduplicationId, flushDeduplicationIds } from './flush.ts';
 
 export const MAINTENANCE_QUEUE = 'maintenance';
 const SCHEDULER_ID = 'reconcile';
@@ -68,13 +68,16 @@ export function createReconciler(deps: ReconcilerDeps) {
   async function ensureFlush(cdnId: string, queue: Queue<BatchJobData>): Promise<void> {
     const pending = await deps.store.pendingCount(cdnId);
     if (pending === 0) return;
-    // Either waiting flush (the main one, or the bulk lane's) takes every lane: one that lives will do.
+    // Either waiting flush takes every lane, but the bulk lane's waits out the bulk window: it will do only
+    // when nothing but bulk targets wait (urgent or normal ones behind it would wait that window too).
+    const bulkOnly = (await deps.store.pendingCount(cdnId, 'bulk')) === pending;
     const stale: string[] = [];
     for (const deduplicationId of flushDeduplicationIds(cdnId)) {
       const flushId = await queue.getDeduplicationJobId(deduplicationId);
       const flush = flushId ? await queue.getJob(flushId) : undefined;
-      if (flush && !JOB_GONE.has(await flush.getState())) return;
-      if (flushId) stale.push(deduplicationId);
+      const live = flush !== undefined && !JOB_GONE.has(await flush.getState());
+      if (live && (deduplicationId === flushDeduplicationId(cdnId) || bulkOnly)) return;
+      if (flushId && !live) stale.push(deduplicationId);
     }
     // A key naming a job that has ended would fold every new flush into it (BullMQ drops it when the job ends,
     // so only a crash in between could leave one).

@@ -13,7 +13,7 @@
 -- A target is a kind letter, a space and the canonical value ('u https://...', 'd https://.../', 'p ^re$',
 -- 'a'). One already pending for the CDN is joined, not added again: the new purge waits on the same batch,
 -- and the daily quota is charged only for what will really be sent. A target waits in one lane only: asked
--- for in a more urgent lane than it waits in, it moves there (keeping when it was first accepted).
+-- for in a more urgent lane than it waits in, it moves there, as accepted now.
 -- Returns { purge id, outcome, detail... }: outcome 'created', 'repeat' or 'conflict' (the earlier purge),
 -- 'quota' (then the index of the quota that would overflow, and its use), or 'shed' (a bulk purge while
 -- the CDN's bulk backlog is full: then the CDN's index, and the backlog).
@@ -103,10 +103,12 @@ for c, cdn in ipairs(spec.cdns) do
       if fresh[c][target] then
         redis.call('ZADD', pending, now, target)
       elseif moved[c][target] then
+        -- Its new lane's window and queue deadline count from now, when a more urgent purge asked for it:
+        -- kept at its first acceptance, an urgent deadline added to a long wait in bulk would already
+        -- have passed, and the target would end timed_out unsent.
         local from = KEYS[cdn.lanes[moved[c][target]]]
-        local since = redis.call('ZSCORE', from, target)
         redis.call('ZREM', from, target)
-        redis.call('ZADD', pending, since, target)
+        redis.call('ZADD', pending, now, target)
       end
       local waiters = redis.call('HGET', waiting, target)
       redis.call('HSET', waiting, target, waiters and (waiters .. ' ' .. id) or id)

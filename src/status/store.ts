@@ -194,8 +194,8 @@ export interface StatusStore {
   callbackScheduled(purgeId: string): Promise<void>;
   /** Purges whose callback came due before `before` (ms) and whose scheduling nobody confirmed. */
   unscheduledCallbacks(before: number, limit: number): Promise<string[]>;
-  /** How many targets wait for a CDN call. */
-  pendingCount(cdnId: string): Promise<number>;
+  /** How many targets wait for a CDN call (in one lane, or in all). */
+  pendingCount(cdnId: string, lane?: Priority): Promise<number>;
   /** A CDN's batches not yet ended, oldest first, at most `limit`. */
   openBatches(cdnId: string, limit: number): Promise<BatchStatus[]>;
   /** The purge an idempotency key maps to, within its window, and whether it was for the same request. */
@@ -479,10 +479,9 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       return redis.zrangebyscore(callbacksDueKey(prefix), '-inf', `(${before}`, 'LIMIT', 0, limit);
     },
 
-    async pendingCount(cdnId) {
-      const counts = await Promise.all(
-        PRIORITIES.map((lane) => redis.zcard(pendingKey(prefix, cdnId, lane))),
-      );
+    async pendingCount(cdnId, only) {
+      const lanes = only ? [only] : PRIORITIES;
+      const counts = await Promise.all(lanes.map((lane) => redis.zcard(pendingKey(prefix, cdnId, lane))));
       return counts.reduce((sum, count) => sum + count, 0);
     },
 

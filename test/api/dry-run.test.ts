@@ -146,7 +146,8 @@ describe('POST /v1/purges with dryRun: true', () => {
       { workers: false },
     );
     try {
-      expect((await post(own, { urls: stories(30, 4), priority: 'bulk' })).statusCode).toBe(202);
+      const backlog = { urls: stories(30, 4), priority: 'bulk', idempotencyKey: 'bulk-backlog' };
+      expect((await post(own, backlog)).statusCode).toBe(202);
 
       const urgent = (
         await dryRun(own, { urls: [page('now.html')], priority: 'urgent' })
@@ -165,6 +166,10 @@ describe('POST /v1/purges with dryRun: true', () => {
       ]);
       // A real request gets what the dry run said.
       expect((await post(own, { urls: [page('later.html')], priority: 'bulk' })).statusCode).toBe(429);
+      // A used key is answered before any shedding, as ingest.lua answers it: the repeat is a duplicate.
+      const repeat = (await dryRun(own, backlog)).json<DryRunAnswer>();
+      expect(repeat).toMatchObject({ outcome: 'duplicate', wouldBeRefused: [] });
+      expect((await post(own, backlog)).statusCode).toBe(202);
     } finally {
       await own.close();
     }

@@ -96,6 +96,42 @@ describe('the reconciler', () => {
     }
   });
 
+  it("adds the flush an urgent purge never got, though the bulk lane's own flush is waiting out its window", async () => {
+    const bulkInput = {
+      ...input,
+      cdns: [{ ...VIMS_RIG.cdnEntry(simulator.url), coalesce: { windowMs: 0, bulkWindowMs: 60_000 } }],
+    };
+    const service = startTestService(bulkInput);
+    const dead = await unreachableRedis();
+    const { runtime } = service;
+    const orphaning = createPurgeProducer({
+      config: service.config,
+      providers: runtime.providers,
+      store: runtime.store,
+      quota: runtime.quota,
+      connection: dead,
+    });
+    try {
+      // A bulk purge and its flush, due in a minute; then an urgent one whose flush add failed.
+      await runtime.producer.enqueuePurge({
+        urls: ['https://www.example.com/backlog.html'],
+        priority: 'bulk',
+      });
+      const { id } = await orphaning.enqueuePurge({
+        urls: ['https://www.example.com/takedown.html'],
+        priority: 'urgent',
+      });
+      // Well inside the bulk window: only a flush of its own, from the sweep, gets it sent.
+      expect((await service.waitForFinish(id, 5_000)).state).toBe('succeeded');
+      const repair = service.logs.find((line) => line.msg === 'reconciler repaired');
+      expect(repair).toMatchObject({ cdnId: 'vims-main', kind: 'flush_missing' });
+    } finally {
+      await orphaning.close().catch(() => {});
+      dead.disconnect();
+      await service.close();
+    }
+  });
+
   it('ends failed a batch whose job BullMQ failed with nobody told, and its callback fires', async () => {
     // A process that took the batch and died: its job failed for good, no worker of ours heard of it.
     const producerOnly = startTestService(input, { workers: false });

@@ -94,10 +94,19 @@ describe('one step of a batch', () => {
     const { remoteId } = await context().provider.submit({ urls: ['https://www.example.com/a'], dirs: [] });
     const submittedAt = Date.now();
     // The crash window: the job's checkpoint holds the task id, the batch record never heard of it.
-    const outcome = await runStep({ ...data, step: 'poll', remoteId, submittedAt }, context());
+    // The checkpoint moved the deadline to the poll deadline; the record still has the queue's.
+    const deadlineAt = submittedAt + 900_000;
+    const outcome = await runStep({ ...data, step: 'poll', remoteId, submittedAt, deadlineAt }, context());
     expect(outcome.kind).toBe('wait');
     const status = await store.get('lost-write');
-    expect(status?.batches[0]).toMatchObject({ state: 'submitted', remoteId, submittedAt, polls: 1 });
+    // The poll deadline rides along too: by the queue's, the reconciler would end a batch the CDN still runs.
+    expect(status?.batches[0]).toMatchObject({
+      state: 'submitted',
+      remoteId,
+      submittedAt,
+      deadlineAt,
+      polls: 1,
+    });
   });
 
   it('sends nothing when re-run for a batch that has already ended', async () => {

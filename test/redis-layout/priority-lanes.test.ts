@@ -85,20 +85,40 @@ describe('priority lanes in Redis', () => {
     expect(status).toMatchObject({ lane: 'urgent', acceptedAt: 2000, deadlineAt: 7000 });
   });
 
-  it('moves a target asked for in a more urgent lane up, keeping when it was first accepted; never down', async () => {
+  it('moves a target asked for in a more urgent lane up, as accepted then; never down', async () => {
     fresh();
     await accept('p-bulk', 'bulk', ['x', 'y'], 1000);
     await accept('p-urgent', 'urgent', ['x'], 5000);
     await accept('p-bulk-again', 'bulk', ['y'], 6000);
     await accept('p-normal', 'normal', ['x'], 7000);
 
-    expect(await redis.zrange(lane('urgent'), 0, -1, 'WITHSCORES')).toEqual([`u ${url('x')}`, '1000']);
+    // Its urgent window and queue deadline count from the urgent purge's acceptance, not from its wait in bulk.
+    expect(await redis.zrange(lane('urgent'), 0, -1, 'WITHSCORES')).toEqual([`u ${url('x')}`, '5000']);
     expect(await redis.zrange(lane('bulk'), 0, -1)).toEqual([`u ${url('y')}`]);
     expect(await redis.exists(lane('normal'))).toBe(0);
     // Still one member per target, with every purge that asked for it waiting on it.
     expect(await redis.hget(`${prefix}:waiting:a`, `u ${url('x')}`)).toBe('p-bulk p-urgent p-normal');
     const batch = await take(1);
     expect(batch.batchId && batch.batch.purgeIds.sort()).toEqual(['p-bulk', 'p-normal', 'p-urgent']);
+  });
+
+  it("gives a target moved up its new lane's queue deadline from the move, not an already passed one", async () => {
+    fresh();
+    await accept('p-bulk', 'bulk', ['late'], 1000);
+    // Two minutes in bulk, then a takedown: the urgent lane allows 30 s in the queue.
+    await accept('p-urgent', 'urgent', ['late'], 121_000);
+    taken += 1;
+    const batch = await store.take({
+      cdnId: 'a',
+      flushId: `f${taken}`,
+      batchId: `a-f${taken}`,
+      maxItems: 100,
+      maxChars: 0,
+      charsOf: 'url',
+      deadlineMs: { urgent: 30_000, normal: 900_000, bulk: 900_000 },
+      now: 121_010,
+    });
+    expect(batch.batchId && [batch.lane, batch.deadlineAt]).toEqual(['urgent', 151_000]);
   });
 
   it('refuses a bulk purge while the bulk backlog is full, writing nothing; never an urgent or normal one', async () => {
