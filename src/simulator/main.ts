@@ -1,6 +1,6 @@
 import { DEFAULT_QUANTIL_ACCOUNT } from './quantil.ts';
 import { startSimulator } from './server.ts';
-import { DEFAULT_VIMS_SERVICES, DEFAULT_VIMS_TOKEN } from './vims.ts';
+import { DEFAULT_VIMS_TOKEN } from './vims.ts';
 
 function log(stream: NodeJS.WriteStream, fields: Record<string, unknown>): void {
   stream.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
@@ -21,12 +21,15 @@ async function main(): Promise<void> {
   const token = process.env.SIM_VIMS_TOKEN || DEFAULT_VIMS_TOKEN;
   const quantilUser = process.env.SIM_QUANTIL_USER || DEFAULT_QUANTIL_ACCOUNT.user;
   const quantilKey = process.env.SIM_QUANTIL_KEY || DEFAULT_QUANTIL_ACCOUNT.apiKey;
+  // Per CDN: SIM_EDGES=2 starts two VIMS edges (its CDN_HOSTs) and two QUANTIL edges, each on a free port.
+  const edgeCount = intFromEnv('SIM_EDGES', 0);
 
   const sim = await startSimulator({
     host,
     port,
     vims: { tokens: [token], taskDurationMs },
     quantil: { accounts: [{ user: quantilUser, apiKey: quantilKey }], taskDurationMs },
+    edges: { count: edgeCount },
   });
   // The VIMS token and QUANTIL key are deliberately absent: credentials even when they are demo ones.
   log(process.stdout, {
@@ -34,8 +37,13 @@ async function main(): Promise<void> {
     url: sim.url,
     providers: ['vims', 'quantil'],
     quantilUser,
-    vimsServices: DEFAULT_VIMS_SERVICES.map((s) => ({ id: s.id, hosts: s.hosts.map((h) => h.vmId) })),
+    vimsServices: sim.vims.services.map((s) => ({ id: s.id, hosts: s.hosts.map((h) => h.vmId) })),
     taskDurationMs,
+    edges: {
+      vims: sim.edges.vims.addresses().map(({ id, url }) => ({ id, url })),
+      quantil: sim.edges.quantil.addresses().map(({ id, url }) => ({ id, url })),
+      origin: sim.edges.origin.url ?? null,
+    },
   });
 
   const stop = (signal: NodeJS.Signals): void => {

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PurgeProgress, PurgeReceiver } from './edges/purges.ts';
+import { quantilDirScope, quantilFileScope } from './edges/scope.ts';
 import type { FaultInjector, Hold, RandomFaults, Reply, RequestLog, RequestLogEntry } from './faults.ts';
 import { createFaults, createRequestLog, readBody, send } from './faults.ts';
 import {
@@ -40,6 +42,8 @@ export interface QuantilOptions {
   createStatus?: 200 | 201 | 202;
   /** Faults at random on every operation, besides any a test injects. */
   randomFaults?: RandomFaults;
+  /** The caches each accepted purge is handed to (every one of them: QUANTIL purges name no host). */
+  edges?: PurgeReceiver;
 }
 
 /** `status` is lower case here; the casing option applies to the wire only. */
@@ -100,22 +104,40 @@ export function createQuantilSimulator(options: QuantilOptions = {}): QuantilSim
     return entry?.day === day ? { files: entry.files, dirs: entry.dirs } : { files: 0, dirs: 0 };
   }
 
-  function view(purge: Purge): QuantilPurgeView {
+  function itemView(purge: Purge, { path, isdir, outcome: end }: Item): QuantilItemView {
     const elapsed = now() - purge.createdAt;
     const progress = durationMs <= 0 ? 100 : Math.min(100, Math.max(0, (elapsed / durationMs) * 100));
-    const pins = pinned.get(purge.id);
-    const items = purge.items.map(({ path, isdir, outcome: end }) => {
-      const pin = pins?.get(path);
-      if (pin !== undefined) {
-        const terminal = pin === 'success' || pin === 'failure';
-        return { path, isdir, status: pin, rate: terminal ? 100 : pin === 'wait' ? 0 : progress };
-      }
-      if (elapsed >= durationMs) return { path, isdir, status: end, rate: 100 };
-      // Like a queue before cache servers pick the job up: the first tenth of the run is `wait`.
-      if (elapsed < durationMs * 0.1) return { path, isdir, status: 'wait', rate: 0 };
-      return { path, isdir, status: 'run', rate: progress };
-    });
+    const pin = pinned.get(purge.id)?.get(path);
+    if (pin !== undefined) {
+      const terminal = pin === 'success' || pin === 'failure';
+      return { path, isdir, status: pin, rate: terminal ? 100 : pin === 'wait' ? 0 : progress };
+    }
+    if (elapsed >= durationMs) return { path, isdir, status: end, rate: 100 };
+    // Like a queue before cache servers pick the job up: the first tenth of the run is `wait`.
+    if (elapsed < durationMs * 0.1) return { path, isdir, status: 'wait', rate: 0 };
+    return { path, isdir, status: 'run', rate: progress };
+  }
+
+  function view(purge: Purge): QuantilPurgeView {
+    const items = purge.items.map((item) => itemView(purge, item));
     return { id: purge.id, user: purge.user, createdAt: purge.createdAt, items };
+  }
+
+  /** An item's progress as the caches read it: `rate` is the share of cache servers updated (the doc's). */
+  function progressOf(purge: Purge, item: Item): PurgeProgress {
+    const { status: shown, rate } = itemView(purge, item);
+    const status = shown.toLowerCase();
+    if (status === 'success') return { state: 'succeeded' };
+    if (status === 'failure') return { state: 'failed' };
+    return { state: 'running', percent: rate };
+  }
+
+  function handToEdges(purge: Purge): void {
+    const parts = purge.items.map((item) => ({
+      ...(item.isdir ? quantilDirScope(item.path) : quantilFileScope(item.path)),
+      progress: () => progressOf(purge, item),
+    }));
+    options.edges?.receive({ id: `quantil:${purge.id}`, parts });
   }
 
   function submit(user: string, raw: string, host: string | undefined, commit: boolean): Reply {
@@ -137,7 +159,9 @@ export function createQuantilSimulator(options: QuantilOptions = {}): QuantilSim
         ...parsed.fileUrls.map((path) => ({ path, isdir: false, outcome: outcome(path) })),
         ...parsed.dirUrls.map((path) => ({ path, isdir: true, outcome: outcome(path) })),
       ];
-      purges.set(id, { id, user, createdAt: now(), items });
+      const purge = { id, user, createdAt: now(), items };
+      purges.set(id, purge);
+      handToEdges(purge);
     }
     const headers: Record<string, string> = {};
     if (idIn === 'location' || idIn === 'both')

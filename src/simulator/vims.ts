@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EdgeAddress } from './edges/fleet.ts';
+import type { PurgeProgress, PurgeReceiver } from './edges/purges.ts';
+import { vimsPatternScope } from './edges/scope.ts';
 import type { FaultInjector, Hold, RandomFaults, Reply, RequestLog, RequestLogEntry } from './faults.ts';
 import { createFaults, createRequestLog, jsonReply, readBody, send } from './faults.ts';
 
@@ -9,7 +12,12 @@ export const CELERY_FINAL_STATES = ['SUCCESS', 'FAILURE', 'REVOKED', 'REJECTED']
 /** Any other string is accepted by setTaskState too, to exercise a client's unknown-state handling. */
 export type CeleryState = (typeof CELERY_RUNNING_STATES)[number] | (typeof CELERY_FINAL_STATES)[number];
 
-export type VimsHost = { vmId: number; name: string; ip: string };
+/**
+ * `port` is the simulator's own addition to the listing (an edge on a free loopback port; real CDN hosts
+ * serve on 80/443, so the documented entry has an IP only). `edgeId` ties the host to a simulated edge
+ * that this CDN's purges reach; it is never listed.
+ */
+export type VimsHost = { vmId: number; name: string; ip: string; port?: number; edgeId?: string };
 export type VimsService = { id: number; description: string; hosts: VimsHost[] };
 export type PurgeRequest = { cdnId: number; target: string; pattern: string };
 export type Outcome = 'SUCCESS' | 'FAILURE';
@@ -25,6 +33,8 @@ export interface VimsOptions {
   failureOutput?: string;
   /** Faults at random on every operation, besides any a test injects. */
   randomFaults?: RandomFaults;
+  /** The caches each accepted task is handed to; hosts with an `edgeId` are the ones it reaches. */
+  edges?: PurgeReceiver;
 }
 
 export interface VimsTaskView extends PurgeRequest {
@@ -41,6 +51,8 @@ export type VimsRequestLogEntry = RequestLogEntry<VimsOp>;
 export interface VimsSimulator extends RequestLog<VimsOp> {
   /** Snapshots computed at read time from the clock. */
   readonly tasks: VimsTaskView[];
+  /** What the services listing shows. */
+  readonly services: readonly VimsService[];
   readonly faults: FaultInjector<VimsOp>;
   task(id: number): VimsTaskView | undefined;
   holdNext(op: VimsOp): Hold;
@@ -64,6 +76,18 @@ export const DEFAULT_VIMS_SERVICES: VimsService[] = [
     ],
   },
 ];
+
+/** The simulator's edges as one service's CDN_HOSTs, vm ids from 201 as in the default listing. */
+export function edgeServices(edges: readonly EdgeAddress[]): VimsService[] {
+  const hosts = edges.map(({ id, ip, port }, i) => ({
+    vmId: 201 + i,
+    name: `${id}.localhost`,
+    ip,
+    port,
+    edgeId: id,
+  }));
+  return [{ id: 101, description: 'Demo CDN', hosts }];
+}
 
 const TERMINAL = new Set<string>(CELERY_FINAL_STATES);
 const DEFAULT_OUTPUTS: Record<string, string> = {
@@ -97,8 +121,9 @@ function isValidPattern(pattern: unknown): pattern is string {
 
 function serviceJson({ id, description, hosts }: VimsService): unknown {
   const company = { id: 1, name: 'Demo company' };
-  const subServices = hosts.map(({ vmId, name, ip }) => {
-    const vm = { company: { id: 1, name: '' }, id: vmId, name, networking: [{ id: 20_000 + vmId, ip }] };
+  const subServices = hosts.map(({ vmId, name, ip, port }) => {
+    const networking = [{ id: 20_000 + vmId, ip, ...(port === undefined ? {} : { port }) }];
+    const vm = { company: { id: 1, name: '' }, id: vmId, name, networking };
     return { description: '', id: 10_000 + vmId, type: { id: 2, name: 'CDN_HOST' }, vm };
   });
   const empty = { bundle: {}, configs: [], meta_service: {}, monitored_urls: [], properties: [], stats: [] };
@@ -155,6 +180,23 @@ export function createVimsSimulator(options: VimsOptions = {}): VimsSimulator {
     return { ...base, state: 'STARTED', percentage: progress, end: null, output: null };
   }
 
+  /** A task's progress as its caches read it: its own state and percentage, read when they settle. */
+  function progressOf(task: Task): PurgeProgress {
+    const { state, percentage } = view(task);
+    if (state === 'SUCCESS') return { state: 'succeeded' };
+    if (TERMINAL.has(state)) return { state: 'failed' };
+    return { state: 'running', percent: percentage };
+  }
+
+  function handToEdges(task: Task, service: VimsService): void {
+    const hosts =
+      task.target === 'all' ? service.hosts : service.hosts.filter((h) => String(h.vmId) === task.target);
+    const edgeIds = hosts.flatMap((h) => (h.edgeId === undefined ? [] : [h.edgeId]));
+    if (!options.edges || edgeIds.length === 0) return;
+    const part = { ...vimsPatternScope(task.pattern), progress: () => progressOf(task) };
+    options.edges.receive({ id: `vims:${task.id}`, edgeIds, parts: [part] });
+  }
+
   function route(method: string, pathname: string): Route {
     if (/^\/api\/services\/cdn\/?$/.test(pathname))
       return method === 'GET' ? { op: 'list' } : { op: 'unknown' };
@@ -189,7 +231,9 @@ export function createVimsSimulator(options: VimsOptions = {}): VimsSimulator {
     if (commit) {
       nextTaskId += 1;
       const request = { cdnId, target, pattern };
-      tasks.set(id, { ...request, id, createdAt: now(), remoteId: randomUUID(), outcome: outcome(request) });
+      const task = { ...request, id, createdAt: now(), remoteId: randomUUID(), outcome: outcome(request) };
+      tasks.set(id, task);
+      handToEdges(task, service);
     }
     return jsonReply(200, { message: 'purge running', status: 'ok', task_id: id });
   }
@@ -253,6 +297,7 @@ export function createVimsSimulator(options: VimsOptions = {}): VimsSimulator {
     get tasks() {
       return [...tasks.values()].map(view);
     },
+    services,
     faults,
     task(id) {
       const task = tasks.get(id);

@@ -5,8 +5,10 @@
 import { createHmac } from 'node:crypto';
 import { XMLParser } from 'fast-xml-parser';
 import { Agent, request } from 'undici';
+import type { EdgesOptions } from '../../src/simulator/edges/edges.ts';
 import type { QuantilOptions } from '../../src/simulator/quantil.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
+import type { VimsOptions } from '../../src/simulator/vims.ts';
 
 export const T0 = Date.UTC(2014, 7, 7, 18, 46, 21);
 const ACCOUNTS = [
@@ -51,10 +53,19 @@ export function purgeXml(files: string[], dirs: string[] = []): string {
     .join('')}${dirs.map((u) => el('dir-url', u)).join('')}</purge-urls>`;
 }
 
-export async function setup(quantil: QuantilOptions = {}) {
+/** Besides QUANTIL's: VIMS and edges options, both put on the same clock when given. */
+export interface AlsoOptions {
+  vims?: VimsOptions;
+  edges?: EdgesOptions;
+}
+
+export async function setup(quantil: QuantilOptions = {}, also: AlsoOptions = {}) {
   const clock = { now: T0 };
+  const now = () => clock.now;
   const sim: Simulator = await startSimulator({
-    quantil: { accounts: ACCOUNTS, taskDurationMs: 1000, now: () => clock.now, ...quantil },
+    quantil: { accounts: ACCOUNTS, taskDurationMs: 1000, now, ...quantil },
+    ...(also.vims ? { vims: { now, ...also.vims } } : {}),
+    ...(also.edges ? { edges: { now, ...also.edges } } : {}),
   });
   const agent = new Agent();
   cleanups.push(async () => {
