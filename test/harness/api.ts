@@ -12,7 +12,8 @@ export interface TestApi {
   service: TestService;
   /**
    * Every key under the test's prefix, to show a refused request wrote nothing. BullMQ writes each queue's
-   * `:meta` key on its own schedule when the queue connects; it holds no work, so it is left out.
+   * `:meta` key on its own schedule when the queue connects, and a running worker its `:stalled-check` lock
+   * (with a TTL) every stalled interval; neither holds work, so both are left out.
    */
   keys(): Promise<string[]>;
   close(): Promise<void>;
@@ -40,7 +41,7 @@ export async function startTestApi(
     service,
     keys: async () =>
       (await service.redis.keys(`${service.config.redis.prefix}*`))
-        .filter((key) => !key.endsWith(':meta'))
+        .filter((key) => !key.endsWith(':meta') && !key.endsWith(':stalled-check'))
         .sort(),
     async close() {
       await app.close();
