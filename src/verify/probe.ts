@@ -1,0 +1,89 @@
+import { isIP } from 'node:net';
+import { request } from 'undici';
+import { describeError } from '../errors.ts';
+import { createAddressGuard } from '../net/address-guard.ts';
+import { createGuardedDispatcher } from '../net/guarded-dispatcher.ts';
+import type { EdgeAnswer } from './freshness.ts';
+
+/** One CDN edge to ask: the address to connect to (a VIMS CDN_HOST's ip, or a configured edge) and its port. */
+export interface EdgeAddress {
+  address: string;
+  /** Default: the URL's own port (80 or 443). */
+  port?: number;
+}
+
+export interface ProbeRequest {
+  /** The URL the purge named: its host goes in `Host` (and SNI), its path and query are asked for. */
+  url: string;
+  edge: EdgeAddress;
+  method?: 'HEAD' | 'GET';
+  /** Extra request headers (a CDN's debug header, say); `host` cannot be set here. */
+  headers?: Readonly<Record<string, string>>;
+  /** Bounds the whole exchange: connect, answer and (for GET) the body, which is read and dropped. */
+  timeoutMs: number;
+  /** Addresses allowed although not public (as `callbacks.allowHosts`): a loopback test edge, say. */
+  allowHosts: readonly string[];
+}
+
+/** Most of a GET body read before the connection is dropped: a check needs the headers, not the object. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Asks one edge for one URL, as a person checking by hand would with `curl --resolve`: connect to the edge's
+ * address, send the URL's host, read the answer's headers. The edge's address goes through the same address
+ * guard as callbacks (a private, link-local or loopback edge only when allowed), checked at connect time,
+ * and only http(s) URLs are asked. Never throws: a failure is an answer that says so (judged unverified).
+ */
+export async function probeEdge(probe: ProbeRequest): Promise<EdgeAnswer> {
+  let url: URL;
+  try {
+    url = new URL(probe.url);
+  } catch {
+    return { error: 'not a URL' };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { error: `not http(s): ${url.protocol}` };
+  if (isIP(probe.edge.address) === 0)
+    return { error: `edge address ${probe.edge.address} is not an IP address` };
+  const family = isIP(probe.edge.address) as 4 | 6;
+  // The URL's host resolves, for this request only, to the edge: the guard checks that address, the
+  // dispatcher dials only it, and Host, SNI and the certificate check keep the URL's own name.
+  const guard = createAddressGuard({
+    allowHosts: probe.allowHosts,
+    lookup: async () => [{ address: probe.edge.address, family }],
+  });
+  const dispatcher = createGuardedDispatcher(guard, { connectTimeoutMs: probe.timeoutMs });
+  const port = probe.edge.port ?? (url.protocol === 'https:' ? 443 : 80);
+  const target = `${url.protocol}//${url.hostname}:${port}${url.pathname}${url.search}`;
+  const signal = AbortSignal.timeout(probe.timeoutMs);
+  try {
+    const { host: _ignored, ...headers } = probe.headers ?? {};
+    const response = await request(target, {
+      method: probe.method ?? 'HEAD',
+      // The URL's own host (and port, if it named one), never the edge's port the socket went to: the edge
+      // looks the object up by what the public asks for.
+      headers: { ...headers, host: url.host },
+      dispatcher,
+      signal,
+      headersTimeout: probe.timeoutMs,
+      bodyTimeout: probe.timeoutMs,
+    });
+    await drain(response.body);
+    return { status: response.statusCode, headers: response.headers };
+  } catch (error) {
+    return { error: describeError(error) };
+  } finally {
+    await dispatcher.destroy().catch(() => {});
+  }
+}
+
+/** Reads at most MAX_BODY_BYTES of a body, then lets the rest go with the connection. */
+async function drain(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<void> {
+  let read = 0;
+  for await (const chunk of body) {
+    read += chunk.length;
+    if (read > MAX_BODY_BYTES) {
+      body.destroy();
+      return;
+    }
+  }
+}
