@@ -160,8 +160,10 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
   async function repeatOf(id: string): Promise<EnqueueResult> {
     const earlier = await store.get(id);
     const cdns = earlier?.cdns ?? [];
+    // In the purge's own lane: an urgent purge's lost flush must not come back waiting a normal window.
+    const lane = earlier?.priority ?? 'normal';
     if (earlier && earlier.state === 'queued')
-      await Promise.all(cdns.map((cdnId) => flushes.ensure(cdnId, {})));
+      await Promise.all(cdns.map((cdnId) => flushes.ensure(cdnId, { lane })));
     return replicated({ id, cdns, duplicate: true });
   }
 

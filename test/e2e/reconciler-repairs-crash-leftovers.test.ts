@@ -132,6 +132,39 @@ describe('the reconciler', () => {
     }
   });
 
+  it("re-adds a repeat's lost flush in the purge's own lane: an urgent one goes at once, not after the window", async () => {
+    // A window no test waits out, and a reconciler that does not come round in time: only the repeat's own
+    // flush, urgent, can send it.
+    const slow = {
+      ...input,
+      reconcile: { intervalMs: 600_000 },
+      cdns: [{ ...VIMS_RIG.cdnEntry(simulator.url), coalesce: { windowMs: 60_000 } }],
+    };
+    const service = startTestService(slow);
+    const dead = await unreachableRedis();
+    const { runtime } = service;
+    const orphaning = createPurgeProducer({
+      config: service.config,
+      providers: runtime.providers,
+      store: runtime.store,
+      quota: runtime.quota,
+      connection: dead,
+    });
+    try {
+      const request = { urls: ['https://www.example.com/takedown-again.html'], priority: 'urgent' as const };
+      const idempotency = { scope: 'api:cms', key: 'takedown-1' };
+      const { id } = await orphaning.enqueuePurge(request, { idempotency });
+      // The CMS sends it again with its key: the repeat makes sure of the flush the first call lost.
+      const repeat = await runtime.producer.enqueuePurge(request, { idempotency });
+      expect(repeat).toMatchObject({ id, duplicate: true });
+      expect((await service.waitForFinish(id, 5_000)).state).toBe('succeeded');
+    } finally {
+      await orphaning.close().catch(() => {});
+      dead.disconnect();
+      await service.close();
+    }
+  });
+
   it('ends failed a batch whose job BullMQ failed with nobody told, and its callback fires', async () => {
     // A process that took the batch and died: its job failed for good, no worker of ours heard of it.
     const producerOnly = startTestService(input, { workers: false });
