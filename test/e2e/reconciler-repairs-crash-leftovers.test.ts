@@ -10,7 +10,7 @@ import type { Runtime } from '../../src/runtime.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { QUANTIL_RIG, VIMS_RIG } from '../harness/cdn-rigs.ts';
 import { type Receiver, startReceiver } from '../harness/receiver.ts';
-import { startTestService, testConfigInput } from '../harness/service.ts';
+import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
 import { unreachableRedis } from '../harness/unreachable-redis.ts';
 
 /**
@@ -49,6 +49,28 @@ async function takeAndDie(
   connection.disconnect();
 }
 
+/**
+ * A producer that accepts purges into the service's store but whose queue connection is down: its flush add
+ * fails after the acceptance, the state a kill between the two leaves.
+ */
+async function orphaningProducer(service: TestService) {
+  const dead = await unreachableRedis();
+  const producer = createPurgeProducer({
+    config: service.config,
+    providers: service.runtime.providers,
+    store: service.runtime.store,
+    quota: service.runtime.quota,
+    connection: dead,
+  });
+  return {
+    enqueuePurge: producer.enqueuePurge,
+    async close() {
+      await producer.close().catch(() => {});
+      dead.disconnect();
+    },
+  };
+}
+
 /** The sweep repairs what a crash at the wrong moment leaves; each case is that moment's state, for real. */
 describe('the reconciler', () => {
   let simulator: Simulator;
@@ -74,15 +96,7 @@ describe('the reconciler', () => {
 
   it('adds the flush a purge never got (accepted, then the flush add failed) and the purge succeeds', async () => {
     const service = startTestService(input);
-    const dead = await unreachableRedis();
-    const { runtime } = service;
-    const orphaning = createPurgeProducer({
-      config: service.config,
-      providers: runtime.providers,
-      store: runtime.store,
-      quota: runtime.quota,
-      connection: dead,
-    });
+    const orphaning = await orphaningProducer(service);
     try {
       const { id } = await orphaning.enqueuePurge({ urls: ['https://www.example.com/orphan.html'] });
       const status = await service.waitForFinish(id, 5_000);
@@ -90,8 +104,7 @@ describe('the reconciler', () => {
       const repair = service.logs.find((line) => line.msg === 'reconciler repaired');
       expect(repair).toMatchObject({ cdnId: 'vims-main', kind: 'flush_missing', pending: 1 });
     } finally {
-      await orphaning.close().catch(() => {});
-      dead.disconnect();
+      await orphaning.close();
       await service.close();
     }
   });
@@ -102,15 +115,8 @@ describe('the reconciler', () => {
       cdns: [{ ...VIMS_RIG.cdnEntry(simulator.url), coalesce: { windowMs: 0, bulkWindowMs: 60_000 } }],
     };
     const service = startTestService(bulkInput);
-    const dead = await unreachableRedis();
     const { runtime } = service;
-    const orphaning = createPurgeProducer({
-      config: service.config,
-      providers: runtime.providers,
-      store: runtime.store,
-      quota: runtime.quota,
-      connection: dead,
-    });
+    const orphaning = await orphaningProducer(service);
     try {
       // A bulk purge and its flush, due in a minute; then an urgent one whose flush add failed.
       await runtime.producer.enqueuePurge({
@@ -126,8 +132,7 @@ describe('the reconciler', () => {
       const repair = service.logs.find((line) => line.msg === 'reconciler repaired');
       expect(repair).toMatchObject({ cdnId: 'vims-main', kind: 'flush_missing' });
     } finally {
-      await orphaning.close().catch(() => {});
-      dead.disconnect();
+      await orphaning.close();
       await service.close();
     }
   });
@@ -141,15 +146,8 @@ describe('the reconciler', () => {
       cdns: [{ ...VIMS_RIG.cdnEntry(simulator.url), coalesce: { windowMs: 60_000 } }],
     };
     const service = startTestService(slow);
-    const dead = await unreachableRedis();
     const { runtime } = service;
-    const orphaning = createPurgeProducer({
-      config: service.config,
-      providers: runtime.providers,
-      store: runtime.store,
-      quota: runtime.quota,
-      connection: dead,
-    });
+    const orphaning = await orphaningProducer(service);
     try {
       const request = { urls: ['https://www.example.com/takedown-again.html'], priority: 'urgent' as const };
       const idempotency = { scope: 'api:cms', key: 'takedown-1' };
@@ -159,8 +157,7 @@ describe('the reconciler', () => {
       expect(repeat).toMatchObject({ id, duplicate: true });
       expect((await service.waitForFinish(id, 5_000)).state).toBe('succeeded');
     } finally {
-      await orphaning.close().catch(() => {});
-      dead.disconnect();
+      await orphaning.close();
       await service.close();
     }
   });
