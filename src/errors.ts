@@ -47,6 +47,10 @@ export const ERROR_CODES = {
   CDN_TASK_FAILED: 'the CDN ran the purge and reported it failed; its reason is the message — final',
   DEADLINE_EXCEEDED:
     'the batch did not finish before its deadline (policy.poll.deadlineMs); it ended timed_out',
+  STALE_AT_EDGE:
+    'the CDN reported the purge done, but edges still served a copy older than it after every re-purge allowed (cdns[].verify.maxRepurges); the batch ended stale, naming the edges and URLs — final',
+  REPURGE_FAILED:
+    'the second purge cdns[].verify.repeatAfterMs asks for did not succeed; its reason is the message — final',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

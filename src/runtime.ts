@@ -179,6 +179,19 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
         events,
         onCallbackDue: confirmed(createCallbackScheduler(config, workerCallbackQueue), workerStore),
         quota,
+        verification: {
+          // Through the producer, like any purge: coalesced with what else is pending for the CDN, charged
+          // to its quota, and idempotent per batch and round (a re-run after a crash gets the same re-purge).
+          repurge: async (cdnId, target, { batchId, key, lane }) => {
+            const accepted = await producer.enqueuePlanned(new Map([[cdnId, target]]), {
+              idempotency: { scope: 'verify', key, fingerprint: key },
+              repurgeOf: batchId,
+              priority: lane,
+            });
+            return accepted.id;
+          },
+          ...(options.lookup ? { lookup: options.lookup } : {}),
+        },
         ...(options.now ? { now: options.now } : {}),
         ...(options.random ? { random: options.random } : {}),
       });

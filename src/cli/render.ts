@@ -1,10 +1,13 @@
 import type { PurgeStatus } from '../model/status.ts';
+import { describeVerification } from '../model/verification-text.ts';
 
 const BAR_WIDTH = 24;
 
 /** One line per CDN batch: a bar in a terminal, plain words otherwise. */
 export function renderStatus(status: PurgeStatus, tty: boolean): string[] {
-  const lines = [`purge ${status.id}: ${status.state}`];
+  const verified =
+    status.verified === undefined ? '' : status.verified ? ', verified at the edges' : ', not verified';
+  const lines = [`purge ${status.id}: ${status.state}${verified}`];
   for (const batch of status.batches) {
     const progress = Math.round(batch.progress ?? (batch.state === 'succeeded' ? 100 : 0));
     const detail = [
@@ -24,6 +27,7 @@ export function renderStatus(status: PurgeStatus, tty: boolean): string[] {
     } else {
       lines.push(`  ${batch.batchId} ${batch.state} ${progress}% (${detail})`);
     }
+    if (batch.verification) lines.push(`    ${describeVerification(batch.verification)}`);
   }
   return lines;
 }

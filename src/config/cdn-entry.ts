@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { policyOverrideSchema } from './policy.ts';
+import { verifySchema } from './verify.ts';
 
 /**
  * Fields every CDN entry has, whatever its provider. Ids become part of queue names and job ids, so they are
@@ -37,4 +38,6 @@ export const cdnEntryBaseSchema = z.strictObject({
    * refused (429 BACKLOG_FULL with Retry-After); urgent and normal ones are never shed. Unset: never.
    */
   maxBulkBacklog: z.number().int().min(1).optional(),
+  /** Checking at the edges that each batch took effect, re-purging what did not (config/verify.ts). */
+  verify: verifySchema,
 });

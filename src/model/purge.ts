@@ -132,3 +132,10 @@ function compiles(source: string): boolean {
     return false;
   }
 }
+
+/**
+ * How a verification's re-purge (cdns[].verify) is told from any other purge: its id starts so (an API
+ * purge's id is a UUID, hex digits only). A batch carrying only re-purges is checked by the batches that
+ * sent them, never by itself (take.lua, pipeline/verify-step.ts), so a stale edge cannot start a chain.
+ */
+export const REPURGE_ID_PREFIX = 'rp-';

@@ -3,9 +3,10 @@ import type { ErrorCode } from '../errors.ts';
 /**
  * Why a purge did not succeed, in the few classes an operator alerts on: the CDN account's quota, the CDN
  * refusing the request (credentials, a 4xx), the CDN failing it (its task failed, or it could not be reached
- * or answer in all our attempts), the deadline; `other` for our side (a batch abandoned by a crash).
+ * or answer in all our attempts), the deadline, edges that kept the old copy (`stale`, cdns[].verify);
+ * `other` for our side (a batch abandoned by a crash).
  */
-export type ReasonClass = 'none' | 'quota' | 'cdn_refused' | 'cdn_failed' | 'timed_out' | 'other';
+export type ReasonClass = 'none' | 'quota' | 'cdn_refused' | 'cdn_failed' | 'timed_out' | 'stale' | 'other';
 
 export const REASON_CLASSES: readonly ReasonClass[] = [
   'none',
@@ -13,6 +14,7 @@ export const REASON_CLASSES: readonly ReasonClass[] = [
   'cdn_refused',
   'cdn_failed',
   'timed_out',
+  'stale',
   'other',
 ];
 
@@ -30,6 +32,8 @@ const CLASS_OF: Partial<Record<ErrorCode, ReasonClass>> = {
   CDN_RATE_LIMITED: 'cdn_failed',
   CDN_BAD_RESPONSE: 'cdn_failed',
   DEADLINE_EXCEEDED: 'timed_out',
+  STALE_AT_EDGE: 'stale',
+  REPURGE_FAILED: 'cdn_failed',
 };
 
 /** The class of a purge's end, from its state and the code its first failed (or timed-out) batch ended with. */

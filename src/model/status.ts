@@ -6,19 +6,31 @@ export const BATCH_STATES = [
   'queued',
   'submitting',
   'submitted',
+  /** The CDN reported it done; its edges are being checked (and stale URLs re-purged): cdns[].verify. */
+  'verifying',
   'succeeded',
   'failed',
   'timed_out',
+  /** The CDN reported it done, but edges kept serving the old copy after every re-purge allowed. */
+  'stale',
 ] as const;
 export type BatchState = (typeof BATCH_STATES)[number];
 
-export const TERMINAL_STATES: ReadonlySet<BatchState> = new Set(['succeeded', 'failed', 'timed_out']);
+export const TERMINAL_STATES: ReadonlySet<BatchState> = new Set([
+  'succeeded',
+  'failed',
+  'timed_out',
+  'stale',
+]);
 
 export function isTerminal(state: BatchState): boolean {
   return TERMINAL_STATES.has(state);
 }
 
 export type PurgeState = 'queued' | 'running' | 'succeeded' | 'failed' | 'timed_out';
+
+/** A purge's verification, per CDN that checks its edges: the state of its batches taken together. */
+export type CdnVerification = 'checking' | 'fresh' | 'unverified' | 'stale' | 'skipped';
 
 export interface BatchStatus {
   batchId: string;
@@ -47,6 +59,45 @@ export interface BatchStatus {
   deadlineAt?: number;
   /** How many purges this CDN call carries (coalescing puts the targets of many purges in one). */
   purges?: number;
+  /** What checking its edges found, on a CDN with `verify` on (absent otherwise). */
+  verification?: BatchVerification;
+}
+
+/** One URL as one edge served it, judged: what a verification shows of what it found. */
+export interface EdgeCheck {
+  url: string;
+  /** The edge asked: `address:port`, with its name where the listing or config gives one. */
+  edge: string;
+  verdict: 'fresh' | 'stale' | 'unverified';
+  reason: string;
+}
+
+/**
+ * Where checking a batch at its edges stands: `waiting` (for the first check, or a repeat purge), `repurging`
+ * (stale URLs sent again, then checked again); at the end `fresh` (every check fresh), `unverified` (none
+ * stale, some undecided: no Age, an error, a timeout), `stale` (edges kept the old copy) or `skipped`
+ * (nothing to check: no URL in the batch, verification turned off since).
+ */
+export interface BatchVerification {
+  state: 'waiting' | 'repurging' | 'fresh' | 'unverified' | 'stale' | 'skipped';
+  /** Check rounds done (the first, and one after each re-purge). */
+  rounds: number;
+  /** Re-purges sent (each a purge of its own, `repurgeOf` this batch). */
+  repurges: number;
+  repurgeIds?: string[];
+  /** When the last round was checked. */
+  checkedAt?: number;
+  /** The edges the last round asked. */
+  edges?: string[];
+  /** The last round's verdicts, URL by edge. */
+  counts?: { fresh: number; stale: number; unverified: number };
+  /** The last round's stale and undecided checks (at most 20 each): which edge kept which URL. */
+  stale?: EdgeCheck[];
+  unverified?: EdgeCheck[];
+  /** From the oldest target's acceptance to the round that found every check fresh. */
+  secondsToFresh?: number;
+  /** Why the verification ended as it did, or what it waits for. */
+  note?: string;
 }
 
 /** One poll of a batch's CDN task, as the batch's record kept it (its last 50 polls). */
@@ -92,6 +143,42 @@ export interface PurgeStatus {
   targets: Record<string, TargetCounts>;
   /** The CDN calls that carry (or carried) the purge's targets, by CDN, oldest first. */
   batches: PurgeBatchStatus[];
+  /** Set on a re-purge verification sent: the batch whose edges served a stale copy. */
+  repurgeOf?: string;
+  /**
+   * Per CDN that verifies (cdns[].verify): the worst of its batches' verifications. Absent when no CDN of
+   * the purge verifies.
+   */
+  verification?: Record<string, CdnVerification>;
+  /** With `verification`: true once every such CDN's edges were all checked fresh. */
+  verified?: boolean;
+}
+
+const VERIFICATION_ORDER: readonly CdnVerification[] = [
+  'stale',
+  'checking',
+  'unverified',
+  'skipped',
+  'fresh',
+];
+
+/** Per CDN, the worst verification among its batches (stale, then still checking, undecided, skipped). */
+export function verificationOf(
+  batches: readonly BatchStatus[],
+): Pick<PurgeStatus, 'verification' | 'verified'> {
+  const byCdn: Record<string, CdnVerification> = {};
+  for (const batch of batches) {
+    const found = batch.verification;
+    if (!found) continue;
+    const state: CdnVerification =
+      found.state === 'waiting' || found.state === 'repurging' ? 'checking' : found.state;
+    const before = byCdn[batch.cdnId];
+    if (before === undefined || VERIFICATION_ORDER.indexOf(state) < VERIFICATION_ORDER.indexOf(before))
+      byCdn[batch.cdnId] = state;
+  }
+  const states = Object.values(byCdn);
+  if (states.length === 0) return {};
+  return { verification: byCdn, verified: states.every((state) => state === 'fresh') };
 }
 
 /**

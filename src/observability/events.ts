@@ -30,9 +30,22 @@ export interface PipelineEventMap {
   'batch:finished': {
     cdnId: string;
     batchId: string;
-    state: 'succeeded' | 'failed' | 'timed_out';
+    state: 'succeeded' | 'failed' | 'timed_out' | 'stale';
     secondsSinceQueued: number;
     polls: number;
+  };
+  /** One URL asked of one edge after the CDN reported a batch done, and how its answer was judged. */
+  'verify:checked': { cdnId: string; verdict: 'fresh' | 'stale' | 'unverified' };
+  /** Stale URLs of a batch sent again (a re-purge). */
+  'verify:repurged': { cdnId: string; urls: number };
+  /**
+   * A batch's verification ended: `secondsToFresh` (from its oldest target's acceptance to the check that
+   * found every edge fresh) when fresh.
+   */
+  'verify:finished': {
+    cdnId: string;
+    outcome: 'fresh' | 'unverified' | 'stale' | 'skipped';
+    secondsToFresh?: number;
   };
   /** A purge whose last target ended: how, and the class of why not (README: Metrics). */
   'purge:finished': {

@@ -83,6 +83,38 @@ export function createMetrics(events: PipelineEvents, queues: () => Iterable<Que
     registers: [registry],
   });
 
+  const verifyChecks = new Counter({
+    name: 'purge_worker_verify_checks_total',
+    help: 'URLs asked of an edge after the CDN reported a batch done (cdns[].verify), by verdict: fresh, stale, unverified (the answer could not decide: no Age, an error, a timeout)',
+    labelNames: ['cdn', 'verdict'],
+    registers: [registry],
+  });
+  const verifications = new Counter({
+    name: 'purge_worker_verifications_total',
+    help: 'Batches whose edge verification ended, by outcome: fresh (every check fresh), unverified (none stale, some undecided), stale (edges kept the old copy after every re-purge: the batch ended stale), skipped (nothing to check)',
+    labelNames: ['cdn', 'outcome'],
+    registers: [registry],
+  });
+  const repurges = new Counter({
+    name: 'purge_worker_verify_repurges_total',
+    help: 'Re-purges sent for URLs an edge still served stale',
+    labelNames: ['cdn'],
+    registers: [registry],
+  });
+  const timeToFresh = new Histogram({
+    name: 'purge_worker_time_to_fresh_seconds',
+    help: "From a batch's oldest target being accepted to the check that found every edge fresh",
+    labelNames: ['cdn'],
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+
+  events.on('verify:checked', (e) => verifyChecks.inc({ cdn: e.cdnId, verdict: e.verdict }));
+  events.on('verify:repurged', (e) => repurges.inc({ cdn: e.cdnId }));
+  events.on('verify:finished', (e) => {
+    verifications.inc({ cdn: e.cdnId, outcome: e.outcome });
+    if (e.secondsToFresh !== undefined) timeToFresh.observe({ cdn: e.cdnId }, e.secondsToFresh);
+  });
   events.on('purge:accepted', () => accepted.inc());
   events.on('purge:finished', (e) => purgesFinished.inc({ state: e.state, reason: e.reason }));
   events.on('purge:replication', (e) =>

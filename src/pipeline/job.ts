@@ -1,4 +1,29 @@
 import type { Priority } from '../model/purge.ts';
+import type { EdgeCheck } from '../model/status.ts';
+
+/**
+ * Where checking a batch's edges stands (pipeline/verify-step.ts): what the next run of the job does, and
+ * what it needs to do it after a crash. Bounded: at most the URLs of one check and 20 stale checks.
+ */
+export interface VerifyJobState {
+  /** `repeat`: the repeat purge (verify.repeatAfterMs) comes next; `check`: a round of checks; `repurge`:
+   * waiting for the re-purge of the stale URLs to end. */
+  phase: 'repeat' | 'check' | 'repurge';
+  rounds: number;
+  repurges: number;
+  /** When the CDN accepted what the next check is judged against (the purge, or the latest re-purge). */
+  since: number;
+  /** The URLs the next check asks (the stale ones, after a re-purge); absent: a sample of the batch's. */
+  urls?: string[];
+  /** The re-purge (or repeat) being waited for, and every one sent. */
+  repurgeId?: string;
+  repurgeIds?: string[];
+  /** What the last round found stale, for the batch's end should the re-purges not fix it. */
+  stale?: EdgeCheck[];
+  edges?: string[];
+  /** From the CDN reporting the batch done (verify.deadlineMs). */
+  deadlineAt: number;
+}
 /**
  * Everything a batch job carries through its life: it starts as a CDN's flush (step `take`), becomes the
  * batch it took (`submit`), then its own poll (`poll`). It holds no credentials (the worker looks the CDN up
@@ -8,7 +33,7 @@ import type { Priority } from '../model/purge.ts';
  */
 export interface BatchJobData {
   cdnId: string;
-  step: 'take' | 'submit' | 'poll';
+  step: 'take' | 'submit' | 'poll' | 'verify';
   /** Set once the flush has taken its targets. */
   batchId?: string;
   /** When the oldest target the batch carries was accepted: what latency is measured from. */
@@ -26,6 +51,8 @@ export interface BatchJobData {
   lastProgress?: number;
   /** When the job's current wait (the next poll) comes due: how the queue-age gauge tells waiting from delayed. */
   readyAt?: number;
+  /** Set once the CDN reported the batch done and its edges are being checked (step `verify`). */
+  verify?: VerifyJobState;
 }
 
 /** A job past its take: the batch it is, and its deadline. */
@@ -35,7 +62,7 @@ export type StepOutcome =
   /** `persisted`: the step already stored `data` (checkpoint), so the queue need not write it again. */
   | { kind: 'wait'; until: number; data: BatchJobData; persisted?: boolean }
   | { kind: 'finished'; state: 'succeeded'; reason?: undefined; callbacksDue: string[] }
-  | { kind: 'finished'; state: 'failed' | 'timed_out'; reason: string; callbacksDue: string[] }
+  | { kind: 'finished'; state: 'failed' | 'timed_out' | 'stale'; reason: string; callbacksDue: string[] }
   /** The batch had already ended before this run (or has no record); nothing was sent. */
   | { kind: 'skipped'; callbacksDue: string[] }
   /** Our own shutdown aborted the step: the job goes back to the queue for another worker. */

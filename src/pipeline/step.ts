@@ -1,12 +1,14 @@
 import { laneDeadlines, type Policy } from '../config/policy.ts';
-import { describeError, type ErrorCode, errorCodeOf, isRetryable, PurgeError } from '../errors.ts';
+import { describeError, errorCodeOf, isRetryable, PurgeError } from '../errors.ts';
 import { type PurgeTarget, targetSize } from '../model/purge.ts';
 import { callOutcome, type PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { QuotaCharge, StatusStore, TakeResult } from '../status/store.ts';
 import { boundedRetryAfter, nextPollDelay, type Random } from './backoff.ts';
+import { finish, NO_ERROR, ref, timedOut } from './finish.ts';
 import type { BatchJobData, StepOutcome, TakenBatchJobData } from './job.ts';
+import { startVerification, type VerificationContext, verifyStep } from './verify-step.ts';
 
 export interface StepContext {
   provider: Provider;
@@ -26,6 +28,8 @@ export interface StepContext {
   events?: PipelineEvents;
   /** Told when the CDN answers 429, to hold every call to it (all workers) for that long. */
   onRateLimited?: (ms: number) => Promise<void>;
+  /** Set when this CDN checks its edges after a batch is done, or purges twice (cdns[].verify). */
+  verification?: VerificationContext;
   /**
    * Aborted only by our own worker letting go of the job (shutdown past its grace): a CDN call it cut short
    * says nothing about the CDN, so the step is released rather than counted as failed.
@@ -39,6 +43,7 @@ export interface StepContext {
  */
 export function runStep(data: BatchJobData, context: StepContext): Promise<StepOutcome> {
   if (!isTaken(data)) return takeStep(data, context);
+  if (data.step === 'verify') return verifyStep(data, context);
   return data.step === 'submit' || data.remoteId === undefined
     ? submitStep(data, context)
     : pollStep(data, context);
@@ -208,7 +213,11 @@ async function pollStep(data: TakenBatchJobData, ctx: StepContext): Promise<Step
     return { kind: 'wait', until, data: { ...data, polls, readyAt: until } };
   }
 
-  if (status.state === 'succeeded') return finish(data, ctx, { state: 'succeeded' }, { polls: 1 });
+  if (status.state === 'succeeded') {
+    const { verification } = ctx;
+    if (verification) return startVerification(data, { ...ctx, verification }, 1);
+    return finish(data, ctx, { state: 'succeeded' }, { polls: 1 });
+  }
   if (status.state === 'failed') {
     const ending = { state: 'failed', reason: status.reason, code: 'CDN_TASK_FAILED' } as const;
     return finish(data, ctx, ending, { polls: 1, progress: status.progress });
@@ -266,10 +275,6 @@ function notKnownYet(error: unknown, data: TakenBatchJobData, ctx: StepContext):
   return ctx.now() - acceptedAt < ctx.policy.poll.notFoundGraceMs;
 }
 
-function ref(data: TakenBatchJobData) {
-  return { cdnId: data.cdnId, batchId: data.batchId };
-}
-
 function waitBounds(data: TakenBatchJobData, ctx: StepContext) {
   return { maxRetryAfterMs: ctx.policy.maxRetryAfterMs, timeLeftMs: data.deadlineAt - ctx.now() };
 }
@@ -297,67 +302,6 @@ async function holdOffIfRateLimited(
   return true;
 }
 
-/** An error and its stable code are written, and cleared, together: a code never outlives its message. */
-const NO_ERROR = { error: null, errorCode: null } as const;
-
 function errorPatch(error: unknown) {
   return { error: describeError(error), errorCode: errorCodeOf(error) };
-}
-
-/** How a batch ends: a failure or a timeout always says why, with the code a caller can branch on. */
-type Ending = { state: 'succeeded' } | { state: 'failed' | 'timed_out'; reason: string; code: ErrorCode };
-
-function timedOut(reason: string): Ending {
-  return { state: 'timed_out', reason, code: 'DEADLINE_EXCEEDED' };
-}
-
-async function finish(
-  data: TakenBatchJobData,
-  ctx: StepContext,
-  ending: Ending,
-  { polls: pollsNow = 0, progress }: { polls?: number; progress?: number | undefined } = {},
-  /** What the batch sent (or would have), when the step has it at hand: for giving quota back. */
-  target?: PurgeTarget,
-): Promise<StepOutcome> {
-  const { state } = ending;
-  const reason = ending.state === 'succeeded' ? undefined : ending.reason;
-  const code = ending.state === 'succeeded' ? undefined : ending.code;
-  // A batch that did not succeed keeps the last progress the CDN reported: how far it got is worth knowing.
-  const lastProgress = progress === undefined ? {} : { progress };
-  const patch =
-    ending.state === 'succeeded'
-      ? { state, progress: 100, ...NO_ERROR }
-      : { state, error: ending.reason, errorCode: ending.code, ...lastProgress };
-  const now = ctx.now();
-  const increments = pollsNow > 0 ? { polls: pollsNow } : {};
-  // The same transition gives the batch's quota back when the CDN never accepted it (no remote id).
-  const charges = target && !data.remoteId ? ctx.quotaCharges?.(target, data.acceptedAt) : undefined;
-  const result = await ctx.store.update(ref(data), patch, now, increments, charges);
-  const polls = data.polls + pollsNow;
-  if (result.outcome === 'applied') {
-    const secondsSinceQueued = (now - data.acceptedAt) / 1000;
-    ctx.events?.emit('batch:finished', {
-      cdnId: data.cdnId,
-      batchId: data.batchId,
-      state,
-      secondsSinceQueued,
-      polls,
-    });
-  }
-  const log = state === 'succeeded' ? ctx.log.info.bind(ctx.log) : ctx.log.warn.bind(ctx.log);
-  log(
-    {
-      state,
-      reason,
-      code,
-      polls: data.polls + (increments.polls ?? 0),
-      alreadyFinal: result.outcome === 'already_final',
-    },
-    `purge ${state}`,
-  );
-  // Also given on a re-run that finds the batch already final: a crash right after the batch finished must
-  // not lose a callback (scheduling one is idempotent).
-  const { callbacksDue } = result;
-  if (ending.state === 'succeeded') return { kind: 'finished', state: ending.state, callbacksDue };
-  return { kind: 'finished', state: ending.state, reason: ending.reason, callbacksDue };
 }

@@ -37,6 +37,14 @@ export type RemoteStatus =
   | { state: 'succeeded'; progress?: number }
   | { state: 'failed'; reason: string; progress?: number };
 
+/** One edge as a CDN's own API lists it: where a check connects to ask it directly. */
+export interface ListedEdge {
+  /** An IP address (a listing's entry that is not one is left out). */
+  address: string;
+  port?: number;
+  name?: string;
+}
+
 export interface ProviderCheck {
   ok: boolean;
   detail: string;
@@ -56,6 +64,11 @@ export interface Provider {
   toBatches(target: PurgeTarget): PurgeTarget[];
   submit(batch: PurgeTarget, signal?: AbortSignal): Promise<SubmitResult>;
   status(remoteId: string, signal?: AbortSignal): Promise<RemoteStatus>;
+  /**
+   * The edges the CDN's own API lists (VIMS: every CDN_HOST of the service, at its IPs), for checking a purge
+   * at each of them; absent for a CDN with no such listing.
+   */
+  listEdges?(signal?: AbortSignal): Promise<ListedEdge[]>;
   /** Verifies credentials and reachability (for `cdns --check`). */
   check(signal?: AbortSignal): Promise<ProviderCheck>;
   close(): Promise<void>;

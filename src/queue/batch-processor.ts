@@ -7,6 +7,7 @@ import type { Logger } from '../observability/logger.ts';
 import { nextPollDelay } from '../pipeline/backoff.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
 import { runStep } from '../pipeline/step.ts';
+import type { VerificationContext } from '../pipeline/verify-step.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { QuotaCharge, StatusStore } from '../status/store.ts';
 import type { FlushScheduler } from './flush.ts';
@@ -29,10 +30,17 @@ export interface BatchProcessorDeps {
   flushes: FlushScheduler;
   /** How much one call takes: items, and characters for a CDN whose limit is a length. */
   callBudget: { maxItems: number; maxChars: number; charsOf: 'path' | 'url' };
+  /** Set when this CDN checks its edges once a batch is done (cdns[].verify). */
+  verification?: VerificationContext;
 }
 
-/** Past the submit: the CDN has the purge (its task id is in the job's data), so only polls remain. */
+/**
+ * Past the submit: the CDN has the purge (its task id is in the job's data), so only polls remain, or the
+ * checks of a verifying batch, whose errors on our side (a Redis blip, a re-purge not accepted) are looked
+ * at again later in the same way.
+ */
 function isPolling(data: BatchJobData): data is BatchJobData & { deadlineAt: number } {
+  if (data.step === 'verify') return data.verify !== undefined;
   return data.step === 'poll' && data.remoteId !== undefined && data.deadlineAt !== undefined;
 }
 
@@ -60,7 +68,8 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     log.warn({ err: describeError(error), polls: data.polls }, 'poll step failed, will poll again');
     deps.events?.emit('batch:retry', { cdnId: data.cdnId, op: 'poll' });
     const delay = nextPollDelay({ polls: data.polls, elapsedMs: 0 }, deps.policy.poll, deps.random);
-    const until = Math.min(deps.now() + delay, data.deadlineAt ?? Number.POSITIVE_INFINITY);
+    const deadlineAt = data.verify?.deadlineAt ?? data.deadlineAt ?? Number.POSITIVE_INFINITY;
+    const until = Math.min(deps.now() + delay, deadlineAt);
     // Crash window: killed before the move, the job is still active; its lock lapses and it is re-run.
     await job.moveToDelayed(until, token);
     throw new DelayedError();
@@ -132,6 +141,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         isLastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
         onRateLimited: async (ms) => void (await pauseForRateLimit(deps.queue, ms, deps.now())),
         take: () => take(job),
+        ...(deps.verification ? { verification: deps.verification } : {}),
         ...(deps.chargesOf ? { quotaCharges: deps.chargesOf } : {}),
         ...(deps.events ? { events: deps.events } : {}),
         ...(signal ? { signal } : {}),
@@ -174,7 +184,8 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     } catch (error) {
       if (isQueueSignal(error) || signal?.aborted) throw error;
       // Read after the step: its checkpoint may have just moved the job on to polling.
-      if (isPolling(job.data) && isRetryable(error) && deps.now() < job.data.deadlineAt) {
+      const deadlineAt = job.data.verify?.deadlineAt ?? job.data.deadlineAt;
+      if (isPolling(job.data) && isRetryable(error) && deps.now() < (deadlineAt ?? 0)) {
         return pollAgainLater(job, token, error, log);
       }
       throw error;

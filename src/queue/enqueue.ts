@@ -9,6 +9,7 @@ import {
   type PurgeRequest,
   type PurgeRequestInput,
   type PurgeTarget,
+  REPURGE_ID_PREFIX,
   requestFingerprint,
   targetSize,
 } from '../model/purge.ts';
@@ -44,6 +45,13 @@ export interface PlannedOptions {
   /** Its fingerprint given: what counts as the same request is the caller's to say (a replay: its origin). */
   idempotency?: IdempotencyClaim;
   replayOf?: string;
+  /**
+   * A verification's re-purge of a batch whose edges served stale copies: its id starts `rp-`, which is how
+   * the batch that carries it knows not to check (and re-purge) those URLs itself (take.lua).
+   */
+  repurgeOf?: string;
+  /** Its lane (default normal): a re-purge keeps the lane of the batch it repairs. */
+  priority?: Priority;
 }
 
 export interface EnqueueResult {
@@ -226,7 +234,8 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
     },
 
     enqueuePlanned(targets, options = {}) {
-      const plan = planTargets(newId(), targets, providers);
+      const id = options.repurgeOf === undefined ? newId() : `${REPURGE_ID_PREFIX}${newId()}`;
+      const plan = planTargets(id, targets, providers);
       return acceptPlan(plan, options.idempotency, options);
     },
 
@@ -239,7 +248,7 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
   async function acceptPlan(
     plan: PurgePlan,
     claim: IdempotencyClaim | undefined,
-    options: { callbackUrl?: string; replayOf?: string; priority?: Priority },
+    options: { callbackUrl?: string; replayOf?: string; repurgeOf?: string; priority?: Priority },
   ): Promise<EnqueueResult> {
     const createdAt = now();
     const priority = options.priority ?? 'normal';
@@ -252,6 +261,7 @@ export function createPurgeProducer(deps: ProducerDeps): PurgeProducer {
       ...(claim ? { idempotency: claim } : {}),
       ...(options.callbackUrl ? { callbackUrl: options.callbackUrl } : {}),
       ...(options.replayOf ? { replayOf: options.replayOf } : {}),
+      ...(options.repurgeOf ? { repurgeOf: options.repurgeOf } : {}),
       ...(deps.idempotencyWindowSeconds ? { idempotencyWindowSeconds: deps.idempotencyWindowSeconds } : {}),
     });
     if (accepted.outcome === 'quota') {

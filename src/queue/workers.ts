@@ -17,6 +17,7 @@ import { createFlushScheduler, flushSettings } from './flush.ts';
 import { BACKOFF_TYPE, queueName } from './names.ts';
 import { applyRateLimit } from './rate-limit.ts';
 import { startReconciler } from './reconciler.ts';
+import { type VerificationDeps, verificationFor } from './verification.ts';
 
 export interface WorkerPool {
   readonly workers: ReadonlyMap<string, Worker<BatchJobData>>;
@@ -40,6 +41,8 @@ export interface WorkerDeps {
   onCallbackDue?: (purgeId: string) => Promise<void>;
   /** Tells what each batch was charged against daily quotas, so one that ends unaccepted gives it back. */
   quota?: Pick<QuotaLedger, 'chargesOf'>;
+  /** For CDNs that verify (cdns[].verify): how stale URLs are sent again, and names resolved for checks. */
+  verification?: Omit<VerificationDeps, 'now'>;
 }
 
 /** How long jobs aborted at shutdown get to move themselves back to the queue before Redis is cut. */
@@ -58,6 +61,13 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
   // Follow-up flushes go through the workers' own queues (their connections wait out a Redis blip).
   const flushQueues = new Map<string, Queue<BatchJobData>>();
   const flushes = createFlushScheduler(flushQueues, flushSettings(config));
+
+  const verifying = (cdn: Config['cdns'][number], provider: Provider) => {
+    const verification = deps.verification && verificationFor(cdn, provider, { ...deps.verification, now });
+    if (cdn.verify && !deps.verification)
+      log.warn({ cdnId: cdn.id }, 'verify is set, but nothing to re-purge with');
+    return verification ? { verification } : {};
+  };
 
   config.cdns.forEach((cdn, index) => {
     const provider = providers.get(cdn.id);
@@ -82,6 +92,7 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
       chargesOf: (target, queuedAt) => deps.quota?.chargesOf(provider, target, queuedAt) ?? [],
       flushes,
       callBudget: callBudgetOf(provider),
+      ...verifying(cdn, provider),
     });
     const worker = new Worker<BatchJobData>(queueName(cdn.id), processor, {
       connection,

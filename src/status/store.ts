@@ -9,6 +9,7 @@ import {
   type PurgeBatchStatus,
   type PurgeStatus,
   type TargetCounts,
+  verificationOf,
 } from '../model/status.ts';
 import type { RedisClient } from '../queue/connection.ts';
 import {
@@ -114,6 +115,8 @@ export interface AcceptRequest {
   idempotencyWindowSeconds?: number;
   /** The purge this one sends again (a replay), named in its record and status. */
   replayOf?: string;
+  /** The batch whose stale edges this purge sends again (a verification's re-purge). */
+  repurgeOf?: string;
 }
 
 export type AcceptResult =
@@ -171,8 +174,13 @@ export interface StatusStore {
   accept(request: AcceptRequest): Promise<AcceptResult>;
   /** Moves the oldest pending targets of a CDN into a new batch; undefined when none were pending. */
   take(request: TakeRequest): Promise<TakeResult>;
-  /** What a batch sends to its CDN, and the purges waiting on it. */
-  batchTarget(batchId: string): Promise<{ target: PurgeTarget; purgeIds: string[] } | undefined>;
+  /**
+   * What a batch sends to its CDN, and the purges waiting on it; `checkedElsewhere`: its URLs only
+   * verification re-purges asked for (the batches that sent those re-purges check them, not this one).
+   */
+  batchTarget(
+    batchId: string,
+  ): Promise<{ target: PurgeTarget; purgeIds: string[]; checkedElsewhere?: string[] } | undefined>;
   /**
    * Applies a patch (and counter increments) unless the batch has already reached a terminal state. When
    * the patch ends the batch, every purge it carries is counted down; and a batch the CDN never accepted
@@ -334,6 +342,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       priority: request.priority ?? 'normal',
       ...(label === undefined ? {} : { label }),
       ...(request.replayOf === undefined ? {} : { replayOf: request.replayOf }),
+      ...(request.repurgeOf === undefined ? {} : { repurgeOf: request.repurgeOf }),
     };
     const fields = [PURGE_FIELDS.meta, JSON.stringify(meta)];
     if (request.callbackUrl) fields.push(PURGE_FIELDS.callbackUrl, request.callbackUrl);
@@ -429,8 +438,18 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
     },
 
     async batchTarget(batchId) {
-      const [json, carries] = await redis.hmget(batchKey(prefix, batchId), 'target', 'carries');
-      return json ? readBatch(json, carries) : undefined;
+      const [json, carries, elsewhere] = await redis.hmget(
+        batchKey(prefix, batchId),
+        'target',
+        'carries',
+        'checkedElsewhere',
+      );
+      if (!json) return undefined;
+      const urls = elsewhere ? (JSON.parse(elsewhere) as unknown) : undefined;
+      // Lua's JSON writes an empty list as {}: none.
+      return Array.isArray(urls) && urls.length > 0
+        ? { ...readBatch(json, carries), checkedElsewhere: urls.map(String) }
+        : readBatch(json, carries);
     },
 
     async update(batch, patch, now, increments = {}, charges = []) {
@@ -520,7 +539,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       if (metaText === undefined) return undefined;
       const meta = JSON.parse(metaText) as Pick<
         PurgeStatus,
-        'id' | 'createdAt' | 'request' | 'cdns' | 'label' | 'replayOf'
+        'id' | 'createdAt' | 'request' | 'cdns' | 'label' | 'replayOf' | 'repurgeOf'
       >;
       const count = (field: string) => Number(hash[field] ?? 0);
       const targets: Record<string, TargetCounts> = {};
@@ -553,6 +572,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         ...(finishedAt === undefined ? {} : { finishedAt: Number(finishedAt) }),
         targets,
         batches,
+        ...verificationOf(batches),
       };
     },
   };

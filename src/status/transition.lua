@@ -16,7 +16,7 @@ local raw = redis.call('HGET', KEYS[1], 'status')
 if not raw then return { -1, 0 } end
 local batch = cjson.decode(raw)
 local function terminal(state)
-  return state == 'succeeded' or state == 'failed' or state == 'timed_out'
+  return state == 'succeeded' or state == 'failed' or state == 'timed_out' or state == 'stale'
 end
 
 local carries = nil
@@ -65,7 +65,9 @@ end
 batch.finishedAt = now
 redis.call('HSET', KEYS[1], 'status', cjson.encode(batch))
 redis.call('ZREM', KEYS[2], batch.batchId)
-local counter = ({ succeeded = 'ok:', failed = 'failed:', timed_out = 'timedout:' })[batch.state] .. batch.cdnId
+-- A batch whose edges stayed stale failed its purges: the CDN said done, the old copy is still served.
+local counted = batch.state == 'stale' and 'failed' or batch.state
+local counter = ({ succeeded = 'ok:', failed = 'failed:', timed_out = 'timedout:' })[counted] .. batch.cdnId
 -- The purge's end reads worst first, as its status does: any target failed, else any timed out.
 local function ending(record)
   local fields = redis.call('HGETALL', record)
@@ -85,8 +87,8 @@ for purgeId, count in pairs(carried()) do
   if redis.call('EXISTS', record) == 1 then
     redis.call('HINCRBY', record, counter, count)
     -- Why it did not succeed, for its end to tell: the first such batch's code, per way of ending.
-    if batch.state ~= 'succeeded' then
-      redis.call('HSETNX', record, 'code:' .. batch.state, batch.errorCode or '')
+    if counted ~= 'succeeded' then
+      redis.call('HSETNX', record, 'code:' .. counted, batch.errorCode or '')
     end
     -- Counting down (rather than scanning batches) keeps this O(purges carried), whatever their size.
     local left = redis.call('HINCRBY', record, 'remaining', -count)

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { request } from 'undici';
 import { describeError } from '../errors.ts';
-import { createAddressGuard } from '../net/address-guard.ts';
+import { createAddressGuard, type HostLookup } from '../net/address-guard.ts';
 import { createGuardedDispatcher } from '../net/guarded-dispatcher.ts';
 import type { EdgeAnswer } from './freshness.ts';
 
@@ -15,7 +15,10 @@ export interface EdgeAddress {
 export interface ProbeRequest {
   /** The URL the purge named: its host goes in `Host` (and SNI), its path and query are asked for. */
   url: string;
-  edge: EdgeAddress;
+  /** Absent: the URL's host as DNS resolves it (`lookup`), every address it gives checked by the guard. */
+  edge?: EdgeAddress;
+  /** How a host name is resolved when no edge is given (tests give answers as data). */
+  lookup?: HostLookup;
   method?: 'HEAD' | 'GET';
   /** Extra request headers (a CDN's debug header, say); `host` cannot be set here. */
   headers?: Readonly<Record<string, string>>;
@@ -42,17 +45,20 @@ export async function probeEdge(probe: ProbeRequest): Promise<EdgeAnswer> {
     return { error: 'not a URL' };
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return { error: `not http(s): ${url.protocol}` };
-  if (isIP(probe.edge.address) === 0)
-    return { error: `edge address ${probe.edge.address} is not an IP address` };
-  const family = isIP(probe.edge.address) as 4 | 6;
-  // The URL's host resolves, for this request only, to the edge: the guard checks that address, the
-  // dispatcher dials only it, and Host, SNI and the certificate check keep the URL's own name.
+  const { edge } = probe;
+  if (edge && isIP(edge.address) === 0) return { error: `edge address ${edge.address} is not an IP address` };
+  // With an edge, the URL's host resolves, for this request only, to the edge: the guard checks that
+  // address, the dispatcher dials only it, and Host, SNI and the certificate check keep the URL's own name.
+  const pinned: HostLookup | undefined = edge
+    ? async () => [{ address: edge.address, family: isIP(edge.address) as 4 | 6 }]
+    : probe.lookup;
   const guard = createAddressGuard({
     allowHosts: probe.allowHosts,
-    lookup: async () => [{ address: probe.edge.address, family }],
+    lookupTimeoutMs: probe.timeoutMs,
+    ...(pinned ? { lookup: pinned } : {}),
   });
   const dispatcher = createGuardedDispatcher(guard, { connectTimeoutMs: probe.timeoutMs });
-  const port = probe.edge.port ?? (url.protocol === 'https:' ? 443 : 80);
+  const port = edge?.port ?? (url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80);
   const target = `${url.protocol}//${url.hostname}:${port}${url.pathname}${url.search}`;
   const signal = AbortSignal.timeout(probe.timeoutMs);
   try {

@@ -1,5 +1,6 @@
 import type { PurgeTarget } from '../../model/purge.ts';
-import type { PurgeStatus } from '../../model/status.ts';
+import type { PurgeBatchStatus, PurgeStatus } from '../../model/status.ts';
+import { describeVerification } from '../../model/verification-text.ts';
 import { DASHBOARD_PATH, EXPLORER_PATH } from '../plugins/dashboard.ts';
 import { type Html, html } from './html.ts';
 import { page, stateBadge, utc } from './layout.ts';
@@ -39,9 +40,17 @@ ${notice}
 ${status.finishedAt === undefined ? '' : html`<dt>Finished</dt><dd><time>${utc(status.finishedAt)}</time> UTC (${seconds(status.finishedAt - status.createdAt)})</dd>`}
 <dt>Asked for</dt><dd>${request(status)}</dd>
 ${replayOf}
+${status.verified === undefined ? '' : html`<dt>Verified at the edges</dt><dd>${status.verified ? 'yes' : 'no'}</dd>`}
 </dl>
 ${replayForms(view)}
-${view.timelines.map((timeline) => cdnSection(timeline, view.targets[timeline.cdnId], status.createdAt))}`,
+${view.timelines.map((timeline) =>
+  cdnSection(
+    timeline,
+    view.targets[timeline.cdnId],
+    status.createdAt,
+    status.batches.filter((batch) => batch.cdnId === timeline.cdnId),
+  ),
+)}`,
   );
 }
 
@@ -65,7 +74,13 @@ function replayForms(view: TimelineView): Html | string {
 </div>`;
 }
 
-function cdnSection(timeline: CdnTimeline, target: PurgeTarget | undefined, acceptedAt: number): Html {
+function cdnSection(
+  timeline: CdnTimeline,
+  target: PurgeTarget | undefined,
+  acceptedAt: number,
+  batches: readonly PurgeBatchStatus[],
+): Html {
+  const verified = batches.filter((batch) => batch.verification);
   const { counts } = timeline;
   const values = target
     ? [
@@ -81,6 +96,7 @@ function cdnSection(timeline: CdnTimeline, target: PurgeTarget | undefined, acce
 <p>${counts.succeeded} succeeded, ${counts.failed} failed, ${counts.timedOut} timed out, ${counts.pending} pending, of ${counts.total}</p>
 <details><summary>Targets</summary><ul>${values.slice(0, SHOWN_TARGETS).map((value) => html`<li><code>${value}</code></li>`)}${more > 0 ? html`<li class="muted">… and ${more} more</li>` : ''}</ul></details>
 <ol class="timeline">${timeline.events.map((event) => eventItem(event, acceptedAt))}</ol>
+${verified.map((batch) => html`<p class="verification">${batch.batchId}: ${describeVerification(batch.verification as NonNullable<PurgeBatchStatus['verification']>)}</p>`)}
 </section>`;
 }
 

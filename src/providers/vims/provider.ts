@@ -8,8 +8,9 @@ import {
   isSuccess,
   readAnswer,
 } from '../http.ts';
-import type { Provider, ProviderCheck, RemoteStatus } from '../provider.ts';
+import type { ListedEdge, Provider, ProviderCheck, RemoteStatus } from '../provider.ts';
 import { VIMS_TASK_PATHS, type VimsCdnConfig } from './config.ts';
+import { edgesOfService, type VimsListedService } from './edges.ts';
 import { mapTaskState, PATTERN_OVERHEAD, splitIntoBatches, toPurgeBody } from './mapping.ts';
 
 const KINDS: ReadonlySet<TargetKind> = new Set(['urls', 'dirs', 'pattern', 'all']);
@@ -31,6 +32,13 @@ export function createVimsProvider(config: VimsCdnConfig, deps: VimsDeps): Provi
     if (body !== undefined) headers['content-type'] = 'application/json';
     const request = { method, url: `${base}${path}`, headers, ...(signal ? { signal } : {}) };
     return deps.http.send(body === undefined ? request : { ...request, body: JSON.stringify(body) });
+  }
+
+  async function listServices(signal?: AbortSignal): Promise<VimsListedService[]> {
+    const response = await call('GET', '/api/services/cdn/', undefined, signal);
+    if (!isSuccess(response.status)) throw errorForStatus(response, 'VIMS services', vimsReason(response));
+    const json = parseJson(response, 'VIMS services') as { data?: unknown };
+    return Array.isArray(json.data) ? (json.data as VimsListedService[]) : [];
   }
 
   async function statusAt(path: string, remoteId: string, signal?: AbortSignal): Promise<RemoteStatus> {
@@ -117,11 +125,12 @@ export function createVimsProvider(config: VimsCdnConfig, deps: VimsDeps): Provi
       }
     },
 
+    async listEdges(signal): Promise<ListedEdge[]> {
+      return edgesOfService(await listServices(signal), config.cdnId, config.target);
+    },
+
     async check(signal): Promise<ProviderCheck> {
-      const response = await call('GET', '/api/services/cdn/', undefined, signal);
-      if (!isSuccess(response.status)) throw errorForStatus(response, 'VIMS services', vimsReason(response));
-      const json = parseJson(response, 'VIMS services') as { data?: unknown };
-      const services = Array.isArray(json.data) ? (json.data as VimsService[]) : [];
+      const services = (await listServices(signal)) as VimsService[];
       const service = services.find((s) => String(s.id) === config.cdnId);
       if (!service)
         return {
