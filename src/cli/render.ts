@@ -5,8 +5,15 @@ const BAR_WIDTH = 24;
 
 /** One line per CDN batch: a bar in a terminal, plain words otherwise. */
 export function renderStatus(status: PurgeStatus, tty: boolean): string[] {
+  const checking = Object.values(status.verification ?? {}).includes('checking');
   const verified =
-    status.verified === undefined ? '' : status.verified ? ', verified at the edges' : ', not verified';
+    status.verified === undefined
+      ? ''
+      : status.verified
+        ? ', verified at the edges'
+        : checking
+          ? ', being verified at the edges'
+          : ', not verified at the edges';
   const lines = [`purge ${status.id}: ${status.state}${verified}`];
   for (const batch of status.batches) {
     const progress = Math.round(batch.progress ?? (batch.state === 'succeeded' ? 100 : 0));

@@ -21,8 +21,9 @@ async function main(): Promise<void> {
   const token = process.env.SIM_VIMS_TOKEN || DEFAULT_VIMS_TOKEN;
   const quantilUser = process.env.SIM_QUANTIL_USER || DEFAULT_QUANTIL_ACCOUNT.user;
   const quantilKey = process.env.SIM_QUANTIL_KEY || DEFAULT_QUANTIL_ACCOUNT.apiKey;
-  // Per CDN: SIM_EDGES=2 starts two VIMS edges (its CDN_HOSTs) and two QUANTIL edges, each on a free port.
-  const edgeCount = intFromEnv('SIM_EDGES', 0);
+  // Per CDN: two VIMS edges (its CDN_HOSTs) and two QUANTIL edges by default, each on a free loopback port,
+  // so the demo's purges are verified at the edge (examples/demo.json); SIM_EDGES=0 runs none.
+  const edgeCount = intFromEnv('SIM_EDGES', 2);
 
   const sim = await startSimulator({
     host,

@@ -33,6 +33,26 @@ describe('probing an edge', () => {
     expect(edge.requests).toHaveLength(0);
   });
 
+  it("with no edge, asks the URL's host where the lookup sends it, through the same guard", async () => {
+    const { edge, address } = await oneEdge();
+    const lookup = async () => [{ address: '127.0.0.1', family: 4 }];
+    const url = `http://www.example.com:${address.port}/news/today.html`;
+    expect(await probeEdge({ url, lookup, timeoutMs: 2_000, allowHosts: ['127.0.0.1'] })).toMatchObject({
+      status: 200,
+    });
+    expect(edge.requests.at(-1)).toMatchObject({ host: `www.example.com:${address.port}` });
+    // Private and link-local answers are refused before any connection is made (given as data only).
+    for (const refused of ['10.0.0.5', '169.254.169.254', '192.168.1.20']) {
+      const answer = await probeEdge({
+        url: PAGE,
+        lookup: async () => [{ address: refused, family: 4 }],
+        timeoutMs: 500,
+        allowHosts: ['127.0.0.1'],
+      });
+      expect(answer).toMatchObject({ error: expect.stringMatching(/private|link-local/) });
+    }
+  });
+
   it('asks only http(s) URLs, and only an IP address as the edge', async () => {
     const allowHosts = ['127.0.0.1'];
     expect(
