@@ -307,6 +307,23 @@ export const configSchema = z
         });
       ids.add(cdn.id);
     });
+    config.cdns.forEach((cdn, index) => {
+      const { verify } = cdn;
+      if (!verify) return;
+      if (verify.edges === 'listing' && cdn.provider !== 'vims')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cdns', index, 'verify', 'edges'],
+          message: `${cdn.provider} has no listing of its edges: name them, or use dns`,
+        });
+      const waits = verify.delayMs + (verify.repeatAfterMs ?? 0);
+      if (waits >= verify.deadlineMs)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cdns', index, 'verify', 'deadlineMs'],
+          message: `must be longer than delayMs + repeatAfterMs (${waits} ms): the first check would come after it`,
+        });
+    });
     const tokenNames = new Set<string>();
     config.api.tokens.forEach((token, index) => {
       if (tokenNames.has(token.name))

@@ -5,7 +5,7 @@ import { allowEntryKind } from '../net/address-guard.ts';
 /** An edge to ask directly: an IP address (never a name: what is dialled is what the guard checked). */
 const edgeAddressSchema = z.strictObject({
   address: z.string().refine((value) => isIP(value) !== 0, 'must be an IPv4 or IPv6 address'),
-  /** Default: the URL's own port (80 for http, 443 for https). */
+  /** Default: 80 for http, 443 for https (never a port the purged URL names). */
   port: z.number().int().min(1).max(65_535).optional(),
   /** Shown in a purge's status beside the address (a VIMS CDN_HOST's name, say). */
   name: z.string().min(1).max(200).optional(),
@@ -34,7 +34,7 @@ export const verifySchema = z
     edges: z
       .union([z.literal('listing'), z.literal('dns'), z.array(edgeAddressSchema).min(1).max(64)])
       .optional(),
-    /** The port edges from the listing are asked on when the listing names none (default: the URL's). */
+    /** The port edges from the listing are asked on when the listing names none (default: 80 or 443). */
     edgePort: z.number().int().min(1).max(65_535).optional(),
     method: z.enum(['HEAD', 'GET']).default('HEAD'),
     /**

@@ -3,7 +3,7 @@ import type { EdgeCheck } from '../model/status.ts';
 
 /**
  * Where checking a batch's edges stands (pipeline/verify-step.ts): what the next run of the job does, and
- * what it needs to do it after a crash. Bounded: at most the URLs of one check and 20 stale checks.
+ * what it needs to do it after a crash. Bounded: ids, counters and at most 20 stale checks (URLs cut short).
  */
 export interface VerifyJobState {
   /** `repeat`: the repeat purge (verify.repeatAfterMs) comes next; `check`: a round of checks; `repurge`:
@@ -13,11 +13,13 @@ export interface VerifyJobState {
   repurges: number;
   /** When the CDN accepted what the next check is judged against (the purge, or the latest re-purge). */
   since: number;
-  /** The URLs the next check asks (the stale ones, after a re-purge); absent: a sample of the batch's. */
-  urls?: string[];
+  /** The re-purge whose URLs (its plan) the next check asks; absent: a sample of the batch's own. */
+  recheck?: string;
   /** The re-purge (or repeat) being waited for, and every one sent. */
   repurgeId?: string;
   repurgeIds?: string[];
+  /** How often the wait for it has looked (each look waits longer). */
+  looks?: number;
   /** What the last round found stale, for the batch's end should the re-purges not fix it. */
   stale?: EdgeCheck[];
   edges?: string[];

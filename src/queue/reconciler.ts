@@ -4,6 +4,7 @@ import type { PurgeTarget } from '../model/purge.ts';
 import type { PipelineEvents, RepairKind } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
+import { verificationGivenUp } from '../pipeline/verification.ts';
 import type { QuotaCharge, StatusStore } from '../status/store.ts';
 import type { RedisClient } from './connection.ts';
 import { type FlushScheduler, flushDeduplicationId, flushDeduplicationIds } from './flush.ts';
@@ -110,19 +111,21 @@ export function createReconciler(deps: ReconcilerDeps) {
               errorCode: 'DEADLINE_EXCEEDED' as const,
             },
           };
+      // A batch being verified was done at the CDN: it ends succeeded, its verification unverified.
+      const patch =
+        batch.state === 'verifying'
+          ? verificationGivenUp(
+              batch.verification,
+              `${ending.kind === 'batch_abandoned' ? `its job ended (${state})` : `its deadline passed while its job was ${state}`} before its edges were checked; ended by the reconciler`,
+            )
+          : ending.patch;
       // Crash window: none. The transition is the repair, and a re-run (or the job itself, later) finds the
       // batch already final and changes nothing. A batch the CDN never accepted gives its quota back here.
       const target = batch.remoteId ? undefined : (await deps.store.batchTarget(batch.batchId))?.target;
       const charges = target
         ? (deps.chargesOf?.(cdnId, target, batch.acceptedAt ?? batch.queuedAt) ?? [])
         : [];
-      const result = await deps.store.update(
-        { cdnId, batchId: batch.batchId },
-        ending.patch,
-        now(),
-        {},
-        charges,
-      );
+      const result = await deps.store.update({ cdnId, batchId: batch.batchId }, patch, now(), {}, charges);
       if (result.outcome === 'applied') repaired(cdnId, ending.kind, { batchId: batch.batchId, state });
       for (const purgeId of result.callbacksDue) await deps.onCallbackDue?.(purgeId);
     }

@@ -35,7 +35,8 @@ export async function replayPurge(
   const all = options.all === true;
   const unfinished: UnfinishedBatch[] = [];
   for (const batch of origin.batches) {
-    if (batch.state !== 'failed' && batch.state !== 'timed_out') continue;
+    // A stale batch failed its purges too: the CDN said done, edges kept the old copy.
+    if (batch.state !== 'failed' && batch.state !== 'timed_out' && batch.state !== 'stale') continue;
     const carried = await store.batchTarget(batch.batchId);
     if (carried) unfinished.push({ cdnId: batch.cdnId, target: carried.target });
   }

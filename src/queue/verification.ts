@@ -36,7 +36,7 @@ export function verificationFor(
   });
   return {
     config,
-    check: (urls, acceptedAt) => checker.check(urls, acceptedAt),
+    check: (urls, acceptedAt, signal) => checker.check(urls, acceptedAt, signal),
     repurge: (target, of) => deps.repurge(cdn.id, target, of),
   };
 }

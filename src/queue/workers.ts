@@ -6,6 +6,7 @@ import type { PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { submitRetryDelay } from '../pipeline/backoff.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
+import { summary, verificationGivenUp } from '../pipeline/verification.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { QuotaLedger } from '../status/quota.ts';
 import type { StatusStore } from '../status/store.ts';
@@ -145,13 +146,15 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
       const target = job.data.remoteId ? undefined : (await store.batchTarget(batchId))?.target;
       const charges =
         target && deps.quota ? deps.quota.chargesOf(provider, target, job.data.acceptedAt ?? now()) : [];
-      const result = await store.update(
-        { cdnId, batchId },
-        { state: 'failed', error: error.message, errorCode: errorCodeOf(error) },
-        now(),
-        {},
-        charges,
-      );
+      // A batch the CDN reported done, failed for good while its edges were checked, still succeeded.
+      const patch =
+        job.data.step === 'verify'
+          ? verificationGivenUp(
+              job.data.verify && summary(job.data.verify, 'unverified'),
+              `its job failed before its edges were checked: ${error.message}`,
+            )
+          : { state: 'failed' as const, error: error.message, errorCode: errorCodeOf(error) };
+      const result = await store.update({ cdnId, batchId }, patch, now(), {}, charges);
       if (result.outcome === 'applied') {
         log.warn(
           { cdnId, batchId, jobId: job.id, state: 'failed', reason: error.message, code: errorCodeOf(error) },

@@ -172,7 +172,10 @@ function matchesRecord(status: PurgeStatus, query: ListQuery): boolean {
 export function summaryOf(status: PurgeStatus): PurgeSummary {
   const errorCodes = new Set<ErrorCode>();
   for (const batch of status.batches) {
-    if ((batch.state === 'failed' || batch.state === 'timed_out') && batch.errorCode)
+    if (
+      (batch.state === 'failed' || batch.state === 'timed_out' || batch.state === 'stale') &&
+      batch.errorCode
+    )
       errorCodes.add(batch.errorCode);
   }
   return {

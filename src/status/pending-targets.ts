@@ -22,3 +22,16 @@ export function readBatchTarget(json: string): PurgeTarget {
     ...(raw.all === true ? { all: true } : {}),
   };
 }
+
+/** The target a list of pending members (as pendingMembers writes them) makes up. */
+export function targetOfMembers(members: readonly string[]): PurgeTarget {
+  const target: PurgeTarget = { urls: [], dirs: [] };
+  for (const member of members) {
+    const value = member.slice(2);
+    if (member === 'a') target.all = true;
+    else if (member.startsWith('u ')) target.urls.push(value);
+    else if (member.startsWith('d ')) target.dirs.push(value);
+    else if (member.startsWith('p ')) target.pattern = value;
+  }
+  return target;
+}

@@ -26,7 +26,7 @@ import {
   waitingKey,
 } from './keys.ts';
 import { createPurgeLister, type ListPage } from './list.ts';
-import { pendingMembers, readBatchTarget } from './pending-targets.ts';
+import { pendingMembers, readBatchTarget, targetOfMembers } from './pending-targets.ts';
 
 /** Fields a step may change; `null` clears a field (an error that no longer applies). */
 export type BatchPatch = {
@@ -175,12 +175,12 @@ export interface StatusStore {
   /** Moves the oldest pending targets of a CDN into a new batch; undefined when none were pending. */
   take(request: TakeRequest): Promise<TakeResult>;
   /**
-   * What a batch sends to its CDN, and the purges waiting on it; `checkedElsewhere`: its URLs only
+   * What a batch sends to its CDN, and the purges waiting on it; `repurgeOnly`: its targets only
    * verification re-purges asked for (the batches that sent those re-purges check them, not this one).
    */
   batchTarget(
     batchId: string,
-  ): Promise<{ target: PurgeTarget; purgeIds: string[]; checkedElsewhere?: string[] } | undefined>;
+  ): Promise<{ target: PurgeTarget; purgeIds: string[]; repurgeOnly?: PurgeTarget } | undefined>;
   /**
    * Applies a patch (and counter increments) unless the batch has already reached a terminal state. When
    * the patch ends the batch, every purge it carries is counted down; and a batch the CDN never accepted
@@ -438,17 +438,17 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
     },
 
     async batchTarget(batchId) {
-      const [json, carries, elsewhere] = await redis.hmget(
+      const [json, carries, onlyRepurges] = await redis.hmget(
         batchKey(prefix, batchId),
         'target',
         'carries',
-        'checkedElsewhere',
+        'repurgeOnly',
       );
       if (!json) return undefined;
-      const urls = elsewhere ? (JSON.parse(elsewhere) as unknown) : undefined;
+      const members = onlyRepurges ? (JSON.parse(onlyRepurges) as unknown) : undefined;
       // Lua's JSON writes an empty list as {}: none.
-      return Array.isArray(urls) && urls.length > 0
-        ? { ...readBatch(json, carries), checkedElsewhere: urls.map(String) }
+      return Array.isArray(members) && members.length > 0
+        ? { ...readBatch(json, carries), repurgeOnly: targetOfMembers(members.map(String)) }
         : readBatch(json, carries);
     },
 

@@ -128,7 +128,7 @@ end
 
 local target = { urls = {}, dirs = {} }
 local carries = {}
-local checkedElsewhere = {}
+local repurgeOnly = {}
 for _, entry in ipairs(picked) do
   local member = entry[1]
   local kind = string.sub(member, 1, 1)
@@ -147,9 +147,9 @@ for _, entry in ipairs(picked) do
       carries[purgeId] = (carries[purgeId] or 0) + 1
       if string.sub(purgeId, 1, 3) ~= 'rp-' then onlyRepurges = false end
     end
-    -- A URL only verification re-purges (ids `rp-...`) asked for is checked by the batch that sent them:
-    -- checked here too, a copy still stale would send a re-purge of its own, and so on for ever.
-    if onlyRepurges and kind == 'u' then checkedElsewhere[#checkedElsewhere + 1] = value end
+    -- A target only verification re-purges (ids `rp-...`) asked for is checked (and repeated) by the batch
+    -- that sent them: checked here too, a copy still stale would send a re-purge of its own, and so on.
+    if onlyRepurges then repurgeOnly[#repurgeOnly + 1] = member end
   end
 end
 if all then target.all = true end
@@ -175,7 +175,7 @@ end
 -- cjson writes an empty table as {}, which reads back as an object either way.
 redis.call('HSET', BATCH, 'status', cjson.encode(status), 'target', cjson.encode(target),
   'carries', cjson.encode(carried))
-if #checkedElsewhere > 0 then redis.call('HSET', BATCH, 'checkedElsewhere', cjson.encode(checkedElsewhere)) end
+if #repurgeOnly > 0 then redis.call('HSET', BATCH, 'repurgeOnly', cjson.encode(repurgeOnly)) end
 redis.call('EXPIRE', BATCH, ttl)
 redis.call('ZADD', OPEN, now, ARGV[1])
 redis.call('SET', MARKER, ARGV[1], 'EX', ttl)

@@ -25,8 +25,11 @@ export interface CheckRound {
 }
 
 export interface EdgeChecker {
-  /** Asks every edge for every URL once and judges each answer against `acceptedAt`. Never throws. */
-  check(urls: readonly string[], acceptedAt: number): Promise<CheckRound>;
+  /**
+   * Asks every edge for every URL once and judges each answer against `acceptedAt`. Never throws; once
+   * `signal` aborts (our shutdown), the checks not yet started answer `aborted` (the caller lets go).
+   */
+  check(urls: readonly string[], acceptedAt: number, signal?: AbortSignal): Promise<CheckRound>;
 }
 
 /**
@@ -48,31 +51,35 @@ export function createEdgeChecker(config: VerifyConfig, deps: EdgeCheckerDeps): 
     timeoutMs: config.timeoutMs,
     allowHosts: config.allowHosts,
   });
-  const limited = (label: string, ask: () => Promise<EdgeAnswer>) => {
+  const limited = (label: string, ask: () => Promise<EdgeAnswer>, signal?: AbortSignal) => {
     let queue = perEdge.get(label);
     if (!queue) {
       queue = new PQueue({ concurrency: config.concurrencyPerEdge });
       perEdge.set(label, queue);
     }
-    return queue.add(() => rate.add(ask));
+    const unlessAborted = (): Promise<EdgeAnswer> =>
+      signal?.aborted ? Promise.resolve({ error: 'aborted: shutting down' }) : ask();
+    return queue.add(() => rate.add(unlessAborted));
   };
 
   /** The origin's current ETag and Last-Modified for a URL, when an origin is configured and answers 2xx. */
   async function originValidators(
     url: string,
+    signal?: AbortSignal,
   ): Promise<{ etag?: string; lastModified?: string } | undefined> {
     const { origin } = config;
     if (!origin) return undefined;
-    const asked = new URL(url);
-    if (origin.protocol) asked.protocol = `${origin.protocol}:`;
-    const answer = await limited('origin', () =>
-      probe({
-        ...request(asked.toString(), {
-          address: origin.address,
-          ...(origin.port ? { port: origin.port } : {}),
+    const edge = { address: origin.address, ...(origin.port ? { port: origin.port } : {}) };
+    const answer = await limited(
+      'origin',
+      () =>
+        probe({
+          ...request(url, edge),
+          // The origin is asked over its own protocol when set, not the edges' scheme.
+          ...(origin.protocol ? { url: withScheme(url, origin.protocol) } : {}),
+          method: 'HEAD',
         }),
-        method: 'HEAD',
-      }),
+      signal,
     );
     if ('error' in answer || answer.status < 200 || answer.status >= 300) return undefined;
     const text = (name: string) => {
@@ -85,15 +92,15 @@ export function createEdgeChecker(config: VerifyConfig, deps: EdgeCheckerDeps): 
   }
 
   return {
-    async check(urls, acceptedAt) {
+    async check(urls, acceptedAt, signal) {
       const { edges, note } = await deps.edges.current();
       if (edges.length === 0) return { checks: [], edges: [], note: note ?? 'no edges to ask' };
       const checks = await Promise.all(
         urls.map(async (url) => {
-          const origin = await originValidators(url);
+          const origin = await originValidators(url, signal);
           return Promise.all(
             edges.map(async ({ edge, label }): Promise<EdgeCheck> => {
-              const answer = await limited(label, () => probe(request(url, edge)));
+              const answer = await limited(label, () => probe(request(url, edge)), signal);
               const judged = judgeFreshness({
                 answer,
                 acceptedAt,

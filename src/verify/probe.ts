@@ -8,7 +8,7 @@ import type { EdgeAnswer } from './freshness.ts';
 /** One CDN edge to ask: the address to connect to (a VIMS CDN_HOST's ip, or a configured edge) and its port. */
 export interface EdgeAddress {
   address: string;
-  /** Default: the URL's own port (80 or 443). */
+  /** Default: 80 for http, 443 for https, whatever port the URL names. */
   port?: number;
 }
 
@@ -58,7 +58,10 @@ export async function probeEdge(probe: ProbeRequest): Promise<EdgeAnswer> {
     ...(pinned ? { lookup: pinned } : {}),
   });
   const dispatcher = createGuardedDispatcher(guard, { connectTimeoutMs: probe.timeoutMs });
-  const port = edge?.port ?? (url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80);
+  const schemePort = url.protocol === 'https:' ? 443 : 80;
+  // An edge is asked on its own port, never one the purged URL names: whoever sends a purge must not pick
+  // the ports we dial on an edge's (perhaps internal, allowed) address. Without an edge, the URL is public.
+  const port = edge ? (edge.port ?? schemePort) : url.port ? Number(url.port) : schemePort;
   const target = `${url.protocol}//${url.hostname}:${port}${url.pathname}${url.search}`;
   const signal = AbortSignal.timeout(probe.timeoutMs);
   try {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { PurgeError } from '../../src/errors.ts';
-import { VIMS_ENTRY } from './fixtures.ts';
+import { QUANTIL_ENTRY, VIMS_ENTRY } from './fixtures.ts';
 
 function messageOf(verify: unknown): string {
   try {
@@ -43,6 +43,14 @@ describe('cdns[].verify', () => {
     expect(message).toContain('cdns[0].verify.headers.Host: Host cannot be set on a check');
     expect(message).toContain('cdns[0].verify.allowHosts[0]');
     expect(message).toContain('cdns[0].verify.sample');
+  });
+
+  it('refuses a listing of edges for a CDN that has none, and a deadline the first check would come after', () => {
+    const quantil = () => parseConfig({ cdns: [{ ...QUANTIL_ENTRY, verify: { edges: 'listing' } }] }, {});
+    expect(quantil).toThrow(/cdns\[0\]\.verify\.edges: quantil has no listing of its edges/);
+    expect(messageOf({ delayMs: 5_000, repeatAfterMs: 60_000, deadlineMs: 60_000 })).toContain(
+      'cdns[0].verify.deadlineMs: must be longer than delayMs + repeatAfterMs (65000 ms)',
+    );
   });
 
   it('refuses an unknown key with its path', () => {

@@ -53,6 +53,20 @@ describe('probing an edge', () => {
     }
   });
 
+  it("asks an edge on its own port (or the scheme's), never on a port the purged URL names", async () => {
+    const { edge, address } = await oneEdge();
+    // The URL names the edge's real port; the edge is given without one, so 80 is asked (nothing there).
+    const url = `http://www.example.com:${address.port}/news/today.html`;
+    const answer = await probeEdge({
+      url,
+      edge: { address: '127.0.0.1' },
+      timeoutMs: 1_000,
+      allowHosts: ['127.0.0.1'],
+    });
+    expect(answer).toHaveProperty('error');
+    expect(edge.requests).toHaveLength(0);
+  });
+
   it('asks only http(s) URLs, and only an IP address as the edge', async () => {
     const allowHosts = ['127.0.0.1'];
     expect(

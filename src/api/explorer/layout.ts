@@ -50,8 +50,8 @@ th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(-
 th { font-size: 12px; color: var(--muted); font-weight: 500; }
 td.target { word-break: break-all; }
 .state { font-weight: 600; }
-.state-succeeded { color: var(--ok); } .state-failed { color: var(--bad); } .state-timed_out { color: var(--warn); }
-.state-running, .state-queued, .state-submitted, .state-submitting { color: var(--run); }
+.state-succeeded { color: var(--ok); } .state-failed, .state-stale { color: var(--bad); } .state-timed_out { color: var(--warn); }
+.state-running, .state-queued, .state-submitted, .state-submitting, .state-verifying { color: var(--run); }
 .error { color: var(--bad); border: 1px solid var(--bad); padding: .5rem .75rem; }
 .notice { border: 1px solid var(--line); padding: .5rem .75rem; }
 .muted, time { color: var(--muted); }
