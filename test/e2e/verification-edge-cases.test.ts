@@ -66,13 +66,13 @@ describe('verification, at its edges', () => {
         expect(vimsBatch((await service.runtime.store.get(id)) as PurgeStatus)?.state).toBe('verifying'),
       { timeout: 10_000, interval: 10 },
     );
-    const batch = vimsBatch((await service.runtime.store.get(id)) as PurgeStatus);
+    const batchId = vimsBatch((await service.runtime.store.get(id)) as PurgeStatus)?.batchId ?? '';
     // The job vanishes (as a crash at the wrong moment, or a hand on the dashboard, could make it).
     const queue = new Queue(queueName('vims-main'), {
       connection: service.redis,
       prefix: service.config.redis.prefix,
     });
-    await queue.remove((batch?.batchId as string).slice('vims-main-'.length));
+    await queue.remove(batchId.slice('vims-main-'.length));
     await queue.close();
 
     const status = await service.waitForFinish(id);

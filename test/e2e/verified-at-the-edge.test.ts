@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { PurgeStatus } from '../../src/model/status.ts';
 import type { Edge } from '../../src/simulator/edges/fleet.ts';
-import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
+import { startSimulator } from '../../src/simulator/server.ts';
 import { type Receiver, startReceiver } from '../harness/receiver.ts';
 import { checksAt, open, page, rig, vimsBatch } from '../harness/verify-rig.ts';
 
