@@ -30,6 +30,12 @@ export const ERROR_CODES = {
   NOT_REPLICATED:
     'the purge is accepted on the Redis primary, but fewer replicas than redis.waitReplicas asks acknowledged it in time; retry with the same idempotency key, which maps to this purge and enqueues nothing twice',
   INTERNAL: 'an unexpected error; see the service log',
+  API_UNREACHABLE:
+    'HTTP client (purge-worker/client): the purge-worker API could not be reached, or did not answer within the client timeout; a purge sent may or may not be accepted: retry with the same idempotency key',
+  API_BAD_RESPONSE:
+    'HTTP client (purge-worker/client): the API answered something it never sends (not JSON, over the size cap, an unknown error code, a redirect)',
+  WAIT_TIMEOUT:
+    'HTTP client (purge-worker/client): waiting for a purge to end gave up after its timeout; the purge goes on (no worker running is the usual cause)',
   CDN_NETWORK: 'the CDN could not be reached (connection refused or reset, DNS) — transient',
   CDN_TIMEOUT: 'the CDN did not answer within the configured timeouts — transient',
   CDN_RATE_LIMITED: 'the CDN answered 429 — transient, honours Retry-After',
