@@ -162,6 +162,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     if (outcome.kind === 'wait') {
       // Data first, then the move: a crash between the two re-runs the step with the new data.
       if (!outcome.persisted) await job.updateData(outcome.data);
+      await showProgress(job, progressOf(outcome.data));
       await job.moveToDelayed(outcome.until, token);
       throw new DelayedError();
     }
@@ -169,6 +170,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     for (const purgeId of outcome.callbacksDue) await deps.onCallbackDue?.(purgeId);
     if (outcome.kind === 'skipped') return { skipped: 'the batch had already ended' };
     if (outcome.state !== 'succeeded') throw new UnrecoverableError(`${outcome.state}: ${outcome.reason}`);
+    await showProgress(job, 100);
     return { state: outcome.state };
   }
 
@@ -191,6 +193,22 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       throw error;
     }
   };
+}
+
+/** The CDN's progress, as the step last saw it (a verifying batch is done at the CDN: 100). */
+function progressOf(data: BatchJobData): number | undefined {
+  if (data.step === 'verify') return 100;
+  const seen = (data as BatchJobData & { progress?: unknown }).progress;
+  return typeof seen === 'number' ? seen : undefined;
+}
+
+/**
+ * Shows the CDN's progress on the dashboard (BullMQ's job progress, bull-board's bar), only when it moved:
+ * a write per change, not per poll. Cosmetic: failing here must not fail the step.
+ */
+async function showProgress(job: Job<BatchJobData>, progress: number | undefined): Promise<void> {
+  if (progress === undefined || job.progress === progress) return;
+  await job.updateProgress(progress).catch(() => {});
 }
 
 /** What the processor throws on purpose to tell BullMQ where the job goes next: never a failure of ours. */
