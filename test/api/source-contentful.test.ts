@@ -132,7 +132,7 @@ describe('POST /v1/sources/<name> with the contentful preset', () => {
     const first = await api.deliver('contentful', ...args(delivery(event, { eventId: 'evt-dup' })));
     expect(first.statusCode).toBe(202);
     const keys = await api.keys();
-    // Contentful re-signs a redelivery: a new timestamp, the same idempotency key.
+    // A redelivery comes signed anew (the toolkit's 30 s TTL refuses old signatures), under the same key.
     const again = await api.deliver(
       'contentful',
       ...args(delivery(event, { eventId: 'evt-dup', timestamp: Date.now() + 1 })),
