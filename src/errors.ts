@@ -18,6 +18,8 @@ export const ERROR_CODES = {
     "a bulk purge while that CDN's backlog of bulk targets is full (cdns[].maxBulkBacklog); nothing was enqueued, retry after Retry-After (urgent and normal purges are never refused so)",
   UNAUTHORIZED: 'missing or wrong bearer token',
   SIGNATURE_INVALID: 'a webhook signature is missing, stale or does not match the body',
+  TEMPLATE_FIELD_MISSING:
+    "a webhook source's URL template names a field the event does not have (or has empty, or not as a string or number); nothing was enqueued",
   DASHBOARD_ACTION_FORBIDDEN:
     'the dashboard does not allow this action (read-only, or a change that would leave a purge unfinished)',
   NOT_FOUND: 'no such purge (unknown id, or its status has expired)',

@@ -11,6 +11,7 @@ import { metricsRoutes } from './routes/metrics.ts';
 import { purgeListRoutes } from './routes/purge-list.ts';
 import { purgeRoutes } from './routes/purges.ts';
 import { replayRoutes } from './routes/replay.ts';
+import { sourceRoutes } from './routes/sources.ts';
 
 export interface AppDeps {
   runtime: Runtime;
@@ -59,6 +60,7 @@ export async function buildApp({ runtime, log }: AppDeps): Promise<FastifyInstan
   await app.register(metricsRoutes, { runtime });
   const secret = api.webhook.secret;
   if (secret) await app.register(eventRoutes, { runtime, secret });
+  if (api.sources.length > 0) await app.register(sourceRoutes, { runtime });
   const { dashboard } = runtime.config;
   if (dashboard.users.length > 0) {
     await app.register(dashboardPlugin, { runtime, users: dashboard.users, readOnly: dashboard.readOnly });

@@ -6,6 +6,7 @@ import { quantilSettingsSchema } from '../providers/quantil/config.ts';
 import { vimsSettingsSchema } from '../providers/vims/config.ts';
 import { cdnEntryBaseSchema } from './cdn-entry.ts';
 import { policySchema } from './policy.ts';
+import { sourceSchema } from './sources.ts';
 
 export const vimsCdnSchema = cdnEntryBaseSchema.extend(vimsSettingsSchema.shape);
 export const quantilCdnSchema = cdnEntryBaseSchema.extend(quantilSettingsSchema.shape);
@@ -203,6 +204,8 @@ export const apiSchema = z.strictObject({
       priority: prioritySchema.optional(),
     })
     .prefault({}),
+  /** CMS webhooks as each CMS sends them, at POST /v1/sources/<name> (see config/sources.ts). */
+  sources: z.array(sourceSchema).default([]),
 });
 
 export const dashboardSchema = z.strictObject({
@@ -333,6 +336,24 @@ export const configSchema = z
           message: `duplicate token name "${token.name}"`,
         });
       tokenNames.add(token.name);
+    });
+    const sourceNames = new Set<string>();
+    config.api.sources.forEach((source, index) => {
+      if (sourceNames.has(source.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['api', 'sources', index, 'name'],
+          message: `duplicate source name "${source.name}"`,
+        });
+      sourceNames.add(source.name);
+      source.cdns?.forEach((cdnId, cdnIndex) => {
+        if (!ids.has(cdnId))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['api', 'sources', index, 'cdns', cdnIndex],
+            message: `unknown CDN id "${cdnId}"`,
+          });
+      });
     });
     if (config.api.idempotencyWindowSeconds > config.statusTtlSeconds) {
       ctx.addIssue({

@@ -20,7 +20,21 @@ function fullConfig(): Record<string, unknown> {
     routes: [{ hosts: ['www.example.com'], cdns: ['vims-main'] }],
     policy: { submit: { attempts: 3 }, poll: { deadlineMs: 1000 }, http: { connectTimeoutMs: 100 } },
     worker: { lockDurationMs: 1000, keepCompleted: { count: 1 }, keepFailed: { count: 1 } },
-    api: { port: 0, tokens: [secret], webhook: { secret } },
+    api: {
+      port: 0,
+      tokens: [secret],
+      webhook: { secret },
+      sources: [
+        {
+          name: 'cms',
+          preset: 'generic',
+          secret,
+          signature: { header: 'x-sig', timestamp: { header: 'x-ts' } },
+          eventId: { header: 'x-id' },
+          templates: { '*': { urls: ['https://www.example.com/{id}'] } },
+        },
+      ],
+    },
     callbacks: { attempts: 2 },
     dashboard: { users: [{ username: 'ops', password: secret }] },
     metrics: { port: 0 },
@@ -58,6 +72,27 @@ const typos: Array<[string, Array<string | number>, string]> = [
   ],
   ['api.tokenz: unknown key (did you mean "tokens"?)', ['api'], 'tokenz'],
   ['api.webhook.secrte: unknown key (did you mean "secret"?)', ['api', 'webhook'], 'secrte'],
+  ['api.sources[0].signatur: unknown key (did you mean "signature"?)', ['api', 'sources', 0], 'signatur'],
+  [
+    'api.sources[0].signature.prefx: unknown key (did you mean "prefix"?)',
+    ['api', 'sources', 0, 'signature'],
+    'prefx',
+  ],
+  [
+    'api.sources[0].signature.timestamp.headr: unknown key (did you mean "header"?)',
+    ['api', 'sources', 0, 'signature', 'timestamp'],
+    'headr',
+  ],
+  [
+    'api.sources[0].eventId.feld: unknown key (did you mean "field"?)',
+    ['api', 'sources', 0, 'eventId'],
+    'feld',
+  ],
+  [
+    'api.sources[0].templates.*.url: unknown key (did you mean "urls"?)',
+    ['api', 'sources', 0, 'templates', '*'],
+    'url',
+  ],
   ['callbacks.attemps: unknown key (did you mean "attempts"?)', ['callbacks'], 'attemps'],
   ['dashboard.readonly: unknown key (did you mean "readOnly"?)', ['dashboard'], 'readonly'],
   [

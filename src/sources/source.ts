@@ -1,0 +1,38 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { VerifyResult } from '../callbacks/signature.ts';
+
+/** A webhook request as it arrived: what a signature may cover. */
+export interface ReceivedRequest {
+  method: string;
+  /** Path and query as sent (Contentful signs them). */
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** What a verified delivery says, read where its CMS puts it. */
+export interface SourceEvent {
+  /** The CMS's id of the event, the same on every redelivery; none, and the delivery is not deduplicated. */
+  id: string | undefined;
+  /** The event's name (`publish`, `update`, `published`, ...), matched against the source's `events`. */
+  name: string | undefined;
+  /** Picks the templates. */
+  contentType: string | undefined;
+  /** What template fields are read from. */
+  document: unknown;
+}
+
+/** One CMS's way of signing and of shaping its events. */
+export interface SourceScheme {
+  verify(request: ReceivedRequest, nowMs: number): VerifyResult;
+  read(headers: IncomingHttpHeaders, body: unknown): SourceEvent;
+  /** Event names that purge when the source names none; undefined: every event. */
+  defaultEvents: readonly string[] | undefined;
+}
+
+/** A string at `key` of an object (a JSON body), or undefined. */
+export function textAt(value: unknown, key: string): string | undefined {
+  if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
+  const found = (value as Record<string, unknown>)[key];
+  return typeof found === 'string' ? found : undefined;
+}
