@@ -91,10 +91,10 @@ describe('the completion callback', () => {
     // the two deliveries, with attempts to spare that a retry would have used.
     const job = await vi.waitFor(
       async () => {
-        const found = await callbacks?.getJob(`cb-${id}`);
-        const state = await found?.getState();
+        // The state first, then the job: a job read while still active carries no return value yet.
+        const state = await callbacks?.getJobState(`cb-${id}`);
         if (state !== 'completed' && state !== 'failed') throw new Error(`callback job is ${state}`);
-        return found;
+        return callbacks?.getJob(`cb-${id}`);
       },
       { timeout: 10_000, interval: 20 },
     );
