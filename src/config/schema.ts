@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { prioritySchema } from '../model/purge.ts';
 import { DEFAULT_MAX_URL_LENGTH, LARGEST_MAX_URL_LENGTH } from '../model/url.ts';
-import { allowEntryKind } from '../net/address-guard.ts';
 import { quantilSettingsSchema } from '../providers/quantil/config.ts';
 import { vimsSettingsSchema } from '../providers/vims/config.ts';
+import { allowHostsSchema } from './allow-hosts.ts';
 import { cdnEntryBaseSchema } from './cdn-entry.ts';
 import { policySchema } from './policy.ts';
 import { sourceSchema } from './sources.ts';
@@ -249,14 +249,7 @@ export const callbacksSchema = z
      * names, IP addresses (four-part decimal IPv4, or IPv6) and CIDRs. Every other non-public address is
      * refused at ingest and again at connect time.
      */
-    allowHosts: z
-      .array(
-        z.string().superRefine((entry, ctx) => {
-          const kind = allowEntryKind(entry);
-          if (typeof kind === 'object') ctx.addIssue({ code: 'custom', message: kind.invalid });
-        }),
-      )
-      .default([]),
+    allowHosts: allowHostsSchema,
   })
   .superRefine((callbacks, ctx) => {
     if (callbacks.perHostConcurrency > callbacks.concurrency)

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { allowEntryKind } from '../net/address-guard.ts';
+import { allowHostsSchema } from './allow-hosts.ts';
 
 /** An edge to ask directly: an IP address (never a name: what is dialled is what the guard checked). */
 const edgeAddressSchema = z.strictObject({
@@ -81,14 +81,7 @@ export const verifySchema = z
      * Edge (and origin) addresses allowed although not public, as `callbacks.allowHosts`: IPs and CIDRs.
      * Every other loopback, private or link-local address is refused before anything is sent.
      */
-    allowHosts: z
-      .array(
-        z.string().superRefine((entry, ctx) => {
-          const kind = allowEntryKind(entry);
-          if (typeof kind === 'object') ctx.addIssue({ code: 'custom', message: kind.invalid });
-        }),
-      )
-      .default([]),
+    allowHosts: allowHostsSchema,
     /** From the CDN reporting the batch done: past it a verification still waiting on a re-purge ends. */
     deadlineMs: z.number().int().min(1_000).max(86_400_000).default(600_000),
   })

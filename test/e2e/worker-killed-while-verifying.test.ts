@@ -6,6 +6,7 @@ import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { type Child, spawnNode } from '../harness/child.ts';
 import { type Receiver, startReceiver } from '../harness/receiver.ts';
 import { startTestService, TEST_VIMS_TOKEN, type TestService, testConfigInput } from '../harness/service.ts';
+import { verifyingVimsEntry } from '../harness/verify-rig.ts';
 
 /**
  * A worker process is SIGKILLed while a batch is being verified at its edges; a worker started afterwards
@@ -41,26 +42,7 @@ describe('a worker killed while a batch is being verified', () => {
   });
 
   function configWith(verify: Record<string, unknown>) {
-    const origin = new URL(sim.edges.origin.url as string);
-    return testConfigInput(sim.url, {}, [
-      {
-        id: 'vims-main',
-        provider: 'vims',
-        baseUrl: sim.url,
-        token: TEST_VIMS_TOKEN,
-        cdnId: 101,
-        target: 'all',
-        coalesce: { windowMs: 0 },
-        verify: {
-          allowHosts: ['127.0.0.1'],
-          scheme: 'http',
-          delayMs: 0,
-          timeoutMs: 5_000,
-          origin: { address: '127.0.0.1', port: Number(origin.port) },
-          ...verify,
-        },
-      },
-    ]);
+    return testConfigInput(sim.url, {}, [verifyingVimsEntry(sim, { timeoutMs: 5_000, ...verify })]);
   }
 
   async function startDoomedWorker(input: unknown): Promise<Child> {

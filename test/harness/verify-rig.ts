@@ -30,6 +30,32 @@ export interface Rig {
   publish(urls: string[]): void;
 }
 
+/**
+ * The VIMS entry of a service that checks the simulator's edges: on loopback, which a check may reach only
+ * when allowed; over plain HTTP, which the simulator's edges speak (the URLs the CMS publishes are https);
+ * against its origin. `verify` overrides any of it.
+ */
+export function verifyingVimsEntry(sim: Simulator, verify: Record<string, unknown> = {}) {
+  const origin = new URL(sim.edges.origin.url as string);
+  return {
+    id: 'vims-main',
+    provider: 'vims',
+    baseUrl: sim.url,
+    token: TEST_VIMS_TOKEN,
+    cdnId: 101,
+    target: 'all',
+    coalesce: { windowMs: 0 },
+    verify: {
+      allowHosts: ['127.0.0.1'],
+      delayMs: 0,
+      timeoutMs: 500,
+      scheme: 'http',
+      origin: { address: '127.0.0.1', port: Number(origin.port), protocol: 'http' },
+      ...verify,
+    },
+  };
+}
+
 export async function rig(
   verify: Record<string, unknown> = {},
   extra: Record<string, unknown> = {},
@@ -40,29 +66,7 @@ export async function rig(
     edges: { vims: 3, quantil: 0 },
   });
   open.push(sim);
-  const origin = new URL(sim.edges.origin.url as string);
-  const cdns = [
-    {
-      id: 'vims-main',
-      provider: 'vims',
-      baseUrl: sim.url,
-      token: TEST_VIMS_TOKEN,
-      cdnId: 101,
-      target: 'all',
-      coalesce: { windowMs: 0 },
-      verify: {
-        // The simulator's edges and origin are on loopback, which a check may reach only when allowed.
-        allowHosts: ['127.0.0.1'],
-        delayMs: 0,
-        timeoutMs: 500,
-        // The simulator's edges speak plain HTTP; the URLs the CMS publishes are https.
-        scheme: 'http',
-        origin: { address: '127.0.0.1', port: Number(origin.port), protocol: 'http' },
-        ...verify,
-      },
-      ...cdn,
-    },
-  ];
+  const cdns = [{ ...verifyingVimsEntry(sim, verify), ...cdn }];
   const service = startTestService(
     testConfigInput(
       sim.url,
