@@ -36,6 +36,16 @@ const pollFields = {
    * *yet* (a replica catching up) and polled again; after it, a 404 fails the batch.
    */
   notFoundGraceMs: z.number().int().min(0),
+  /**
+   * Aim polls at the end the CDN's progress predicts and learn this CDN's task durations (pipeline/
+   * poll-schedule.ts); `false`: the plain backoff, shortened by progress, that preceded it.
+   */
+  adaptive: z.boolean(),
+  /**
+   * Shortest wait between two polls of one task that the adaptive schedule plans (never more than the
+   * initial or the max interval either, so a config with tiny intervals keeps them tiny).
+   */
+  minIntervalMs: z.number().int().min(1),
 };
 const pollDefaults = {
   initialIntervalMs: 2_000,
@@ -44,6 +54,8 @@ const pollDefaults = {
   jitter: 0.2,
   deadlineMs: 900_000,
   notFoundGraceMs: 60_000,
+  adaptive: true,
+  minIntervalMs: 250,
 };
 
 const httpFields = {

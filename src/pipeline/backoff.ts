@@ -1,4 +1,4 @@
-import type { PollPolicy, SubmitPolicy } from '../config/policy.ts';
+import type { SubmitPolicy } from '../config/policy.ts';
 
 export type Random = () => number;
 
@@ -70,7 +70,11 @@ export interface PollProgress {
  * At a steady rate the rest takes elapsed × (100 − p) / p; we look again then (never sooner than the
  * initial interval), so a purge at 90% is not left waiting for a long backoff step.
  */
-export function nextPollDelay(state: PollProgress, policy: PollPolicy, random: Random = Math.random): number {
+export function nextPollDelay(
+  state: PollProgress,
+  policy: Exponential,
+  random: Random = Math.random,
+): number {
   let delay = exponentialDelay(state.polls, policy);
   const { progress } = state;
   if (progress !== undefined && progress > 0 && progress < 100) {
