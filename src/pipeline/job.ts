@@ -1,5 +1,6 @@
 import type { Priority } from '../model/purge.ts';
 import type { EdgeCheck } from '../model/status.ts';
+import type { PollTrack } from './poll-track.ts';
 
 /**
  * Where checking a batch's edges stands (pipeline/verify-step.ts): what the next run of the job does, and
@@ -51,6 +52,8 @@ export interface BatchJobData {
   submittedAt?: number;
   polls: number;
   lastProgress?: number;
+  /** What the polls saw of the CDN task's progress, for the adaptive schedule (pipeline/poll-track.ts). */
+  pollTrack?: PollTrack;
   /** When the job's current wait (the next poll) comes due: how the queue-age gauge tells waiting from delayed. */
   readyAt?: number;
   /** Set once the CDN reported the batch done and its edges are being checked (step `verify`). */

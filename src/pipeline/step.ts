@@ -8,6 +8,7 @@ import type { QuotaCharge, StatusStore, TakeResult } from '../status/store.ts';
 import { boundedRetryAfter, nextPollDelay, type Random } from './backoff.ts';
 import { finish, NO_ERROR, ref, timedOut } from './finish.ts';
 import type { BatchJobData, StepOutcome, TakenBatchJobData } from './job.ts';
+import { type Polling, pollingOf } from './poll-plan.ts';
 import { startVerification, type VerificationContext, verifyStep } from './verify-step.ts';
 
 export interface StepContext {
@@ -35,6 +36,8 @@ export interface StepContext {
    * says nothing about the CDN, so the step is released rather than counted as failed.
    */
   signal?: AbortSignal;
+  /** The CDN's poll schedule and what it learnt of its tasks (pipeline/poll-plan.ts); default: unlearnt. */
+  polling?: Polling;
 }
 
 /**
@@ -143,8 +146,8 @@ async function submitStep(
   ctx.events?.emit('cdn:call', { cdnId: data.cdnId, op: 'submit', outcome: callOutcome() });
   // The CDN has it: from here the poll deadline counts, from now (the queue's time is behind it).
   const deadlineAt = submittedAt + laneDeadlines(ctx.policy, data.lane ?? 'normal').pollMs;
-  const delay = nextPollDelay({ polls: 0, elapsedMs: 0 }, ctx.policy.poll, ctx.random);
-  const until = Math.min(submittedAt + delay, deadlineAt);
+  const first = await pollingOf(ctx).first(submittedAt);
+  const until = Math.min(submittedAt + first.delayMs, deadlineAt);
   const next: BatchJobData = {
     ...data,
     step: 'poll',
@@ -152,6 +155,7 @@ async function submitStep(
     submittedAt,
     deadlineAt,
     polls: 0,
+    ...first.data,
     readyAt: until,
   };
   await ctx.checkpoint(next);
@@ -214,6 +218,7 @@ async function pollStep(data: TakenBatchJobData, ctx: StepContext): Promise<Step
   }
 
   if (status.state === 'succeeded') {
+    await pollingOf(ctx).finished(data, ctx.now());
     const { verification } = ctx;
     if (verification) return startVerification(data, { ...ctx, verification }, 1);
     return finish(data, ctx, { state: 'succeeded' }, { polls: 1 });
@@ -250,14 +255,9 @@ async function pollStep(data: TakenBatchJobData, ctx: StepContext): Promise<Step
   };
   await store.update(ref(data), { ...submitted, ...progressPatch, ...NO_ERROR }, now, { polls: 1 });
   log.debug({ state: status.state, progress: status.progress, polls }, 'purge still running');
-  const elapsedMs = now - (data.submittedAt ?? data.acceptedAt);
-  const delay = nextPollDelay(
-    { polls, elapsedMs, ...(status.progress === undefined ? {} : { progress: status.progress }) },
-    ctx.policy.poll,
-    ctx.random,
-  );
-  const until = Math.min(now + delay, data.deadlineAt);
-  return { kind: 'wait', until, data: { ...data, polls, ...progressPatch, readyAt: until } };
+  const next = await pollingOf(ctx).next(data, status, now);
+  const until = Math.min(now + next.delayMs, data.deadlineAt);
+  return { kind: 'wait', until, data: { ...data, polls, ...progressPatch, ...next.data, readyAt: until } };
 }
 
 function released(ctx: StepContext, op: 'submit' | 'poll'): StepOutcome {

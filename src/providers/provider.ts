@@ -33,7 +33,13 @@ export interface SubmitResult {
 
 /** What a CDN says about a submitted purge. A CDN reporting failure is a result, not an exception. */
 export type RemoteStatus =
-  | { state: 'pending' | 'running'; progress?: number; note?: string }
+  | {
+      state: 'pending' | 'running';
+      progress?: number;
+      /** When the CDN says the task started (ms since the epoch, its clock): VIMS's `start`. */
+      startedAt?: number;
+      note?: string;
+    }
   | { state: 'succeeded'; progress?: number }
   | { state: 'failed'; reason: string; progress?: number };
 

@@ -6,11 +6,13 @@ import type { PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { nextPollDelay } from '../pipeline/backoff.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
+import type { Polling } from '../pipeline/poll-plan.ts';
 import { runStep } from '../pipeline/step.ts';
 import type { VerificationContext } from '../pipeline/verify-step.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { QuotaCharge, StatusStore } from '../status/store.ts';
 import type { FlushScheduler } from './flush.ts';
+import { prioritisePoll } from './poll-priority.ts';
 import { pauseForRateLimit } from './rate-limit.ts';
 
 export interface BatchProcessorDeps {
@@ -32,6 +34,8 @@ export interface BatchProcessorDeps {
   callBudget: { maxItems: number; maxChars: number; charsOf: 'path' | 'url' };
   /** Set when this CDN checks its edges once a batch is done (cdns[].verify). */
   verification?: VerificationContext;
+  /** This CDN's poll schedule and its learnt task durations (pipeline/poll-plan.ts). */
+  polling?: Polling;
 }
 
 /**
@@ -142,6 +146,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         onRateLimited: async (ms) => void (await pauseForRateLimit(deps.queue, ms, deps.now())),
         take: () => take(job),
         ...(deps.verification ? { verification: deps.verification } : {}),
+        ...(deps.polling ? { polling: deps.polling } : {}),
         ...(deps.chargesOf ? { quotaCharges: deps.chargesOf } : {}),
         ...(deps.events ? { events: deps.events } : {}),
         ...(signal ? { signal } : {}),
@@ -163,6 +168,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       // Data first, then the move: a crash between the two re-runs the step with the new data.
       if (!outcome.persisted) await job.updateData(outcome.data);
       await showProgress(job, progressOf(outcome.data));
+      await prioritisePoll(job, outcome.data);
       await job.moveToDelayed(outcome.until, token);
       throw new DelayedError();
     }

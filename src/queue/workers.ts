@@ -6,8 +6,10 @@ import type { PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { submitRetryDelay } from '../pipeline/backoff.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
+import { createPolling } from '../pipeline/poll-plan.ts';
 import { summary, verificationGivenUp } from '../pipeline/verification.ts';
 import type { Provider } from '../providers/provider.ts';
+import { createPollDurations } from '../status/poll-durations.ts';
 import type { QuotaLedger } from '../status/quota.ts';
 import type { StatusStore } from '../status/store.ts';
 import { withTimeout } from '../with-timeout.ts';
@@ -94,6 +96,17 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
       flushes,
       callBudget: callBudgetOf(provider),
       ...verifying(cdn, provider),
+      polling: createPolling({
+        policy: policy.poll,
+        random,
+        durations: createPollDurations({
+          redis: connection,
+          prefix: config.redis.prefix,
+          cdnId: cdn.id,
+          now,
+        }),
+        log,
+      }),
     });
     const worker = new Worker<BatchJobData>(queueName(cdn.id), processor, {
       connection,

@@ -104,6 +104,15 @@ export function replicationProbeKey(prefix: string): string {
   return `${prefix}:replication-probe`;
 }
 
+/**
+ * How long a CDN's tasks took, lately: a small histogram (log-scale bucket -> count, halved at a cap) that
+ * sets the poll schedule of its tasks that report no progress (pipeline/duration-prior.ts). Bounded: at
+ * most 64 fields; it expires when a CDN stops being polled.
+ */
+export function pollDurationsKey(prefix: string, cdnId: string): string {
+  return `${prefix}:poll-durations:${cdnId}`;
+}
+
 /** Hash fields of a purge record. */
 export const PURGE_FIELDS = {
   meta: 'meta',

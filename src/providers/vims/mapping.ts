@@ -107,6 +107,19 @@ export interface VimsTaskData {
   status?: unknown;
   percentage?: unknown;
   output?: unknown;
+  /** An HTTP date, to the second: `Wed, 04 Feb 2015 18:06:06 GMT`. */
+  start?: unknown;
+}
+
+/** Longer than any HTTP date: a `start` past this is not parsed at all. */
+const MAX_DATE_LENGTH = 64;
+
+/** The task's `start` (ms), when it is a date; anything else is left out, never an error. */
+export function startOf(task: VimsTaskData): number | undefined {
+  const { start } = task;
+  if (typeof start !== 'string' || start.length > MAX_DATE_LENGTH) return undefined;
+  const at = Date.parse(start);
+  return Number.isFinite(at) ? at : undefined;
 }
 
 /**
@@ -127,11 +140,13 @@ export function mapTaskState(task: VimsTaskData): RemoteStatus {
       ...withProgress,
     };
   }
-  if (state === 'PENDING') return { state: 'pending', ...withProgress };
-  if (RUNNING_STATES.has(state)) return { state: 'running', ...withProgress };
+  const startedAt = startOf(task);
+  const running = startedAt === undefined ? withProgress : { ...withProgress, startedAt };
+  if (state === 'PENDING') return { state: 'pending', ...running };
+  if (RUNNING_STATES.has(state)) return { state: 'running', ...running };
   return {
     state: 'running',
-    ...withProgress,
+    ...running,
     note: `unknown VIMS task state ${JSON.stringify(task.status)}`,
   };
 }
