@@ -1,3 +1,4 @@
+import { isProgressCurve, PROGRESS_CURVES, type ProgressCurve } from './progress-curves.ts';
 import { DEFAULT_QUANTIL_ACCOUNT } from './quantil.ts';
 import { startSimulator } from './server.ts';
 import { DEFAULT_VIMS_TOKEN } from './vims.ts';
@@ -14,9 +15,23 @@ function intFromEnv(name: string, fallback: number): number {
   return value;
 }
 
+function curveFromEnv(name: string): ProgressCurve {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return 'linear';
+  if (!isProgressCurve(raw)) throw new Error(`${name} must be one of ${PROGRESS_CURVES.join(', ')}`);
+  return raw;
+}
+
 async function main(): Promise<void> {
   const port = intFromEnv('SIM_PORT', 8787);
   const taskDurationMs = intFromEnv('SIM_TASK_MS', 3000);
+  // Set, each task's duration is drawn from SIM_TASK_MS to it (evenly in log-space).
+  const maxMs = intFromEnv('SIM_TASK_MAX_MS', 0);
+  const tasks = {
+    taskDurationMs,
+    ...(maxMs > taskDurationMs ? { taskDurationMaxMs: maxMs } : {}),
+    progressCurve: curveFromEnv('SIM_PROGRESS'),
+  };
   const host = process.env.SIM_HOST || '127.0.0.1';
   const token = process.env.SIM_VIMS_TOKEN || DEFAULT_VIMS_TOKEN;
   const quantilUser = process.env.SIM_QUANTIL_USER || DEFAULT_QUANTIL_ACCOUNT.user;
@@ -28,8 +43,8 @@ async function main(): Promise<void> {
   const sim = await startSimulator({
     host,
     port,
-    vims: { tokens: [token], taskDurationMs },
-    quantil: { accounts: [{ user: quantilUser, apiKey: quantilKey }], taskDurationMs },
+    vims: { tokens: [token], ...tasks },
+    quantil: { accounts: [{ user: quantilUser, apiKey: quantilKey }], ...tasks },
     edges: { count: edgeCount },
   });
   // The VIMS token and QUANTIL key are deliberately absent: credentials even when they are demo ones.
@@ -39,7 +54,7 @@ async function main(): Promise<void> {
     providers: ['vims', 'quantil'],
     quantilUser,
     vimsServices: sim.vims.services.map((s) => ({ id: s.id, hosts: s.hosts.map((h) => h.vmId) })),
-    taskDurationMs,
+    ...tasks,
     edges: {
       vims: sim.edges.vims.addresses().map(({ id, url }) => ({ id, url })),
       quantil: sim.edges.quantil.addresses().map(({ id, url }) => ({ id, url })),

@@ -47,7 +47,7 @@ export function reportedProgress(
 /** Task durations: every task `minMs`, or spread evenly in log-space between `minMs` and `maxMs`. */
 export interface DurationSpread {
   minMs: number;
-  maxMs?: number;
+  maxMs?: number | undefined;
 }
 
 export function drawDuration(spread: DurationSpread, random: () => number): number {

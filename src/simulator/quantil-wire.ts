@@ -101,14 +101,15 @@ export interface StatusItemView {
   path: string;
   isdir: boolean;
   status: string;
-  rate: number;
+  /** null: no progress reported (an empty `rate`, which a client reads as unknown). */
+  rate: number | null;
 }
 
 export function statusDocument(requestDate: string, items: StatusItemView[], casing: StatusCasing): string {
   const item = items.map((it, index) => ({
     path: it.path,
     status: caseStatus(it.status, casing, index),
-    rate: it.rate.toFixed(1),
+    rate: it.rate === null ? '' : it.rate.toFixed(1),
     isdir: it.isdir ? 'Y' : 'N',
   }));
   return xmlDocument({ 'purge-result': { 'request-date': requestDate, item } });

@@ -4,6 +4,7 @@ import type { PurgeProgress, PurgeReceiver } from './edges/purges.ts';
 import { quantilDirScope, quantilFileScope } from './edges/scope.ts';
 import type { FaultInjector, Hold, RandomFaults, Reply, RequestLog, RequestLogEntry } from './faults.ts';
 import { createFaults, createRequestLog, readBody, send } from './faults.ts';
+import { drawDuration, type ProgressCurve, reportedProgress } from './progress-curves.ts';
 import {
   type AuthResult,
   createdDocument,
@@ -29,7 +30,14 @@ export type QuantilItemStatus = 'wait' | 'run' | QuantilOutcome;
 
 export interface QuantilOptions {
   accounts?: QuantilAccount[];
+  /** Every purge's duration, or the shortest when `taskDurationMaxMs` spreads them. */
   taskDurationMs?: number;
+  /** Durations drawn per purge, evenly in log-space from `taskDurationMs` to this. */
+  taskDurationMaxMs?: number;
+  /** How a running item reports its `rate` (simulator/progress-curves.ts); default `linear`. */
+  progressCurve?: ProgressCurve;
+  /** What task durations are drawn with. */
+  random?: () => number;
   now?: () => number;
   /** A Date header further than this from `now` is refused with 401, as the real API refuses skewed clocks. */
   maxSkewMs?: number;
@@ -66,7 +74,7 @@ export interface QuantilSimulator extends RequestLog<QuantilOp> {
   setItemStatus(purgeId: string, path: string, status: QuantilItemStatus | (string & {}) | null): void;
   /** Makes status requests for `purgeId` (known or not) answer exactly `xmlText`; null stops it. */
   serveVerbatim(purgeId: string, xmlText: string | null): void;
-  /** Applies to running purges too, so a test can finish or stretch in-flight purges. */
+  /** Every purge's duration from now on, running ones' too, so a test can finish or stretch in-flight purges. */
   setTaskDuration(ms: number): void;
   quotaUsed(user: string): { files: number; dirs: number };
   ownsPath(pathname: string): boolean;
@@ -78,7 +86,7 @@ export const DEFAULT_QUANTIL_ACCOUNT: QuantilAccount = { user: 'demo', apiKey: '
 const FIRST_REQUEST_ID = 1_128_692;
 
 type Item = { path: string; isdir: boolean; outcome: QuantilOutcome };
-type Purge = { id: string; user: string; createdAt: number; items: Item[] };
+type Purge = { id: string; user: string; createdAt: number; items: Item[]; durationMs: number };
 
 export function createQuantilSimulator(options: QuantilOptions = {}): QuantilSimulator {
   const accounts = options.accounts ?? [DEFAULT_QUANTIL_ACCOUNT];
@@ -89,7 +97,10 @@ export function createQuantilSimulator(options: QuantilOptions = {}): QuantilSim
   const quota = options.dailyQuota ?? { files: 5000, dirs: 500 };
   const idIn = options.idIn ?? 'location';
   const createStatus = options.createStatus ?? 202;
-  let durationMs = options.taskDurationMs ?? 3000;
+  const spread = { minMs: options.taskDurationMs ?? 3000, maxMs: options.taskDurationMaxMs };
+  const curve = options.progressCurve ?? 'linear';
+  const random = options.random ?? Math.random;
+  let setDuration: number | undefined;
   let nextRequestId = FIRST_REQUEST_ID;
   const purges = new Map<string, Purge>();
   const pinned = new Map<string, Map<string, string>>();
@@ -106,7 +117,8 @@ export function createQuantilSimulator(options: QuantilOptions = {}): QuantilSim
 
   function itemView(purge: Purge, { path, isdir, outcome: end }: Item): QuantilItemView {
     const elapsed = now() - purge.createdAt;
-    const progress = durationMs <= 0 ? 100 : Math.min(100, Math.max(0, (elapsed / durationMs) * 100));
+    const durationMs = setDuration ?? purge.durationMs;
+    const progress = reportedProgress(curve, elapsed, durationMs, 1) ?? null;
     const pin = pinned.get(purge.id)?.get(path);
     if (pin !== undefined) {
       const terminal = pin === 'success' || pin === 'failure';
@@ -114,7 +126,8 @@ export function createQuantilSimulator(options: QuantilOptions = {}): QuantilSim
     }
     if (elapsed >= durationMs) return { path, isdir, status: end, rate: 100 };
     // Like a queue before cache servers pick the job up: the first tenth of the run is `wait`.
-    if (elapsed < durationMs * 0.1) return { path, isdir, status: 'wait', rate: 0 };
+    if (elapsed < durationMs * 0.1)
+      return { path, isdir, status: 'wait', rate: progress === null ? null : 0 };
     return { path, isdir, status: 'run', rate: progress };
   }
 
@@ -129,7 +142,7 @@ export function createQuantilSimulator(options: QuantilOptions = {}): QuantilSim
     const status = shown.toLowerCase();
     if (status === 'success') return { state: 'succeeded' };
     if (status === 'failure') return { state: 'failed' };
-    return { state: 'running', percent: rate };
+    return { state: 'running', percent: rate ?? 0 };
   }
 
   function handToEdges(purge: Purge): void {
@@ -159,7 +172,13 @@ export function createQuantilSimulator(options: QuantilOptions = {}): QuantilSim
         ...parsed.fileUrls.map((path) => ({ path, isdir: false, outcome: outcome(path) })),
         ...parsed.dirUrls.map((path) => ({ path, isdir: true, outcome: outcome(path) })),
       ];
-      const purge = { id, user, createdAt: now(), items };
+      const purge = {
+        id,
+        user,
+        createdAt: now(),
+        items,
+        durationMs: setDuration ?? drawDuration(spread, random),
+      };
       purges.set(id, purge);
       handToEdges(purge);
     }
@@ -256,7 +275,7 @@ export function createQuantilSimulator(options: QuantilOptions = {}): QuantilSim
       else verbatim.set(purgeId, xmlText);
     },
     setTaskDuration(ms) {
-      durationMs = ms;
+      setDuration = ms;
     },
     quotaUsed: used,
     ownsPath: (pathname) => /^\/api\/purge(\/|$)/.test(pathname),

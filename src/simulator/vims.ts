@@ -5,6 +5,7 @@ import type { PurgeProgress, PurgeReceiver } from './edges/purges.ts';
 import { vimsPatternScope } from './edges/scope.ts';
 import type { FaultInjector, Hold, RandomFaults, Reply, RequestLog, RequestLogEntry } from './faults.ts';
 import { createFaults, createRequestLog, jsonReply, readBody, send } from './faults.ts';
+import { drawDuration, type ProgressCurve, reportedProgress } from './progress-curves.ts';
 
 export type VimsOp = 'submit' | 'status' | 'list';
 export const CELERY_RUNNING_STATES = ['PENDING', 'RECEIVED', 'STARTED', 'RETRY', 'PROGRESS'] as const;
@@ -25,7 +26,14 @@ export type Outcome = 'SUCCESS' | 'FAILURE';
 export interface VimsOptions {
   tokens?: string[];
   services?: VimsService[];
+  /** Every task's duration, or the shortest when `taskDurationMaxMs` spreads them. */
   taskDurationMs?: number;
+  /** Durations drawn per task, evenly in log-space from `taskDurationMs` to this. */
+  taskDurationMaxMs?: number;
+  /** How a running task reports its `percentage` (simulator/progress-curves.ts); default `linear`. */
+  progressCurve?: ProgressCurve;
+  /** What task durations are drawn with. */
+  random?: () => number;
   now?: () => number;
   outcome?: (task: PurgeRequest) => Outcome;
   taskPaths?: Array<'tasks' | 'task'>;
@@ -41,7 +49,9 @@ export interface VimsTaskView extends PurgeRequest {
   id: number;
   createdAt: number;
   state: string;
-  percentage: number;
+  /** null: the task reports no progress (`progressCurve: 'none'`). */
+  percentage: number | null;
+  durationMs: number;
   end: number | null;
   output: string | null;
 }
@@ -58,7 +68,7 @@ export interface VimsSimulator extends RequestLog<VimsOp> {
   holdNext(op: VimsOp): Hold;
   /** Pins a task to a state (null unpins); terminal states get `end` = now and a default output. */
   setTaskState(taskId: number, state: CeleryState | (string & {}) | null, output?: string): void;
-  /** Applies to running tasks too, so a test can finish or stretch in-flight purges. */
+  /** Every task's duration from now on, running tasks' too, so a test can finish or stretch in-flight purges. */
   setTaskDuration(ms: number): void;
   ownsPath(pathname: string): boolean;
   handle(req: IncomingMessage, res: ServerResponse): void;
@@ -95,7 +105,13 @@ const DEFAULT_OUTPUTS: Record<string, string> = {
   REJECTED: 'Rejected',
 };
 
-type Task = PurgeRequest & { id: number; createdAt: number; remoteId: string; outcome: Outcome };
+type Task = PurgeRequest & {
+  id: number;
+  createdAt: number;
+  remoteId: string;
+  outcome: Outcome;
+  durationMs: number;
+};
 
 type Route = { op: 'list' | 'unknown' } | { op: 'submit'; cdnId: number } | { op: 'status'; id: string };
 
@@ -149,7 +165,10 @@ export function createVimsSimulator(options: VimsOptions = {}): VimsSimulator {
   const outcome = options.outcome ?? (() => 'SUCCESS');
   const taskPaths = new Set(options.taskPaths ?? ['tasks', 'task']);
   const failureOutput = options.failureOutput ?? "Command failed: ['output']";
-  let durationMs = options.taskDurationMs ?? 3000;
+  const spread = { minMs: options.taskDurationMs ?? 3000, maxMs: options.taskDurationMaxMs };
+  const curve = options.progressCurve ?? 'linear';
+  const random = options.random ?? Math.random;
+  let setDuration: number | undefined;
   let nextTaskId = options.firstTaskId ?? 5001;
   const tasks = new Map<number, Task>();
   const overrides = new Map<number, { state: string; at: number; output: string | undefined }>();
@@ -158,10 +177,10 @@ export function createVimsSimulator(options: VimsOptions = {}): VimsSimulator {
 
   function view(task: Task): VimsTaskView {
     const { id, cdnId, target, pattern, createdAt } = task;
-    const base = { id, cdnId, target, pattern, createdAt };
+    const durationMs = setDuration ?? task.durationMs;
+    const base = { id, cdnId, target, pattern, createdAt, durationMs };
     const elapsed = now() - createdAt;
-    const progress =
-      durationMs <= 0 ? 100 : Math.min(100, Math.max(0, Math.floor((elapsed / durationMs) * 100)));
+    const progress = reportedProgress(curve, elapsed, durationMs, 0) ?? null;
     const pinned = overrides.get(id);
     if (pinned) {
       const { state, at } = pinned;
@@ -176,7 +195,7 @@ export function createVimsSimulator(options: VimsOptions = {}): VimsSimulator {
     }
     // Celery reports PENDING until a worker picks the task up: the first tenth of the run.
     if (elapsed < durationMs * 0.1)
-      return { ...base, state: 'PENDING', percentage: 0, end: null, output: null };
+      return { ...base, state: 'PENDING', percentage: progress === null ? null : 0, end: null, output: null };
     return { ...base, state: 'STARTED', percentage: progress, end: null, output: null };
   }
 
@@ -185,7 +204,7 @@ export function createVimsSimulator(options: VimsOptions = {}): VimsSimulator {
     const { state, percentage } = view(task);
     if (state === 'SUCCESS') return { state: 'succeeded' };
     if (TERMINAL.has(state)) return { state: 'failed' };
-    return { state: 'running', percent: percentage };
+    return { state: 'running', percent: percentage ?? 0 };
   }
 
   function handToEdges(task: Task, service: VimsService): void {
@@ -231,7 +250,15 @@ export function createVimsSimulator(options: VimsOptions = {}): VimsSimulator {
     if (commit) {
       nextTaskId += 1;
       const request = { cdnId, target, pattern };
-      const task = { ...request, id, createdAt: now(), remoteId: randomUUID(), outcome: outcome(request) };
+      const durationMs = setDuration ?? drawDuration(spread, random);
+      const task = {
+        ...request,
+        id,
+        createdAt: now(),
+        remoteId: randomUUID(),
+        outcome: outcome(request),
+        durationMs,
+      };
       tasks.set(id, task);
       handToEdges(task, service);
     }
@@ -311,7 +338,7 @@ export function createVimsSimulator(options: VimsOptions = {}): VimsSimulator {
       else overrides.set(taskId, { state, at: now(), output });
     },
     setTaskDuration(ms) {
-      durationMs = ms;
+      setDuration = ms;
     },
     ownsPath: (pathname) => /^\/api\/(services\/cdn|tasks?)(\/|$)/.test(pathname),
     handle(req, res) {
