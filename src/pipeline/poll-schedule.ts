@@ -98,9 +98,10 @@ function aimAt(end: { lo: number; hi: number }, input: ScheduleInput, floor: num
 }
 
 /**
- * The moment before the earliest end at which a poll leaves the narrowest expected bounds of the duration
- * (the duration taken as evenly spread within its bounds); undefined when no poll before it can tell
- * anything (the next value progress can show is 100%, or there is no room before the earliest end).
+ * The moment before the earliest end at which a poll is worth most: the one that leaves the fewest polls
+ * expected after it (the duration taken as evenly spread within its bounds); undefined when no poll before
+ * it can tell anything (the next value progress can show is 100%, or there is no room before the earliest
+ * end).
  */
 function refineAt(
   track: PollTrack,
@@ -109,40 +110,59 @@ function refineAt(
   floor: number,
   maxIntervalMs: number,
 ): number | undefined {
-  const { progress = 0, quantum } = track;
-  if (quantum === undefined || progress + quantum >= 100) return undefined;
-  const first = now + floor;
+  const { progress = 0, quantum, startedAt, durationLo } = track;
+  // Bounds from the recent rate say where the end is, not where progress crosses what: only walk them.
+  if (quantum === undefined || progress + quantum >= 100 || track.recent) return undefined;
+  // Nothing can change before the next value is due at the soonest: no poll before that tells anything.
+  const nextDue = startedAt + (durationLo * (progress + quantum)) / 100;
+  if (nextDue >= end.lo) return undefined;
+  const first = Math.max(now + floor, nextDue);
   const last = Math.min(end.lo, now + maxIntervalMs);
-  if (last < first) return undefined;
-  let best: { at: number; width: number } | undefined;
+  if (last <= first) return first;
+  let best: { at: number; cost: number } | undefined;
   for (let i = 0; i < CANDIDATES; i++) {
     const at = first + ((last - first) * i) / (CANDIDATES - 1);
-    const width = expectedWidth(track, at);
+    const cost = expectedCost(track, at);
     // Ties go to the sooner moment: the same knowledge, earlier.
-    if (!best || width < best.width * 0.99) best = { at, width };
+    if (!best || cost < best.cost * 0.99) best = { at, cost };
   }
   return best?.at;
 }
 
-/** Expected width of the duration bounds after a poll at `at`: the values progress may have crossed by then split them. */
-function expectedWidth(track: PollTrack, at: number): number {
+/**
+ * Polls expected after one at `at`. Its answer, the value progress shows then, splits the duration's
+ * bounds: showing v means a duration between 100 × elapsed / (v + quantum) and 100 × elapsed / v. A part
+ * whose value is the last before done can only be walked through, END_WINDOW_MS a poll; any other can be
+ * narrowed further, about halved a poll.
+ */
+function expectedCost(track: PollTrack, at: number): number {
   const { durationLo: lo, durationHi: hi = lo, progress = 0, quantum = 100, startedAt } = track;
   if (hi <= lo) return 0;
   const elapsed = at - startedAt;
-  // Progress crossing value v at `at` means a duration of 100 × elapsed / v: values in (lo, hi) split it.
   const firstStep = Math.max(1, Math.ceil(((100 * elapsed) / hi - progress) / quantum));
-  const lastStep = Math.floor(((100 * elapsed) / lo - progress) / quantum);
-  const lastBelowDone = Math.ceil((100 - progress) / quantum) - 1;
-  const steps = Math.min(lastStep, lastBelowDone) - firstStep + 1;
-  const points = [lo, hi];
-  const stride = Math.max(1, Math.ceil(steps / MAX_CROSSINGS));
-  for (let k = firstStep; k < firstStep + steps; k += stride) {
-    const split = (100 * elapsed) / (progress + k * quantum);
-    if (split > lo && split < hi) points.push(split);
-  }
-  points.sort((a, b) => a - b);
+  const lastStep = Math.min(
+    Math.floor(((100 * elapsed) / lo - progress) / quantum),
+    Math.ceil((100 - progress) / quantum) - 1,
+  );
+  const stride = Math.max(1, Math.ceil((lastStep - firstStep + 1) / MAX_CROSSINGS));
+  // From the longest durations down: the part above the first split shows `progress` still.
+  let top = hi;
+  let shown = progress;
   let sum = 0;
-  for (let i = 1; i < points.length; i++) sum += ((points[i] as number) - (points[i - 1] as number)) ** 2;
+  const part = (bottom: number, value: number) => {
+    const width = top - bottom;
+    const walked = value + quantum >= 100;
+    sum += width * (walked ? width / END_WINDOW_MS : Math.sqrt((2 * width) / END_WINDOW_MS));
+  };
+  for (let k = firstStep; k <= lastStep; k += stride) {
+    const value = progress + k * quantum;
+    const split = (100 * elapsed) / value;
+    if (split <= lo || split >= top) continue;
+    part(split, shown);
+    top = split;
+    shown = value;
+  }
+  part(lo, shown);
   return sum / (hi - lo);
 }
 

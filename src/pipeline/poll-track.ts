@@ -36,6 +36,8 @@ export interface PollTrack {
   /** The task's duration under the line is in (durationLo, durationHi], ms. */
   durationLo: number;
   durationHi?: number;
+  /** Set when the bounds come from the recent rate, the line through the start having stopped holding. */
+  recent?: boolean;
   /** The latest end the schedule last aimed at: a poll after it that finds the task running is a miss. */
   aimedAt?: number;
   /** Polls in a row, since progress last moved, that came after the aimed end and found the task running. */
@@ -125,13 +127,16 @@ function recentBounds(track: PollTrack): { lo: number; hi: number } | undefined 
  * The line through the start while it holds (its bounds do not cross, and the recent rate agrees with
  * it); else the recent rate's bounds: a CDN that sat at 0% and then rose quickly, or slowed down.
  */
-function chooseBounds(track: PollTrack, line: { lo: number; hi: number } | undefined) {
+function chooseBounds(
+  track: PollTrack,
+  line: { lo: number; hi: number } | undefined,
+): { lo: number; hi: number; recent?: boolean } | undefined {
   const recent = recentBounds(track);
-  if (!line) return recent;
+  if (!line) return recent && { ...recent, recent: true };
   const rate = recentRate(track);
   if (!recent || !rate) return line;
   const agrees = rate.lo <= 100 / line.lo && rate.hi >= 100 / line.hi;
-  if (!agrees) return recent;
+  if (!agrees) return { ...recent, recent: true };
   const lo = Math.max(line.lo, recent.lo);
   const hi = Math.min(line.hi, recent.hi);
   return lo < hi ? { lo, hi } : line;
@@ -156,11 +161,9 @@ function observed(track: PollTrack, poll: PollObservation): PollTrack {
     return { ...rest, at, durationLo: Math.max(base.durationLo, at - startedAt) };
   }
   const before = base.progress ?? 0;
-  if (progress < before) {
-    // Progress that goes back (a CDN's mean over items re-counted) says the line was wrong: start over.
-    const fresh: PollTrack = { startedAt, at, progress, durationLo: at - startedAt, misses: 0 };
-    return progress > 0 ? withBounds(fresh, fresh.durationLo, (100 * (at - startedAt)) / progress) : fresh;
-  }
+  // Progress that goes back (a task the CDN started over, a mean over items re-counted): the line is drawn
+  // again, from the last poll that read more (the restart came after it).
+  if (progress < before) return observed(startTrack(base.at), { at, progress });
   let next: PollTrack = { ...base, at, progress, ...(progress === 0 ? { zeroAt: at } : {}) };
   if (progress > before) {
     next = {
@@ -178,8 +181,11 @@ function observed(track: PollTrack, poll: PollObservation): PollTrack {
   // Bounds that cross: the line does not hold (or the CDN's start moved); this poll's own bounds stand.
   if (lo >= hi) ({ lo, hi = Number.POSITIVE_INFINITY } = own);
   const line = lo < hi && Number.isFinite(hi) ? { lo, hi } : undefined;
-  const chosen = chooseBounds(next, line);
-  return chosen ? withBounds(next, chosen.lo, chosen.hi) : withBounds(next, at - startedAt, 0);
+  const { recent: _was, ...unmarked } = next;
+  const chosen = chooseBounds(unmarked, line);
+  if (!chosen) return withBounds(unmarked, at - startedAt, 0);
+  const bounded = withBounds(unmarked, chosen.lo, chosen.hi);
+  return chosen.recent ? { ...bounded, recent: true } : bounded;
 }
 
 function withBounds(track: PollTrack, lo: number, hi: number): PollTrack {
