@@ -7,7 +7,7 @@ import {
   drawDuration,
   PROGRESS_CURVES,
   type ProgressCurve,
-  reportedProgress,
+  shownProgress,
 } from '../../src/simulator/progress-curves.ts';
 import { atMost, median, type TargetResult } from '../report.ts';
 
@@ -15,7 +15,8 @@ import { atMost, median, type TargetResult } from '../report.ts';
  * Polls and detection lag of our schedule against fixed 1 s polling (and against the schedule it replaced,
  * `policy.poll.adaptive: false`), per progress curve and duration band, over the same tasks. Simulated
  * time: the pure schedule (pipeline/poll-schedule.ts) runs against the simulator's own curve functions
- * (simulator/progress-curves.ts, whole percentages as VIMS reports them) on a virtual clock, so a poll
+ * (simulator/progress-curves.ts, as the VIMS simulator shows them: whole percentages, 0% while PENDING) on a
+ * virtual clock, so a poll
  * costs no time and thousands of minutes-long tasks take a second. Each band's CDN first learns from
  * WARM_UP tasks (as the worker records durations in Redis), then is measured over `tasks` more.
  */
@@ -59,8 +60,9 @@ function seeded(seed: number): Random {
   };
 }
 
+/** As the VIMS simulator shows it: whole percentages, 0% while PENDING (the first tenth). */
 const progressOf = (curve: ProgressCurve, elapsedMs: number, durationMs: number) =>
-  reportedProgress(curve, elapsedMs, durationMs, 0);
+  shownProgress(curve, elapsedMs, durationMs, 0);
 
 function fixed(durationMs: number): Outcome {
   const polls = Math.max(1, Math.ceil(durationMs / FIXED_MS));
@@ -91,7 +93,7 @@ function adaptive(
   random: Random,
 ): Outcome {
   const context = { policy: POLICY, prior: priorOf(learnt.counts), random };
-  let { track, plan } = scheduleFirst(0, context);
+  let { track, plan } = scheduleFirst(0, 0, context);
   let now = plan.delayMs;
   let polls = 1;
   while (now < durationMs) {

@@ -27,8 +27,11 @@ export interface PlannedPoll {
  * backoff shortened by progress, with nothing learnt or kept.
  */
 export interface Polling {
-  /** The first poll after the CDN accepted a batch at `submittedAt`. */
-  first(submittedAt: number): Promise<PlannedPoll>;
+  /**
+   * The first poll after the CDN accepted a batch at `submittedAt`; its task started after `sentAt` (the
+   * submit's sending), the start its line is drawn from, so that its ends are never predicted too soon.
+   */
+  first(submittedAt: number, sentAt?: number): Promise<PlannedPoll>;
   /** The next poll after one (the job's `polls + 1`-th) found the task still running at `now`. */
   next(data: BatchJobData, status: RemoteStatus, now: number): Promise<PlannedPoll>;
   /** The task was found done at `now`: its duration is learnt. Never throws. */
@@ -66,8 +69,8 @@ export function createPolling({ policy, random, durations, log }: PollingDeps): 
     };
   }
   return {
-    async first(submittedAt) {
-      const { track, plan } = scheduleFirst(submittedAt, await context());
+    async first(submittedAt, sentAt = submittedAt) {
+      const { track, plan } = scheduleFirst(sentAt, submittedAt, await context());
       return { delayMs: plan.delayMs, data: { pollTrack: track } };
     },
     async next(data, status, now) {

@@ -204,10 +204,10 @@ function scheduled(track: PollTrack, plan: PollPlan): Scheduled {
   return { track: plan.aimedAt === undefined ? rest : { ...rest, aimedAt: plan.aimedAt }, plan };
 }
 
-/** The first poll of a task the CDN has just accepted. */
-export function scheduleFirst(submittedAt: number, context: ScheduleContext): Scheduled {
-  const track = startTrack(submittedAt);
-  return scheduled(track, planPoll({ ...context, track, now: submittedAt, polls: 0 }));
+/** The first poll of a task the CDN accepted at `now`, having started it after `startedAt`. */
+export function scheduleFirst(startedAt: number, now: number, context: ScheduleContext): Scheduled {
+  const track = startTrack(startedAt);
+  return scheduled(track, planPoll({ ...context, track, now, polls: 0 }));
 }
 
 /** The next poll, after poll number `polls` found the task still running. */

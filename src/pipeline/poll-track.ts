@@ -26,7 +26,7 @@ export interface PollTrack {
   /** The last change of progress, and the one before it (for the recent rate). */
   change?: ProgressChange;
   previous?: ProgressChange;
-  /** The last poll that read 0% (progress not started, or a stall): how long the task sat before rising. */
+  /** The last poll that read 0% (a task waiting at the CDN, or stalled): its first rise may be sudden. */
   zeroAt?: number;
   /**
    * The largest step progress can be moving in: the greatest common divisor of the values seen (in
@@ -51,8 +51,9 @@ export interface PollObservation {
   startedAt?: number;
 }
 
-export function startTrack(submittedAt: number): PollTrack {
-  return { startedAt: submittedAt, at: submittedAt, durationLo: 0, misses: 0 };
+/** A track from when the task started at the soonest (the submit's sending): progress was 0 then. */
+export function startTrack(startedAt: number): PollTrack {
+  return { startedAt, at: startedAt, durationLo: 0, misses: 0 };
 }
 
 const HUNDREDTHS = 100;
@@ -82,13 +83,11 @@ function plausibleStart(track: PollTrack, startedAt: number | undefined, now: nu
 }
 
 /**
- * The duration bounds one poll gives on its own, from the line through the start. A first change after
- * polls that read 0 also says the line had not reached one quantum when they did: with the quantum known
- * better later (more values seen), that bound tightens, and contradicts a line through the start of a task
- * that sat at 0% and then rose.
+ * The duration bounds one poll gives on its own, from the line through the start. Readings of 0% bound
+ * nothing: a CDN shows 0% while a task waits to be picked up (VIMS's PENDING), however far its line is.
  */
 function boundsOf(track: PollTrack, at: number): { lo: number; hi?: number } {
-  const { startedAt: s, change, progress, quantum, zeroAt } = track;
+  const { startedAt: s, change, progress, quantum } = track;
   let lo = at - s;
   if (change === undefined || progress === undefined || progress <= 0) return { lo };
   // Reached `to` by `by`; below it at `after` (the value read then was at least one quantum lower).
@@ -96,8 +95,6 @@ function boundsOf(track: PollTrack, at: number): { lo: number; hi?: number } {
   lo = Math.max(lo, (100 * (change.after - s)) / change.to);
   if (quantum !== undefined && progress + quantum < 100)
     lo = Math.max(lo, (100 * (at - s)) / (progress + quantum));
-  if (quantum !== undefined && zeroAt !== undefined && zeroAt > s)
-    lo = Math.max(lo, (100 * (zeroAt - s)) / quantum);
   return { lo, hi };
 }
 

@@ -117,6 +117,7 @@ async function submitStep(
   if (claimed.outcome !== 'applied') return { kind: 'skipped', callbacksDue: claimed.callbacksDue };
   let remoteId: string;
   let requestId: string | undefined;
+  const sentAt = ctx.now();
   try {
     ({ remoteId, requestId } = await provider.submit(target, ctx.signal));
   } catch (error) {
@@ -146,7 +147,7 @@ async function submitStep(
   ctx.events?.emit('cdn:call', { cdnId: data.cdnId, op: 'submit', outcome: callOutcome() });
   // The CDN has it: from here the poll deadline counts, from now (the queue's time is behind it).
   const deadlineAt = submittedAt + laneDeadlines(ctx.policy, data.lane ?? 'normal').pollMs;
-  const first = await pollingOf(ctx).first(submittedAt);
+  const first = await pollingOf(ctx).first(submittedAt, sentAt);
   const until = Math.min(submittedAt + first.delayMs, deadlineAt);
   const next: BatchJobData = {
     ...data,

@@ -44,6 +44,20 @@ export function reportedProgress(
   return Math.floor(progress * scale + 1e-9) / scale;
 }
 
+/** The share of a task a CDN shows as waiting (VIMS's PENDING, QUANTIL's `wait`) at 0%, whatever its curve. */
+export const WAITING_SHARE = 0.1;
+
+/** What a CDN shows, waiting share included: VIMS's `percentage` (0 decimals), QUANTIL's `rate` (1). */
+export function shownProgress(
+  curve: ProgressCurve,
+  elapsedMs: number,
+  durationMs: number,
+  decimals: number,
+): number | undefined {
+  const progress = reportedProgress(curve, elapsedMs, durationMs, decimals);
+  return progress !== undefined && elapsedMs < durationMs * WAITING_SHARE ? 0 : progress;
+}
+
 /** Task durations: every task `minMs`, or spread evenly in log-space between `minMs` and `maxMs`. */
 export interface DurationSpread {
   minMs: number;

@@ -4,7 +4,7 @@ import type { PurgeProgress, PurgeReceiver } from './edges/purges.ts';
 import { quantilDirScope, quantilFileScope } from './edges/scope.ts';
 import type { FaultInjector, Hold, RandomFaults, Reply, RequestLog, RequestLogEntry } from './faults.ts';
 import { createFaults, createRequestLog, readBody, send } from './faults.ts';
-import { drawDuration, type ProgressCurve, reportedProgress } from './progress-curves.ts';
+import { drawDuration, type ProgressCurve, shownProgress, WAITING_SHARE } from './progress-curves.ts';
 import {
   type AuthResult,
   createdDocument,
@@ -118,7 +118,7 @@ export function createQuantilSimulator(options: QuantilOptions = {}): QuantilSim
   function itemView(purge: Purge, { path, isdir, outcome: end }: Item): QuantilItemView {
     const elapsed = now() - purge.createdAt;
     const durationMs = setDuration ?? purge.durationMs;
-    const progress = reportedProgress(curve, elapsed, durationMs, 1) ?? null;
+    const progress = shownProgress(curve, elapsed, durationMs, 1) ?? null;
     const pin = pinned.get(purge.id)?.get(path);
     if (pin !== undefined) {
       const terminal = pin === 'success' || pin === 'failure';
@@ -126,8 +126,7 @@ export function createQuantilSimulator(options: QuantilOptions = {}): QuantilSim
     }
     if (elapsed >= durationMs) return { path, isdir, status: end, rate: 100 };
     // Like a queue before cache servers pick the job up: the first tenth of the run is `wait`.
-    if (elapsed < durationMs * 0.1)
-      return { path, isdir, status: 'wait', rate: progress === null ? null : 0 };
+    if (elapsed < durationMs * WAITING_SHARE) return { path, isdir, status: 'wait', rate: progress };
     return { path, isdir, status: 'run', rate: progress };
   }
 

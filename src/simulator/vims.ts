@@ -5,7 +5,7 @@ import type { PurgeProgress, PurgeReceiver } from './edges/purges.ts';
 import { vimsPatternScope } from './edges/scope.ts';
 import type { FaultInjector, Hold, RandomFaults, Reply, RequestLog, RequestLogEntry } from './faults.ts';
 import { createFaults, createRequestLog, jsonReply, readBody, send } from './faults.ts';
-import { drawDuration, type ProgressCurve, reportedProgress } from './progress-curves.ts';
+import { drawDuration, type ProgressCurve, shownProgress, WAITING_SHARE } from './progress-curves.ts';
 
 export type VimsOp = 'submit' | 'status' | 'list';
 export const CELERY_RUNNING_STATES = ['PENDING', 'RECEIVED', 'STARTED', 'RETRY', 'PROGRESS'] as const;
@@ -180,7 +180,7 @@ export function createVimsSimulator(options: VimsOptions = {}): VimsSimulator {
     const durationMs = setDuration ?? task.durationMs;
     const base = { id, cdnId, target, pattern, createdAt, durationMs };
     const elapsed = now() - createdAt;
-    const progress = reportedProgress(curve, elapsed, durationMs, 0) ?? null;
+    const progress = shownProgress(curve, elapsed, durationMs, 0) ?? null;
     const pinned = overrides.get(id);
     if (pinned) {
       const { state, at } = pinned;
@@ -194,8 +194,8 @@ export function createVimsSimulator(options: VimsOptions = {}): VimsSimulator {
       return { ...base, state: task.outcome, percentage: 100, end: createdAt + durationMs, output };
     }
     // Celery reports PENDING until a worker picks the task up: the first tenth of the run.
-    if (elapsed < durationMs * 0.1)
-      return { ...base, state: 'PENDING', percentage: progress === null ? null : 0, end: null, output: null };
+    if (elapsed < durationMs * WAITING_SHARE)
+      return { ...base, state: 'PENDING', percentage: progress, end: null, output: null };
     return { ...base, state: 'STARTED', percentage: progress, end: null, output: null };
   }
 

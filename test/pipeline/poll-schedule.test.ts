@@ -35,7 +35,7 @@ function run(
     random: options.random ?? middle,
     ...(options.counts ? { prior: priorOf(options.counts) } : {}),
   };
-  let { track, plan } = scheduleFirst(0, context);
+  let { track, plan } = scheduleFirst(0, 0, context);
   const result: Run = { polls: [], aims: [plan.aim], lagMs: 0, tracks: [] };
   let now = plan.delayMs;
   while (now < durationMs) {

@@ -1,0 +1,105 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { bucketOf, countsFromHash } from '../../src/pipeline/duration-prior.ts';
+import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
+import type { VimsOptions } from '../../src/simulator/vims.ts';
+import { pollDurationsKey } from '../../src/status/keys.ts';
+import { createPollDurations } from '../../src/status/poll-durations.ts';
+import { VIMS_RIG } from '../harness/cdn-rigs.ts';
+import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Test-sized timings, but room for a wait as long as a task: what lets learning show. */
+const POLL = { initialIntervalMs: 20, maxIntervalMs: 2_000, jitter: 0, deadlineMs: 10_000 };
+
+async function rig(vims: VimsOptions, poll: Record<string, unknown> = {}) {
+  const simulator: Simulator = await startSimulator({
+    vims: { ...VIMS_RIG.simulatorOptions({ taskDurationMs: 0 }).vims, ...vims },
+  });
+  const input = testConfigInput(simulator.url, {}, [VIMS_RIG.cdnEntry(simulator.url)]);
+  const service: TestService = startTestService({
+    ...input,
+    policy: { ...input.policy, poll: { ...POLL, ...poll } },
+  });
+  cleanups.push(async () => {
+    await service.close();
+    await simulator.close();
+  });
+  const purge = async (path: string) => {
+    const { id } = await service.runtime.producer.enqueuePurge({ urls: [`https://www.example.com/${path}`] });
+    return service.waitForFinish(id);
+  };
+  /** Each poll's time after its task's submit, per task, in the order the CDN saw them. */
+  const pollsAfterSubmit = () => {
+    const requests = simulator.vims.requests;
+    const submits = requests.filter((r) => r.op === 'submit').map((r) => r.at);
+    return submits.map((at, i) =>
+      requests
+        .filter((r) => r.op === 'status' && r.at > at && r.at < (submits[i + 1] ?? Number.POSITIVE_INFINITY))
+        .map((r) => r.at - at),
+    );
+  };
+  const durations = createPollDurations({
+    redis: service.redis,
+    prefix: service.config.redis.prefix,
+    cdnId: VIMS_RIG.cdnId,
+  });
+  return { simulator, service, purge, pollsAfterSubmit, durations };
+}
+
+describe('adaptive polling in the pipeline', () => {
+  it('learns how long the CDN’s tasks take, in a histogram under the configured prefix', async () => {
+    const { service, purge } = await rig({ taskDurationMs: 400 });
+    expect((await purge('learnt.html')).state).toBe('succeeded');
+    const key = pollDurationsKey(service.config.redis.prefix, VIMS_RIG.cdnId);
+    const counts = countsFromHash(await service.redis.hgetall(key));
+    expect([...counts.values()]).toEqual([1]);
+    const [bucket] = [...counts.keys()];
+    // 400 ms, to within the polls around its end.
+    expect(bucket).toBeGreaterThanOrEqual(bucketOf(300));
+    expect(bucket).toBeLessThanOrEqual(bucketOf(600));
+  });
+
+  it('waits for what the CDN’s tasks took before its first poll when they report no progress', async () => {
+    const { purge, pollsAfterSubmit, durations } = await rig({
+      taskDurationMs: 1_500,
+      progressCurve: 'none',
+    });
+    for (let i = 0; i < 10; i++) await durations.record(1_500);
+    expect((await purge('slow-cdn.html')).state).toBe('succeeded');
+    const [polls] = pollsAfterSubmit();
+    // Cold, the first poll comes after the initial interval (20 ms); half the time by which 2% had ended here.
+    expect(polls?.[0]).toBeGreaterThanOrEqual(600);
+    expect(polls?.length).toBeLessThanOrEqual(6);
+  });
+
+  it('aims at the end its progress predicts: a few polls for a task that reports it', async () => {
+    const { purge, pollsAfterSubmit } = await rig({ taskDurationMs: 3_000 });
+    expect((await purge('linear.html')).state).toBe('succeeded');
+    const [polls = []] = pollsAfterSubmit();
+    // Backoff from 20 ms by 1.5x to 2 s would poll ~14 times; the line through its progress needs few.
+    expect(polls.length).toBeLessThanOrEqual(8);
+    expect(polls.at(-1)).toBeGreaterThanOrEqual(3_000);
+  });
+
+  it('polls on the plain backoff with adaptive: false, whatever it knew', async () => {
+    const { purge, pollsAfterSubmit, durations, service } = await rig(
+      { taskDurationMs: 600, progressCurve: 'none' },
+      { adaptive: false },
+    );
+    for (let i = 0; i < 10; i++) await durations.record(600);
+    expect((await purge('plain.html')).state).toBe('succeeded');
+    const [polls = []] = pollsAfterSubmit();
+    // 20 ms, then 30, 45, 67… (1.5x each): about seven polls in 600 ms, where the history alone would
+    // have waited ~280 ms for the first.
+    expect(polls[0]).toBeLessThan(200);
+    expect(polls.length).toBeGreaterThanOrEqual(5);
+    // Nothing learnt from it either: only the ten durations seeded above.
+    const key = pollDurationsKey(service.config.redis.prefix, VIMS_RIG.cdnId);
+    const counts = countsFromHash(await service.redis.hgetall(key));
+    expect([...counts.values()].reduce((sum, n) => sum + n, 0)).toBe(10);
+  });
+});
