@@ -116,7 +116,8 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
           dueAt(taken.nextBulkAt, 'bulk'),
         ) - deps.now();
       // Best effort: failing here must not fail the batch just taken (the reconciler flushes leftovers).
-      await deps.flushes.ensure(cdnId, { delayMs: another ? 0 : dueIn }).catch((error: unknown) => {
+      const next = { delayMs: another ? 0 : dueIn, backlog: true };
+      await deps.flushes.ensure(cdnId, next).catch((error: unknown) => {
         deps.log.warn(
           { err: describeError(error), cdnId },
           'cannot schedule the next flush; the reconciler will',

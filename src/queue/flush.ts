@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.ts';
 import type { Priority } from '../model/purge.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
 import { BACKOFF_TYPE } from './names.ts';
+import { BACKLOG_FLUSH_PRIORITY } from './poll-priority.ts';
 
 /** The job that flushes a CDN's pending targets, then carries the batch it took: one job per CDN call. */
 export const BATCH_JOB = 'batch';
@@ -38,9 +39,10 @@ export interface FlushScheduler {
   /**
    * Makes sure a flush will run for the CDN: after the lane's window by default (urgent: at once; the delay
    * runs from the first target of the window, since later adds are folded into that flush), or after
-   * `delayMs`.
+   * `delayMs`. `backlog`: it carries on what a full call left behind, in turn with the polls due
+   * (queue/poll-priority.ts), where a flush for new purges goes before them.
    */
-  ensure(cdnId: string, options?: { lane?: Priority; delayMs?: number }): Promise<void>;
+  ensure(cdnId: string, options?: { lane?: Priority; delayMs?: number; backlog?: boolean }): Promise<void>;
   /** The CDN's coalescing window, for a lane (normal by default). */
   windowMs(cdnId: string, lane?: Priority): number;
 }
@@ -74,7 +76,13 @@ export function createFlushScheduler(
       await queue.add(
         BATCH_JOB,
         { cdnId, step: 'take', polls: 0 },
-        { delay, deduplication: { id }, attempts: setting.attempts, backoff: { type: BACKOFF_TYPE } },
+        {
+          delay,
+          deduplication: { id },
+          attempts: setting.attempts,
+          backoff: { type: BACKOFF_TYPE },
+          ...(options.backlog ? { priority: BACKLOG_FLUSH_PRIORITY } : {}),
+        },
       );
       // Asked for a particular time (leftovers of a full call, a repair) or urgent: a flush already waiting
       // out a longer window is what the add was folded into, so it is brought forward. A producer's normal or
@@ -82,7 +90,11 @@ export function createFlushScheduler(
       if ((options.delayMs === undefined && lane !== 'urgent') || longest === 0) return;
       const waiting = await queue.getDeduplicationJobId(id);
       const job = waiting ? await queue.getJob(waiting) : undefined;
-      if (!job || !(await job.isDelayed())) return;
+      if (!job) return;
+      // Folded into a backlog's flush that waits its turn among polls: an urgent purge lifts it ahead of them.
+      if (lane === 'urgent' && !options.backlog && job.priority > 0)
+        await job.changePriority({ priority: 0 }).catch(() => {});
+      if (!(await job.isDelayed())) return;
       // Crash window: none; the job is already durable, only its due time moves (or not, if this fails).
       if (delay === 0) {
         await job.promote().catch(() => {});

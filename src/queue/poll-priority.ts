@@ -3,14 +3,18 @@ import type { BatchJobData } from '../pipeline/job.ts';
 
 /**
  * Polls and submits share their CDN's queue and its rate limit (a poll costs a call like a submit). BullMQ
- * takes every waiting job without a priority before any prioritized one, so flushes (a take and its
- * submit, and their retries) carry none, and a batch becomes a prioritized job once it polls: however many
- * polls are due, the next call the limit lets out is a waiting submit. Among polls, one aimed at the end the
- * CDN's progress predicts goes before one that only narrows the prediction, backs off, or polls blind;
- * within each, the one due first goes first.
+ * takes every waiting job without a priority before any prioritized one, and prioritized ones by priority,
+ * then in the order they came due. So:
+ * - a flush for new purges (the producer's, the reconciler's repair) carries none: whatever is due, the next
+ *   call the limit lets out is a new purge's submit;
+ * - a poll aimed at the end the CDN's progress predicts comes next (one or two a task);
+ * - then, in the order they came due, every other poll (narrowing a prediction, backing off, blind) and the
+ *   flushes that carry on a backlog a full call left behind: a backlog and the polls of batches already sent
+ *   share what is left, neither able to hold the other back for longer than the other's turn.
  */
 export const END_POLL_PRIORITY = 1;
 export const POLL_PRIORITY = 2;
+export const BACKLOG_FLUSH_PRIORITY = POLL_PRIORITY;
 
 export function pollPriorityOf(data: BatchJobData): number {
   if (data.step !== 'poll' && data.step !== 'verify') return 0;
