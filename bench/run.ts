@@ -19,6 +19,7 @@ import { lanes } from './scenarios/lanes.ts';
 import { latency } from './scenarios/latency.ts';
 import { memory } from './scenarios/memory.ts';
 import { pipeline } from './scenarios/pipeline.ts';
+import { type PollingRow, pollingRows, pollingTargets, renderPolling } from './scenarios/polling.ts';
 import { repeats } from './scenarios/repeats.ts';
 import { POLLS_PER_BATCH } from './scenarios/rig.ts';
 import { type SoakReport, soak } from './scenarios/soak.ts';
@@ -79,7 +80,17 @@ function positiveInt(name: string, fallback: number, min: number, max: number): 
 }
 
 /** Parts of the bench a run does (BENCH_ONLY, comma-separated; default all but the soak). */
-const GROUPS = ['ratios', 'burst', 'repeats', 'latency', 'memory', 'backlog', 'lanes', 'soak'] as const;
+const GROUPS = [
+  'ratios',
+  'burst',
+  'repeats',
+  'latency',
+  'memory',
+  'backlog',
+  'lanes',
+  'polling',
+  'soak',
+] as const;
 type Group = (typeof GROUPS)[number];
 /** The soak holds its load for minutes (10 by default): only when asked for, `npm run soak`. */
 const DEFAULT_GROUPS = GROUPS.filter((group) => group !== 'soak');
@@ -110,6 +121,7 @@ function coalescingSettings() {
     lanesRate: positiveInt('BENCH_LANES_RATE', 2, 1, 1_000),
     soakSeconds: positiveInt('BENCH_SOAK_SECONDS', 600, 30, 86_400),
     soakRate: positiveInt('BENCH_SOAK_RATE', 200, 1, 5_000),
+    pollingTasks: positiveInt('BENCH_POLLING_TASKS', 300, 10, 100_000),
   };
 }
 
@@ -151,6 +163,7 @@ async function main(): Promise<void> {
   const samples = new Map<string, Measurement[]>();
   const targets: TargetResult[] = [];
   let soakReport: SoakReport | undefined;
+  let polling: PollingRow[] | undefined;
   const say = (text: string) => process.stderr.write(`bench: ${text}\n`);
   try {
     const ctx: BenchContext = { redisUrl: redis.url, n, commandsSent: countSentCommands() };
@@ -187,6 +200,10 @@ async function main(): Promise<void> {
     await timed('memory', () => memory(ctx, sizes.memory));
     await timed('backlog', () => backlog(ctx, sizes.backlog));
     await timed('lanes', () => lanes(ctx, { bulkUrls: sizes.lanesBulk, callsPerSecond: sizes.lanesRate }));
+    await timed('polling', async () => {
+      polling = pollingRows({ tasks: sizes.pollingTasks, seed: 15 });
+      return pollingTargets(polling);
+    });
     await timed('soak', async () => {
       soakReport = await soak(ctx, { seconds: sizes.soakSeconds, perSecond: sizes.soakRate });
       return soakReport.targets;
@@ -225,6 +242,14 @@ async function main(): Promise<void> {
         `${renderTargets(allTargets)}\n`,
     );
   }
+  if (polling) {
+    process.stdout.write(
+      `\nPolling: our schedule against fixed 1 s polling, ${sizes.pollingTasks} tasks per row (simulated time: ` +
+        'the pure schedule against the simulator’s progress curves on a virtual clock, no real waits; ' +
+        'durations log-uniform in each band; each band’s CDN learnt from 50 tasks first)\n\n' +
+        `${renderPolling(polling)}\n`,
+    );
+  }
   if (soakReport) {
     process.stdout.write(
       `\nSoak over time (worker process, Redis, backlog; sampled every ${soakReport.sampleSeconds} s, ` +
@@ -242,6 +267,7 @@ async function main(): Promise<void> {
     results,
     targets: allTargets,
     ...(soakReport ? { soak: soakReport } : {}),
+    ...(polling ? { polling } : {}),
   });
 }
 
