@@ -17,7 +17,8 @@ export const POLL_PRIORITY = 2;
 export const BACKLOG_FLUSH_PRIORITY = POLL_PRIORITY;
 
 export function pollPriorityOf(data: BatchJobData): number {
-  if (data.step !== 'poll' && data.step !== 'verify') return 0;
+  if (data.step === 'verify') return POLL_PRIORITY;
+  if (data.step !== 'poll') return 0;
   return data.pollTrack?.aimedAt !== undefined ? END_POLL_PRIORITY : POLL_PRIORITY;
 }
 
