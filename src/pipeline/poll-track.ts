@@ -20,7 +20,7 @@ export interface ProgressChange {
 export interface PollTrack {
   /** When the line starts: our submit, or the CDN's own start when it is later (a task queued at the CDN). */
   startedAt: number;
-  /** When the last poll answered, and the progress it read (absent: the CDN reports none). */
+  /** When the last poll answered, and the last progress read (absent: the CDN has reported none). */
   at: number;
   progress?: number;
   /** The last change of progress, and the one before it (for the recent rate). */
@@ -153,10 +153,8 @@ function observed(track: PollTrack, poll: PollObservation): PollTrack {
   const startedAt = plausibleStart(track, poll.startedAt, at);
   // A start learnt late moves the line: bounds drawn from the old one no longer hold.
   const base = startedAt === track.startedAt ? track : withBounds({ ...track, startedAt }, at - startedAt, 0);
-  if (progress === undefined) {
-    const { progress: _dropped, ...rest } = base;
-    return { ...rest, at, durationLo: Math.max(base.durationLo, at - startedAt) };
-  }
+  // A poll that reads no progress says only that the task runs on; the last value read still stands.
+  if (progress === undefined) return { ...base, at, durationLo: Math.max(base.durationLo, at - startedAt) };
   const before = base.progress ?? 0;
   // Progress that goes back (a task the CDN started over, a mean over items re-counted): the line is drawn
   // again, from the last poll that read more (the restart came after it).

@@ -8,7 +8,7 @@ import {
   scheduleFirst,
   scheduleNext,
 } from '../../src/pipeline/poll-schedule.ts';
-import type { PollTrack } from '../../src/pipeline/poll-track.ts';
+import { observe, type PollTrack, startTrack } from '../../src/pipeline/poll-track.ts';
 import { type ProgressCurve, reportedProgress } from '../../src/simulator/progress-curves.ts';
 
 const POLICY = pollPolicySchema.parse({});
@@ -205,5 +205,33 @@ describe('the adaptive poll schedule, predictions that were early', () => {
     const before = polls.filter((at) => at < 8_000).at(-1);
     expect(after.startedAt).toBe(before);
     expect(lagMs).toBeLessThanOrEqual(END_WINDOW_MS);
+  });
+});
+
+describe('the poll track', () => {
+  it('believes a CDN start only between the submit and now', () => {
+    const track = startTrack(1_000);
+    expect(observe(track, { at: 5_000, progress: 10, startedAt: 3_000 }).startedAt).toBe(3_000);
+    // Before our submit: the CDN's clock or its one-second rounding.
+    expect(observe(track, { at: 5_000, progress: 10, startedAt: 400 }).startedAt).toBe(1_000);
+    expect(observe(track, { at: 5_000, progress: 10, startedAt: 9_000 }).startedAt).toBe(1_000);
+  });
+
+  it('keeps the last value read through a poll that reads none, so the next reading is no change', () => {
+    let track = observe(startTrack(0), { at: 2_000, progress: 20 });
+    track = observe(track, { at: 4_000 });
+    expect(track.progress).toBe(20);
+    track = observe(track, { at: 6_000, progress: 20 });
+    expect(track.change).toEqual({ to: 20, after: 0, by: 2_000 });
+  });
+
+  it('bounds a step’s time by the polls either side of it', () => {
+    let track = observe(startTrack(0), { at: 9_000, progress: 25 });
+    track = observe(track, { at: 14_000, progress: 25 });
+    track = observe(track, { at: 21_000, progress: 50 });
+    // 50% came between 14 s and 21 s: over 28 s; 25% by 9 s already said at most 36 s.
+    expect(track.change).toEqual({ to: 50, after: 14_000, by: 21_000 });
+    expect(track.durationLo).toBeCloseTo(28_000);
+    expect(track.durationHi).toBeCloseTo(36_000);
   });
 });
