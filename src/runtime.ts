@@ -31,7 +31,10 @@ export interface Runtime {
   callbackGuard: AddressGuard;
   /** Every queue of this deployment: one per CDN, and the callbacks queue. */
   queues(): Queue[];
-  /** This process's Prometheus metrics, created on first use. */
+  /**
+   * This process's Prometheus metrics, created on first use; their counters count pipeline events from
+   * then on, so a server creates them before it serves (buildApp does).
+   */
   metrics(): Metrics;
   /** Starts this process's workers (one per CDN queue, plus callbacks); call once. */
   startWorkers(): WorkerPool;
@@ -151,7 +154,14 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     callbackGuard,
     queues,
     metrics() {
-      metrics ??= createMetrics(events, queues);
+      metrics ??= createMetrics({
+        events,
+        queues,
+        redis: connection,
+        providers,
+        quota,
+        ...(options.now ? { now: options.now } : {}),
+      });
       return metrics;
     },
     startWorkers() {
@@ -170,7 +180,7 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
       );
       const workerCallbackQueue = createCallbackQueue(config, workerConnection);
       workerCallbackQueue.on('error', (error) => options.log.debug({ err: error.message }, 'queue error'));
-      const callbacks = startCallbackWorker(config, workerStore, deliveryGuard, options.log);
+      const callbacks = startCallbackWorker(config, workerStore, deliveryGuard, options.log, events);
       const purges = startWorkers({
         config,
         providers,
@@ -195,12 +205,17 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
         ...(options.now ? { now: options.now } : {}),
         ...(options.random ? { random: options.random } : {}),
       });
+      let closing: Promise<void> | undefined;
       const pool: WorkerPool = {
         workers: purges.workers,
-        async close(graceMs) {
-          await Promise.all([purges.close(graceMs), callbacks.close()]);
-          await workerCallbackQueue.close();
-          await workerConnection.quit().catch(() => workerConnection.disconnect());
+        // Once: a caller that stopped its workers early (a test, an embedder) still closes the runtime.
+        close(graceMs) {
+          closing ??= (async () => {
+            await Promise.all([purges.close(graceMs), callbacks.close()]);
+            await workerCallbackQueue.close();
+            await workerConnection.quit().catch(() => workerConnection.disconnect());
+          })();
+          return closing;
         },
       };
       pools.push(pool);

@@ -4,6 +4,7 @@ import type { Runtime } from '../runtime.ts';
 import { apiErrorHandler, sendError } from './errors.ts';
 import { DASHBOARD_PATH, dashboardPlugin } from './plugins/dashboard.ts';
 import { purgeExplorerPlugin } from './plugins/purge-explorer.ts';
+import { countRefusals } from './refusals.ts';
 import { logEachRequest, withoutFastifyRequestLog } from './request-log.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -27,6 +28,8 @@ export async function buildMetricsApp({ runtime, log }: AppDeps): Promise<Fastif
     loggerInstance: log as FastifyBaseLogger,
     logController: withoutFastifyRequestLog(),
   });
+  // Now, not at the first scrape: the counters count from the moment the metrics exist.
+  runtime.metrics();
   logEachRequest(app);
   await app.register(healthRoutes, { runtime });
   await app.register(metricsRoutes, { runtime });
@@ -47,6 +50,9 @@ export async function buildApp({ runtime, log }: AppDeps): Promise<FastifyInstan
   // JSON only: a text/plain body would otherwise reach the schema as a string and get a vaguer 400.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('client', '');
+  // Now, not at the first scrape: a refusal answered before anyone scraped is counted too.
+  runtime.metrics();
+  countRefusals(app, runtime.events);
   logEachRequest(app);
   app.setErrorHandler(apiErrorHandler({ limitBytes: api.drainLimitBytes, timeoutMs: api.drainTimeoutMs }));
   app.setNotFoundHandler((request, reply) =>
