@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -131,17 +132,16 @@ describe("Prometheus's own checks (promtool)", () => {
   );
   const dir = mkdtempSync(join(tmpdir(), 'promtool-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const check = (...args: string[]) => execFileSync('promtool', args, { encoding: 'utf8', stdio: 'pipe' });
+  const repo = fileURLToPath(new URL('../../', import.meta.url));
+  const check = (...args: string[]) =>
+    execFileSync('promtool', args, { cwd: repo, encoding: 'utf8', stdio: 'pipe' });
 
   it.runIf(available)('accept the rules file and the scrape config', () => {
     expect(check('check', 'rules', 'deploy/prometheus/rules.yml')).toContain('SUCCESS');
     // The config names the rules by their path in the container; checked here where they are.
     const config = parse(readRepoFile('deploy/prometheus/prometheus.yml')) as Record<string, unknown>;
     const local = join(dir, 'prometheus.yml');
-    writeFileSync(
-      local,
-      stringify({ ...config, rule_files: [join(process.cwd(), 'deploy/prometheus/rules.yml')] }),
-    );
+    writeFileSync(local, stringify({ ...config, rule_files: [join(repo, 'deploy/prometheus/rules.yml')] }));
     expect(check('check', 'config', local)).toContain('SUCCESS');
   });
 
