@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { RedisClient } from '../queue/connection.ts';
+import { createRedisGauges, type GaugeSample } from './read-gauge.ts';
 
 const QUEUE_STATES = ['waiting', 'delayed', 'active', 'failed', 'completed', 'prioritized'] as const;
 
@@ -27,30 +28,31 @@ export interface QueueGaugeDeps {
 
 /**
  * Queue gauges, read from Redis at scrape time: every process that can reach Redis reports the same, so an
- * API process alone still tells that no worker is alive. Each read is bounded (counts, one job, one range).
+ * API process alone still tells that no worker is alive. Each read is bounded (counts, one job, one range;
+ * the worker count is BullMQ's CLIENT LIST, once per queue), the queues are read side by side, and a read
+ * that fails leaves its gauge out of that scrape only (read-gauge.ts).
  */
 export function registerQueueGauges({ registry, queues, redis, now }: QueueGaugeDeps): void {
-  new Gauge({
+  const gauges = createRedisGauges(registry);
+  const perQueue = async (read: (queue: Queue) => Promise<readonly GaugeSample[]>) =>
+    (await Promise.all([...queues()].map(read))).flat();
+
+  gauges.add({
     name: 'purge_worker_queue_jobs',
     help: 'Jobs per queue and state, read from Redis at scrape time',
     labelNames: ['queue', 'state'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const queue of queues()) {
+    read: () =>
+      perQueue(async (queue) => {
         const counts = await queue.getJobCounts(...QUEUE_STATES);
-        for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0);
-      }
-    },
+        return QUEUE_STATES.map((state) => [{ queue: queue.name, state }, counts[state] ?? 0] as const);
+      }),
   });
-  new Gauge({
+  gauges.add({
     name: 'purge_worker_queue_oldest_waiting_seconds',
     help: 'How long the oldest job ready to run has waited for a worker (0 when none): workers missing or too few',
     labelNames: ['queue'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const queue of queues()) {
+    read: () =>
+      perQueue(async (queue) => {
         const [oldest] = await queue.getJobs(['wait'], 0, 0, true);
         // A batch job comes back to `wait` for every poll; it has waited since that poll came due
         // (`readyAt`), not since it was enqueued minutes ago.
@@ -58,53 +60,44 @@ export function registerQueueGauges({ registry, queues, redis, now }: QueueGauge
           oldest?.timestamp ?? 0,
           (oldest?.data as { readyAt?: number } | undefined)?.readyAt ?? 0,
         );
-        this.set({ queue: queue.name }, oldest ? Math.max(0, (now() - readyAt) / 1000) : 0);
-      }
-    },
+        return [[{ queue: queue.name }, oldest ? Math.max(0, (now() - readyAt) / 1000) : 0]];
+      }),
   });
-  new Gauge({
+  gauges.add({
     name: 'purge_worker_queue_workers',
     help: 'BullMQ workers connected to the queue (one per worker process), from Redis CLIENT LIST; absent where Redis does not allow CLIENT LIST',
     labelNames: ['queue'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const queue of queues()) {
+    read: () =>
+      perQueue(async (queue) => {
         const workers = await queue.getWorkers();
         // Where CLIENT LIST is refused, BullMQ answers one made-up entry with no raw name: unknown, not 1.
-        if (workers.some((worker) => worker.rawname === undefined)) continue;
-        this.set({ queue: queue.name }, workers.length);
-      }
-    },
+        if (workers.some((worker) => worker.rawname === undefined)) return [];
+        return [[{ queue: queue.name }, workers.length]];
+      }),
   });
   // A batch re-delays itself for every poll, so with no worker its job sits in `delayed`, not `wait`: the
   // oldest-waiting gauge stays 0 while polls pile up past their due time. These two see it.
-  new Gauge({
+  gauges.add({
     name: 'purge_worker_queue_overdue_delayed_jobs',
     help: `Delayed jobs (polls, retries, flushes) whose due time passed more than ${OVERDUE_GRACE_MS / 1000} s ago and that no worker has taken`,
     labelNames: ['queue'],
-    registers: [registry],
-    async collect() {
-      this.reset();
+    read: () => {
       const cutoff = (now() - OVERDUE_GRACE_MS) * DELAYED_SCORE_SCALE;
-      for (const queue of queues()) {
-        this.set({ queue: queue.name }, await redis.zcount(queue.toKey('delayed'), '-inf', `(${cutoff}`));
-      }
+      return perQueue(async (queue) => [
+        [{ queue: queue.name }, await redis.zcount(queue.toKey('delayed'), '-inf', `(${cutoff}`)],
+      ]);
     },
   });
-  new Gauge({
+  gauges.add({
     name: 'purge_worker_queue_oldest_overdue_seconds',
     help: 'How long ago the earliest delayed job came due, while no worker has taken it (0 when none is due)',
     labelNames: ['queue'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const queue of queues()) {
+    read: () =>
+      perQueue(async (queue) => {
         const [, score] = await redis.zrange(queue.toKey('delayed'), 0, 0, 'WITHSCORES');
         const dueAt =
           score === undefined ? Number.POSITIVE_INFINITY : Math.floor(Number(score) / DELAYED_SCORE_SCALE);
-        this.set({ queue: queue.name }, Math.max(0, (now() - dueAt) / 1000));
-      }
-    },
+        return [[{ queue: queue.name }, Math.max(0, (now() - dueAt) / 1000)]];
+      }),
   });
 }

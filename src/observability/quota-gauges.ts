@@ -1,6 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Provider } from '../providers/provider.ts';
 import type { QuotaLedger } from '../status/quota.ts';
+import { createRedisGauges } from './read-gauge.ts';
 
 const KINDS = ['urls', 'dirs'] as const;
 
@@ -34,18 +35,18 @@ export function registerQuotaGauges({ registry, providers, quota, now }: QuotaGa
       for (const { provider, kind, limit } of limited()) this.set({ cdn: provider.cdnId, kind }, limit);
     },
   });
-  new Gauge({
+  createRedisGauges(registry).add({
     name: 'purge_worker_quota_remaining',
     help: 'Items a CDN account may still purge today (UTC), by kind: its daily quota less what accepted purges reserved',
     labelNames: ['cdn', 'kind'],
-    registers: [registry],
-    async collect() {
-      this.reset();
+    read: () => {
       const at = now();
-      for (const { provider, kind, limit } of limited()) {
-        const used = await quota.used(provider, kind, at);
-        this.set({ cdn: provider.cdnId, kind }, Math.max(0, limit - used));
-      }
+      return Promise.all(
+        limited().map(async ({ provider, kind, limit }) => {
+          const used = await quota.used(provider, kind, at);
+          return [{ cdn: provider.cdnId, kind }, Math.max(0, limit - used)] as const;
+        }),
+      );
     },
   });
 }
