@@ -83,7 +83,14 @@ export async function registerOpenApi(app: FastifyInstance, config: Config): Pro
     staticCSP: DOCS_CSP,
     uiHooks: { onRequest: docsHeaders },
     theme: { title: 'purge-worker API' },
-    uiConfig: { deepLinking: true, displayOperationId: true, defaultModelsExpandDepth: 1 },
+    // BaseLayout: without Swagger UI's top bar, whose logo is an SVG with an inline <style> the CSP
+    // refuses, and whose box would load another document than ours.
+    uiConfig: {
+      layout: 'BaseLayout',
+      deepLinking: true,
+      displayOperationId: true,
+      defaultModelsExpandDepth: 1,
+    },
   });
   app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());
 }
