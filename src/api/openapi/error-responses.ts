@@ -11,7 +11,7 @@ const EXAMPLE_MESSAGES: Partial<Record<ErrorCode, string>> = {
   INVALID_JSON: 'request body is not valid JSON: Unexpected end of JSON input',
   KIND_UNSUPPORTED: 'CDN quantil-main (quantil) cannot purge by pattern',
   CALLBACK_URL_FORBIDDEN:
-    'callbackUrl host 10.0.0.7 resolves to 10.0.0.7: a private address (callbacks.allowHosts can allow it)',
+    'callbackUrl host hooks.internal.example resolves to 10.0.0.7: 10.0.0.7 is a private address (callbacks.allowHosts can allow it)',
   UNAUTHORIZED: 'a valid "Authorization: Bearer <token>" header is required',
   SIGNATURE_INVALID: 'signature does not match the body',
   NOT_FOUND: 'no purge 6f1c2a (unknown, or its status expired)',
