@@ -1,6 +1,7 @@
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, PURGE_STATES } from '../../model/list-query.ts';
 import { OPTIONAL_BODY } from './documented-only.ts';
 import { errorResponses } from './error-responses.ts';
+import { ACCEPTED, FORECAST, RUNNING_STATUS } from './purge-examples.ts';
 
 /**
  * The OpenAPI parts of the purge routes (routes/purges.ts, purge-list.ts, replay.ts): what each answers, with
@@ -11,89 +12,6 @@ const json = (schema: unknown, examples: Record<string, unknown>) => ({
   content: { 'application/json': { schema, examples } },
 });
 const example = (summary: string, value: unknown) => ({ summary, value });
-
-const ACCEPTED = { id: '6f1c2a', cdns: ['vims-main', 'quantil-main'] };
-
-const TARGETS = {
-  'vims-main': { total: 1, succeeded: 1, failed: 0, timedOut: 0, pending: 0 },
-  'quantil-main': { total: 1, succeeded: 0, failed: 0, timedOut: 0, pending: 1 },
-};
-
-const RUNNING_STATUS = {
-  id: '6f1c2a',
-  state: 'running',
-  createdAt: 1795625094116,
-  priority: 'normal',
-  label: 'https://www.example.com/news/today.html',
-  request: { urls: 1, dirs: 0 },
-  cdns: ['vims-main', 'quantil-main'],
-  targets: TARGETS,
-  batches: [
-    {
-      batchId: 'quantil-main-12',
-      cdnId: 'quantil-main',
-      state: 'submitted',
-      remoteId: '3315965a',
-      progress: 40,
-      attempts: 1,
-      polls: 2,
-      items: 37,
-      purges: 35,
-      share: 1,
-      lane: 'normal',
-      acceptedAt: 1795625094116,
-      queuedAt: 1795625094367,
-      deadlineAt: 1795625994116,
-      submittedAt: 1795625094380,
-      updatedAt: 1795625095410,
-    },
-    {
-      batchId: 'vims-main-9',
-      cdnId: 'vims-main',
-      state: 'succeeded',
-      remoteId: '5001',
-      progress: 100,
-      attempts: 1,
-      polls: 3,
-      items: 37,
-      purges: 35,
-      share: 1,
-      lane: 'normal',
-      acceptedAt: 1795625094116,
-      queuedAt: 1795625094366,
-      deadlineAt: 1795625994116,
-      submittedAt: 1795625094375,
-      finishedAt: 1795625097301,
-      updatedAt: 1795625097301,
-      verification: {
-        state: 'fresh',
-        rounds: 1,
-        repurges: 0,
-        checkedAt: 1795625097801,
-        edges: ['127.0.0.1:40111 (vims-edge-1)', '127.0.0.1:40112 (vims-edge-2)'],
-        counts: { fresh: 2, stale: 0, unverified: 0 },
-        secondsToFresh: 3.7,
-      },
-    },
-  ],
-  verification: { 'vims-main': 'fresh' },
-  verified: true,
-};
-
-const FORECAST = {
-  targets: { urls: 2, dirs: 1, pattern: 0, all: 0 },
-  alreadyPending: { urls: 1, dirs: 0, pattern: 0, all: 0 },
-  pending: 37,
-  perCall: { maxItems: 100 },
-  calls: [{ urls: 38, dirs: 1, pattern: 0, all: 0, fromThisRequest: 3 }],
-  callsComplete: true,
-  quota: {
-    limited: true,
-    day: '2026-06-01',
-    urls: { limit: 5000, used: 37, charge: 1, left: 4963 },
-    dirs: { limit: 500, used: 0, charge: 1, left: 500 },
-  },
-};
 
 export const createPurgeDoc = {
   operationId: 'createPurge',
