@@ -2,7 +2,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../observability/logger.ts';
 import type { Runtime } from '../runtime.ts';
 import { apiErrorHandler, sendError } from './errors.ts';
+import { serializeResponsesAsJson } from './openapi/documented-only.ts';
 import { DASHBOARD_PATH, dashboardPlugin } from './plugins/dashboard.ts';
+import { registerOpenApi } from './plugins/openapi.ts';
 import { purgeExplorerPlugin } from './plugins/purge-explorer.ts';
 import { countRefusals } from './refusals.ts';
 import { logEachRequest, withoutFastifyRequestLog } from './request-log.ts';
@@ -31,6 +33,7 @@ export async function buildMetricsApp({ runtime, log }: AppDeps): Promise<Fastif
   // Now, not at the first scrape: the counters count from the moment the metrics exist.
   runtime.metrics();
   logEachRequest(app);
+  serializeResponsesAsJson(app);
   await app.register(healthRoutes, { runtime });
   await app.register(metricsRoutes, { runtime });
   return app;
@@ -45,7 +48,15 @@ export async function buildApp({ runtime, log }: AppDeps): Promise<FastifyInstan
     logController: withoutFastifyRequestLog(),
     bodyLimit: api.bodyLimitBytes,
     // Fastify's Ajv defaults coerce types and strip unknown keys; a wrong type must be an error instead.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+    // `x-examples` (request examples for the OpenAPI document) is an annotation, never checked.
+    ajv: {
+      customOptions: {
+        coerceTypes: false,
+        removeAdditional: false,
+        allErrors: true,
+        keywords: ['x-examples'],
+      },
+    },
   });
   // JSON only: a text/plain body would otherwise reach the schema as a string and get a vaguer 400.
   app.removeContentTypeParser('text/plain');
@@ -58,6 +69,9 @@ export async function buildApp({ runtime, log }: AppDeps): Promise<FastifyInstan
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, 'NOT_FOUND', `no route ${request.method} ${request.url}`),
   );
+  serializeResponsesAsJson(app);
+  // First: it documents the routes registered after it.
+  await registerOpenApi(app, runtime.config);
 
   await app.register(healthRoutes, { runtime });
   await app.register(purgeRoutes, { runtime });

@@ -26,6 +26,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   CALLBACK_CHECK_BUSY: 503,
 };
 
+/** Every code an HTTP route answers with: those with a status of their own, and INTERNAL. */
+export const HTTP_ERROR_CODES: readonly ErrorCode[] = [...(Object.keys(STATUS) as ErrorCode[]), 'INTERNAL'];
+
 /** The HTTP status an error code answers with (500 for one the API never sends itself). */
 export function httpStatusOf(code: ErrorCode): number {
   return STATUS[code] ?? 500;
