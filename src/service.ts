@@ -4,6 +4,7 @@ import { loadConfigFile } from './config/load.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import type { Role } from './roles.ts';
 import { createRuntime } from './runtime.ts';
+import { withTimeout } from './with-timeout.ts';
 
 export { ROLES, type Role } from './roles.ts';
 
@@ -61,11 +62,25 @@ export async function runService(options: {
   );
 
   let stopping: Promise<void> | undefined;
+  // Past the grace period, the release window and the closing of queues: a close that still waits is
+  // waiting on a Redis that does not answer, and would keep the process (and a supervisor's restart) for ever.
+  const stopDeadlineMs = config.worker.shutdownGraceMs + SHUTDOWN_MARGIN_MS;
   const stop = (reason: string) => {
     stopping ??= (async () => {
       log.info({ reason }, 'shutting down: no new jobs, finishing in-flight ones');
-      await app?.close();
-      await runtime.close();
+      const closing = (async () => {
+        await app?.close();
+        await runtime.close();
+      })();
+      try {
+        await withTimeout(closing, stopDeadlineMs, 'shutting down');
+      } catch (error) {
+        log.error(
+          { stopDeadlineMs },
+          'shutdown did not finish in time (is Redis unreachable?): exiting anyway',
+        );
+        throw error;
+      }
       log.info('stopped');
     })();
     return stopping;
@@ -73,9 +88,22 @@ export async function runService(options: {
   return { log, ...(address ? { address } : {}), stop };
 }
 
-/** Wires SIGTERM/SIGINT to a graceful stop and the process exit code. */
+/** What a shutdown may take beyond `worker.shutdownGraceMs` before the process exits regardless. */
+const SHUTDOWN_MARGIN_MS = 5_000;
+
+/**
+ * Wires SIGTERM/SIGINT to a graceful stop and the process exit code. Listeners stay for repeats: a Ctrl-C
+ * under `npm start` reaches the process twice (from the terminal and forwarded by npm), and a signal with no
+ * listener left would kill it mid-shutdown.
+ */
 export function stopOnSignals(service: RunningService): void {
+  let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      service.log.debug({ signal }, 'already shutting down');
+      return;
+    }
+    stopping = true;
     service.stop(signal).then(
       () => process.exit(0),
       (error: unknown) => {
@@ -84,6 +112,6 @@ export function stopOnSignals(service: RunningService): void {
       },
     );
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }

@@ -47,7 +47,12 @@ async function main(): Promise<void> {
     },
   });
 
+  // process.on, not once: a Ctrl-C under `npm run simulator` arrives twice (the terminal's and npm's), and
+  // the second, with no listener left, would kill the process before it has closed.
+  let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
     sim.close().then(
       () => log(process.stdout, { msg: 'simulator stopped', signal }),
       (error: unknown) => {
@@ -56,8 +61,8 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 main().catch((error: unknown) => {
