@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp, buildMetricsApp } from './api/app.ts';
 import { loadConfigFile } from './config/load.ts';
+import { describeError } from './errors.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
+import { describeRedis } from './queue/connection.ts';
 import type { Role } from './roles.ts';
 import { createRuntime } from './runtime.ts';
-import { withTimeout } from './with-timeout.ts';
 
 export { ROLES, type Role } from './roles.ts';
 
@@ -55,6 +56,7 @@ export async function runService(options: {
       role: options.role,
       configPath: options.configPath,
       cdns: config.cdns.map((c) => c.id),
+      redis: describeRedis(config.redis),
       prefix: config.redis.prefix,
       address,
     },
@@ -72,15 +74,15 @@ export async function runService(options: {
         await app?.close();
         await runtime.close();
       })();
-      try {
-        await withTimeout(closing, stopDeadlineMs, 'shutting down');
-      } catch (error) {
-        log.error(
-          { stopDeadlineMs },
-          'shutdown did not finish in time (is Redis unreachable?): exiting anyway',
-        );
-        throw error;
-      }
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), stopDeadlineMs);
+      });
+      const outcome = await Promise.race([closing.then(() => 'closed' as const), late]).finally(() =>
+        clearTimeout(timer),
+      );
+      if (outcome === 'late')
+        throw new Error(`shutdown did not finish within ${stopDeadlineMs} ms (is Redis unreachable?)`);
       log.info('stopped');
     })();
     return stopping;
@@ -107,7 +109,7 @@ export function stopOnSignals(service: RunningService): void {
     service.stop(signal).then(
       () => process.exit(0),
       (error: unknown) => {
-        service.log.error({ err: error }, 'shutdown failed');
+        service.log.error({ err: describeError(error) }, 'shutdown failed: exiting anyway');
         process.exit(1);
       },
     );

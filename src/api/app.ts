@@ -81,6 +81,10 @@ export async function buildApp({ runtime, log }: AppDeps): Promise<FastifyInstan
   const secret = api.webhook.secret;
   if (secret) await app.register(eventRoutes, { runtime, secret });
   if (api.sources.length > 0) await app.register(sourceRoutes, { runtime });
+  if (api.tokens.length === 0)
+    log.warn(
+      'no api.tokens configured: every call to /v1/purges is refused (401 UNAUTHORIZED); add one to api.tokens',
+    );
   const { dashboard } = runtime.config;
   if (dashboard.users.length > 0) {
     await app.register(dashboardPlugin, { runtime, users: dashboard.users, readOnly: dashboard.readOnly });

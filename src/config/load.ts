@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { PurgeError } from '../errors.ts';
 import { formatPath } from './issue-path.ts';
 import { coerceWholePlaceholders, interpolate, placeholderTypeMessage } from './placeholders.ts';
-import { type Config, configSchema } from './schema.ts';
+import { type Config, configSchema, LOG_LEVELS } from './schema.ts';
 import { type ConfigIssue, collectUnknownKeys } from './unknown-keys.ts';
 
 export const DEFAULT_CONFIG_PATH = 'purge-worker.json';
@@ -67,7 +67,7 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, 
       `${source}: environment variable(s) not set: ${[...missing].sort().join(', ')}`,
     );
   }
-  const input = withRedisUrlDefault(value, env);
+  const input = withLogLevelFromEnv(withRedisUrlDefault(value, env), env);
   const unknownKeys = collectUnknownKeys();
   const validate = () =>
     configSchema.safeParse(input, {
@@ -96,6 +96,18 @@ function withRedisUrlDefault(value: unknown, env: NodeJS.ProcessEnv): unknown {
   const redis = (root.redis ?? {}) as Record<string, unknown>;
   if (typeof redis !== 'object' || redis === null || redis.url !== undefined) return value;
   return { ...root, redis: { ...redis, url: env.REDIS_URL ?? FALLBACK_REDIS_URL } };
+}
+
+/** LOG_LEVEL, when set, wins over log.level: turning on debug for one run needs no edit of the file. */
+function withLogLevelFromEnv(value: unknown, env: NodeJS.ProcessEnv): unknown {
+  const level = env.LOG_LEVEL;
+  if (level === undefined || level === '') return value;
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    throw new PurgeError('CONFIG_INVALID', `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const root = value as Record<string, unknown>;
+  const log = root.log !== null && typeof root.log === 'object' ? root.log : {};
+  return { ...root, log: { ...log, level } };
 }
 
 /** zod's own words for a missing field ("Invalid input: expected string, received undefined") hide the point. */

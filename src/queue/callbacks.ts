@@ -10,6 +10,7 @@ import { exponentialDelay, withJitter } from '../pipeline/backoff.ts';
 import type { StatusStore } from '../status/store.ts';
 import { createRedisConnection } from './connection.ts';
 import { createHostSlots, deferralDelayMs } from './host-slots.ts';
+import { type RedisHealth, workerErrorLogger } from './redis-health.ts';
 
 export const CALLBACK_QUEUE = 'callbacks';
 
@@ -46,10 +47,12 @@ export function startCallbackWorker(
   store: StatusStore,
   guard: AddressGuard,
   log: Logger,
-  events?: PipelineEvents,
+  { events, redisHealth }: { events?: PipelineEvents; redisHealth?: RedisHealth } = {},
 ) {
-  const connection = createRedisConnection(config.redis, 'worker', (error) =>
-    log.error({ err: error.message }, 'Redis connection error (callbacks)'),
+  const connection = createRedisConnection(
+    config.redis,
+    'worker',
+    redisHealth ?? ((error) => log.error({ err: error.message }, 'Redis connection error (callbacks)')),
   );
   const secret = config.callbacks.secret ?? config.api.webhook.secret;
   // Every callback goes through the guard again at connect time: DNS may answer differently than at ingest.
@@ -139,7 +142,8 @@ export function startCallbackWorker(
       'completion callback failed',
     );
   });
-  worker.on('error', (error) => log.error({ err: error }, 'callback worker error'));
+  const onWorkerError = workerErrorLogger(log, redisHealth);
+  worker.on('error', (error) => onWorkerError(error, {}, 'callback worker error'));
   return {
     worker,
     async close(force = false) {
