@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { resolveServiceConfigPath } from './config/load.ts';
+import { findConfig } from './config/load.ts';
 import { isPurgeError } from './errors.ts';
 import { ROLES, type Role } from './roles.ts';
 import { runService, stopOnSignals } from './service.ts';
@@ -13,8 +13,8 @@ try {
     options: { config: { type: 'string', short: 'c' }, role: { type: 'string', default: 'all' } },
   });
   if (!ROLES.includes(values.role as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
-  const { path, demo } = resolveServiceConfigPath(values.config);
-  const service = await runService({ configPath: path, demo, role: values.role as Role });
+  const { path, source } = findConfig(values.config);
+  const service = await runService({ configPath: path, demo: source === 'demo', role: values.role as Role });
   stopOnSignals(service);
 } catch (error) {
   process.stderr.write(

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp, buildMetricsApp } from './api/app.ts';
 import { loadConfigFile } from './config/load.ts';
+import type { Demo } from './demo/demo.ts';
 import { describeError } from './errors.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { describeRedis } from './queue/connection.ts';
@@ -25,15 +26,39 @@ export async function runService(options: {
   configPath: string;
   role: Role;
   pretty?: boolean;
-  /** The path is the demo config, chosen because the user named none: say so loudly. */
+  /** The path is the bundled demo, chosen because the user named none: run what it needs beside it. */
   demo?: boolean;
 }): Promise<RunningService> {
-  const config = await loadConfigFile(options.configPath);
+  // Loaded only for the demo: the simulator is no part of a deployment's process.
+  const demo = options.demo
+    ? await (await import('./demo/demo.ts')).startDemo({ configPath: options.configPath, role: options.role })
+    : undefined;
+  try {
+    return await startService(options, demo);
+  } catch (error) {
+    await demo?.close();
+    throw error;
+  }
+}
+
+async function startService(
+  options: { configPath: string; role: Role; pretty?: boolean },
+  demo: Demo | undefined,
+): Promise<RunningService> {
+  const config = await loadConfigFile(options.configPath, process.env, demo?.adjust);
   // JSON for machines; pino-pretty when a person is watching a terminal (LOG_FORMAT=json|pretty overrides).
   const pretty =
     options.pretty ??
     (process.env.LOG_FORMAT ? process.env.LOG_FORMAT === 'pretty' : process.stdout.isTTY === true);
   const log = createLogger({ level: config.log.level, pretty });
+  if (demo) {
+    log.warn(
+      { configPath: options.configPath },
+      'no config found (./purge-worker.json, .yaml or .yml, PURGE_CONFIG or --config): running the bundled demo ' +
+        '(its secrets are public); `purge-worker init` writes a config of your own',
+    );
+    for (const note of demo.notes) log[note.level](note.fields, note.msg);
+  }
   const runtime = createRuntime(config, { log });
   if (options.role !== 'api') runtime.startWorkers();
   let app: FastifyInstance | undefined;
@@ -44,12 +69,6 @@ export async function runService(options: {
   } else {
     app = await buildApp({ runtime, log });
     address = await app.listen({ host: config.api.host, port: config.api.port });
-  }
-  if (options.demo) {
-    log.warn(
-      { configPath: options.configPath },
-      'no purge-worker.json: running the demo config (CDN simulator on 127.0.0.1:8787, demo secrets); create purge-worker.json or pass --config',
-    );
   }
   log.info(
     {
@@ -73,6 +92,7 @@ export async function runService(options: {
       const closing = (async () => {
         await app?.close();
         await runtime.close();
+        await demo?.close();
       })();
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((resolve) => {

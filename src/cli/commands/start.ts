@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { resolveServiceConfigPath } from '../../config/load.ts';
+import { findConfig } from '../../config/load.ts';
 import { ROLES, type Role } from '../../roles.ts';
 
 export function startCommand(program: Command): void {
@@ -12,8 +12,8 @@ export function startCommand(program: Command): void {
       // Loaded here, not at the top: the service pulls in Fastify, bull-board and prom-client, which the
       // other commands never need and would pay for at every start.
       const { runService, stopOnSignals } = await import('../../service.ts');
-      const { path, demo } = resolveServiceConfigPath(globals.config);
-      const service = await runService({ configPath: path, demo, role: options.role });
+      const { path, source } = findConfig(globals.config);
+      const service = await runService({ configPath: path, demo: source === 'demo', role: options.role });
       stopOnSignals(service);
     });
 }
