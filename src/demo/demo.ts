@@ -50,7 +50,7 @@ export async function startDemo(options: {
       if (redis)
         notes.push({
           level: 'warn',
-          fields: { redis: redisHost(redis.url), pid: redis.pid },
+          fields: { redis: redisHost(redis.url), redisPid: redis.pid },
           msg:
             `no Redis answers at ${describeRedis(config.redis)}: started a private redis-server for the demo on ` +
             `${redisHost(redis.url)} (nothing is kept, it stops with this process); the CLI reaches it with ` +
@@ -66,9 +66,18 @@ export async function startDemo(options: {
     // An API-only process calls no CDN: the simulator belongs to the one that runs the workers.
     if (options.role !== 'api') {
       sim = await startDemoSimulator(settings);
+      // One line per field even in pino-pretty: a person reads it at a terminal.
+      const { edges } = describeSimulator(sim);
+      const urls = (list: ReadonlyArray<{ url: string }>) => list.map(({ url }) => url).join(' ');
       notes.push({
         level: 'info',
-        fields: { simulator: describeSimulator(sim), taskDurationMs: settings.taskDurationMs },
+        fields: {
+          simulator: sim.url,
+          vimsEdges: urls(edges.vims),
+          quantilEdges: urls(edges.quantil),
+          origin: edges.origin,
+          taskDurationMs: settings.taskDurationMs,
+        },
         msg: `demo: the CDN simulator (VIMS and QUANTIL) runs in this process on ${sim.url}`,
       });
     }

@@ -70,7 +70,7 @@ describe.skipIf(!hasRedisServer)('npm start with no config: the bundled demo', (
 
     demo.process.kill('SIGTERM');
     expect(await demo.exited()).toBe(0);
-    expect(isRunning(Number(privateRedis?.pid))).toBe(false);
+    expect(isRunning(Number(privateRedis?.redisPid))).toBe(false);
   });
 
   it('says which port to free, or SIM_PORT, when the simulator port is taken, and exits 2', async () => {
