@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, buildMetricsApp } from './api/app.ts';
 import { loadConfigFile } from './config/load.ts';
 import type { Demo } from './demo/demo.ts';
-import { describeError } from './errors.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { describeRedis } from './queue/connection.ts';
 import type { Role } from './roles.ts';
@@ -112,28 +111,3 @@ async function startService(
 
 /** What a shutdown may take beyond `worker.shutdownGraceMs` before the process exits regardless. */
 const SHUTDOWN_MARGIN_MS = 5_000;
-
-/**
- * Wires SIGTERM/SIGINT to a graceful stop and the process exit code. Listeners stay for repeats: a Ctrl-C
- * under `npm start` reaches the process twice (from the terminal and forwarded by npm), and a signal with no
- * listener left would kill it mid-shutdown.
- */
-export function stopOnSignals(service: RunningService): void {
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      service.log.debug({ signal }, 'already shutting down');
-      return;
-    }
-    stopping = true;
-    service.stop(signal).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        service.log.error({ err: describeError(error) }, 'shutdown failed: exiting anyway');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-}

@@ -21,17 +21,6 @@ async function main(): Promise<void> {
     quantil: { accounts: [{ user: quantilUser, apiKey: quantilKey }], taskDurationMs },
     edges: { count: edgeCount },
   });
-  const { url, providers, vimsServices, edges } = describeSimulator(sim);
-  log(process.stdout, {
-    msg: 'simulator listening',
-    url,
-    providers,
-    quantilUser,
-    vimsServices,
-    taskDurationMs,
-    edges,
-  });
-
   // process.on, not once: a Ctrl-C under `npm run simulator` arrives twice (the terminal's and npm's), and
   // the second, with no listener left, would kill the process before it has closed.
   let stopping = false;
@@ -48,6 +37,17 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // Only now: whoever waits for this line may signal at once, and must find the listeners in place.
+  const { url, providers, vimsServices, edges } = describeSimulator(sim);
+  log(process.stdout, {
+    msg: 'simulator listening',
+    url,
+    providers,
+    quantilUser,
+    vimsServices,
+    taskDurationMs,
+    edges,
+  });
 }
 
 main().catch((error: unknown) => {

@@ -73,6 +73,18 @@ describe.skipIf(!hasRedisServer)('npm start with no config: the bundled demo', (
     expect(isRunning(Number(privateRedis?.redisPid))).toBe(false);
   });
 
+  it('stops, once started, on a SIGTERM sent while it was starting, and leaves no redis-server behind', async () => {
+    const demo = startInEmptyDirectory(emptyDir, { REDIS_URL: deadRedis, SIM_PORT: '0' });
+    // Logged before the API listens: the signal lands in the middle of the start.
+    await demo.printed('started a private redis-server');
+    demo.process.kill('SIGTERM');
+    expect(await demo.exited()).toBe(0);
+    const lines = jsonLines(demo.output());
+    expect(lines.map((line) => line.msg)).toContain('stopped');
+    const privateRedis = lines.find((line) => String(line.msg).includes('started a private redis-server'));
+    expect(isRunning(Number(privateRedis?.redisPid))).toBe(false);
+  });
+
   it('says which port to free, or SIM_PORT, when the simulator port is taken, and exits 2', async () => {
     holder = createServer();
     await new Promise<void>((resolve) => holder?.listen(0, '127.0.0.1', resolve));
