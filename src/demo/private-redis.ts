@@ -16,8 +16,8 @@ const READY_WITHIN_MS = 5_000;
 
 /**
  * Starts `redis-server` from PATH on a free loopback port, with persistence off and a scratch directory;
- * undefined when there is no redis-server to run. It is killed when this process exits, however it exits
- * short of SIGKILL.
+ * undefined when there is no redis-server to run. It is killed when this process exits, or hangs up; not
+ * when it is SIGKILLed.
  */
 export async function startPrivateRedis(): Promise<PrivateRedis | undefined> {
   const port = await freeLoopbackPort();
@@ -33,6 +33,17 @@ export async function startPrivateRedis(): Promise<PrivateRedis | undefined> {
     removeDir();
   };
   process.once('exit', killOnExit);
+  // A closed terminal ends the process by SIGHUP, which runs no 'exit' listener: the Redis goes first, then
+  // the signal, with no listener left, takes its default course.
+  const onHangup = () => {
+    killOnExit();
+    process.kill(process.pid, 'SIGHUP');
+  };
+  process.once('SIGHUP', onHangup);
+  const forget = () => {
+    process.off('exit', killOnExit);
+    process.off('SIGHUP', onHangup);
+  };
   const failed = new Promise<'missing' | 'exited'>((resolve) => {
     child.once('error', () => resolve('missing'));
     child.once('exit', () => resolve('exited'));
@@ -44,7 +55,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis | undefined> {
   );
   const outcome = await Promise.race([ready, failed]);
   if (outcome !== 'ready') {
-    process.off('exit', killOnExit);
+    forget();
     child.kill('SIGKILL');
     removeDir();
     if (outcome === 'missing') return undefined;
@@ -57,7 +68,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis | undefined> {
     pid: child.pid as number,
     stop() {
       stopping ??= (async () => {
-        process.off('exit', killOnExit);
+        forget();
         if (child.exitCode === null && child.signalCode === null) {
           const exited = new Promise((resolve) => child.once('exit', resolve));
           child.kill('SIGTERM');

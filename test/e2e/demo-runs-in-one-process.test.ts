@@ -85,6 +85,19 @@ describe.skipIf(!hasRedisServer)('npm start with no config: the bundled demo', (
     expect(isRunning(Number(privateRedis?.redisPid))).toBe(false);
   });
 
+  it('takes its private Redis with it when its terminal hangs up (SIGHUP, which runs no exit listener)', async () => {
+    const demo = startInEmptyDirectory(emptyDir, { REDIS_URL: deadRedis, SIM_PORT: '0' });
+    await demo.printed('purge-worker started');
+    const privateRedis = jsonLines(demo.output()).find((line) =>
+      String(line.msg).includes('started a private redis-server'),
+    );
+    expect(isRunning(Number(privateRedis?.redisPid))).toBe(true);
+    demo.process.kill('SIGHUP');
+    await demo.exited();
+    expect(demo.process.signalCode).toBe('SIGHUP');
+    await vi.waitFor(() => expect(isRunning(Number(privateRedis?.redisPid))).toBe(false));
+  });
+
   it('says which port to free, or SIM_PORT, when the simulator port is taken, and exits 2', async () => {
     holder = createServer();
     await new Promise<void>((resolve) => holder?.listen(0, '127.0.0.1', resolve));
