@@ -10,8 +10,9 @@ import { createHttpClient, type HttpClient } from './providers/http.ts';
 import type { Provider } from './providers/provider.ts';
 import { createProvider } from './providers/registry.ts';
 import { createCallbackQueue, createCallbackScheduler, startCallbackWorker } from './queue/callbacks.ts';
-import { createRedisConnection, PRODUCER_COMMAND_TIMEOUT_MS, redisHost } from './queue/connection.ts';
+import { createRedisConnection, describeRedis, PRODUCER_COMMAND_TIMEOUT_MS } from './queue/connection.ts';
 import { createPurgeProducer, type PurgeProducer } from './queue/enqueue.ts';
+import { createRedisHealth, REDIS_START_HINT } from './queue/redis-health.ts';
 import { createReplicaWaiter } from './queue/replicas.ts';
 import { startWorkers, type WorkerPool } from './queue/workers.ts';
 import { createQuotaLedger, type QuotaLedger } from './status/quota.ts';
@@ -31,7 +32,10 @@ export interface Runtime {
   callbackGuard: AddressGuard;
   /** Every queue of this deployment: one per CDN, and the callbacks queue. */
   queues(): Queue[];
-  /** This process's Prometheus metrics, created on first use. */
+  /**
+   * This process's Prometheus metrics, created on first use; their counters count pipeline events from
+   * then on, so a server creates them before it serves (buildApp does).
+   */
   metrics(): Metrics;
   /** Starts this process's workers (one per CDN queue, plus callbacks); call once. */
   startWorkers(): WorkerPool;
@@ -76,9 +80,13 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     httpClients.push(http);
     providers.set(cdn.id, createProvider(cdn, { http }));
   }
-  const connection = createRedisConnection(config.redis, 'producer', (error) =>
-    options.log.error({ err: error.message, redis: redisHost(config.redis.url) }, 'Redis connection error'),
-  );
+  // Every connection of this process reports to one place: an outage is one line, and so is its end.
+  const redisHealth = createRedisHealth({
+    log: options.log,
+    redis: describeRedis(config.redis),
+    ...(config.redis.clusterNodes ? {} : { startHint: REDIS_START_HINT }),
+  });
+  const connection = createRedisConnection(config.redis, 'producer', redisHealth);
   const store = createStatusStore({
     redis: connection,
     prefix: config.redis.prefix,
@@ -92,8 +100,7 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     ? createRedisConnection(
         config.redis,
         'producer',
-        (error) =>
-          options.log.error({ err: error.message }, 'Redis connection error (replica confirmations)'),
+        redisHealth,
         // A round's WAIT takes up to timeoutMs by design (and the waiter bounds the round itself).
         waitReplicas.timeoutMs + PRODUCER_COMMAND_TIMEOUT_MS,
       )
@@ -151,15 +158,20 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     callbackGuard,
     queues,
     metrics() {
-      metrics ??= createMetrics(events, queues);
+      metrics ??= createMetrics({
+        events,
+        queues,
+        redis: connection,
+        providers,
+        quota,
+        ...(options.now ? { now: options.now } : {}),
+      });
       return metrics;
     },
     startWorkers() {
       // Workers write status on a connection of their own that waits out a Redis outage, as BullMQ's do:
       // the producer's fails fast (an API answers 503), which would turn a blip into failed jobs here.
-      const workerConnection = createRedisConnection(config.redis, 'worker', (error) =>
-        options.log.error({ err: error.message }, 'Redis connection error (status)'),
-      );
+      const workerConnection = createRedisConnection(config.redis, 'worker', redisHealth);
       const workerStore = reportingFinishedPurges(
         createStatusStore({
           redis: workerConnection,
@@ -170,12 +182,16 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
       );
       const workerCallbackQueue = createCallbackQueue(config, workerConnection);
       workerCallbackQueue.on('error', (error) => options.log.debug({ err: error.message }, 'queue error'));
-      const callbacks = startCallbackWorker(config, workerStore, deliveryGuard, options.log);
+      const callbacks = startCallbackWorker(config, workerStore, deliveryGuard, options.log, {
+        events,
+        redisHealth,
+      });
       const purges = startWorkers({
         config,
         providers,
         store: workerStore,
         log: options.log,
+        redisHealth,
         events,
         onCallbackDue: confirmed(createCallbackScheduler(config, workerCallbackQueue), workerStore),
         quota,
@@ -195,12 +211,17 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
         ...(options.now ? { now: options.now } : {}),
         ...(options.random ? { random: options.random } : {}),
       });
+      let closing: Promise<void> | undefined;
       const pool: WorkerPool = {
         workers: purges.workers,
-        async close(graceMs) {
-          await Promise.all([purges.close(graceMs), callbacks.close()]);
-          await workerCallbackQueue.close();
-          await workerConnection.quit().catch(() => workerConnection.disconnect());
+        // Once: a caller that stopped its workers early (a test, an embedder) still closes the runtime.
+        close(graceMs) {
+          closing ??= (async () => {
+            await Promise.all([purges.close(graceMs), callbacks.close()]);
+            await workerCallbackQueue.close();
+            await workerConnection.quit().catch(() => workerConnection.disconnect());
+          })();
+          return closing;
         },
       };
       pools.push(pool);
@@ -210,6 +231,8 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
       await connection.ping();
     },
     async close() {
+      // Connections closing on purpose are no outage.
+      redisHealth.quiet();
       // Workers first: they may still write status through the shared connection.
       await Promise.all(pools.map((pool) => pool.close()));
       await producer.close();

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, isPurgeError } from '../errors.ts';
 import { NotReplicatedError } from '../queue/replicas.ts';
 import { type DrainLimits, drainBody } from './drain.ts';
+import { markRefused } from './refusals.ts';
 
 /** HTTP status for each code the API can answer with. */
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -25,6 +26,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   CALLBACK_CHECK_BUSY: 503,
 };
 
+/** Every code an HTTP route answers with: those with a status of their own, and INTERNAL. */
+export const HTTP_ERROR_CODES: readonly ErrorCode[] = [...(Object.keys(STATUS) as ErrorCode[]), 'INTERNAL'];
+
 /** The HTTP status an error code answers with (500 for one the API never sends itself). */
 export function httpStatusOf(code: ErrorCode): number {
   return STATUS[code] ?? 500;
@@ -44,6 +48,7 @@ export function sendError(
   parameter?: string,
 ): FastifyReply {
   const body: ApiErrorBody = { error: code, message, ...(parameter === undefined ? {} : { parameter }) };
+  markRefused(reply, code);
   return reply.code(httpStatusOf(code)).send(body);
 }
 
@@ -89,6 +94,7 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
   }
   if (error.statusCode === 401) return sendError(reply, 'UNAUTHORIZED', error.message);
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    markRefused(reply, 'REQUEST_INVALID');
     return reply.code(error.statusCode).send({ error: 'REQUEST_INVALID', message: error.message });
   }
   request.log.error({ err: error }, 'unexpected error');
@@ -100,6 +106,7 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
  * follow it with GET /v1/purges/:id instead of sending a new one.
  */
 function sendNotReplicated(reply: FastifyReply, error: NotReplicatedError): FastifyReply {
+  markRefused(reply, 'NOT_REPLICATED');
   return reply
     .code(STATUS.NOT_REPLICATED ?? 503)
     .header('retry-after', String(Math.ceil((error.retryAfterMs ?? 1_000) / 1_000)))

@@ -5,6 +5,9 @@ export function withoutFastifyRequestLog(): LogController {
   return new LogController({ disableRequestLogging: true });
 }
 
+/** Health probes (routes/health.ts), logged at debug. */
+const PROBE_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+
 /**
  * One log line per request, written when its answer has gone out. Fastify's own `incoming request` line is
  * written before the auth hook has named the client, so it could never carry `client`; this one uses
@@ -13,7 +16,9 @@ export function withoutFastifyRequestLog(): LogController {
  */
 export function logEachRequest(app: FastifyInstance): void {
   app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
+    // A load balancer or orchestrator probes every few seconds: at info those lines would bury the rest.
+    const level = PROBE_ROUTES.has(request.routeOptions.url ?? '') ? 'debug' : 'info';
+    request.log[level](
       {
         method: request.method,
         url: request.url,

@@ -1,4 +1,4 @@
-import { loadConfigFile, resolveConfigPath } from '../config/load.ts';
+import { findConfig, LOOKED_FOR, loadConfigFile } from '../config/load.ts';
 import { describeError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
 import { redisHost } from '../queue/connection.ts';
@@ -17,7 +17,7 @@ export async function withRuntime<T>(
   use: (runtime: Runtime) => Promise<T>,
   { needsRedis = true, readOnly = false }: { needsRedis?: boolean; readOnly?: boolean } = {},
 ): Promise<T> {
-  const config = await loadConfigFile(resolveConfigPath(configPath));
+  const config = await loadConfigFile(chooseConfig(configPath));
   // Commands talk to the user on stdout/stderr themselves; the library stays quiet unless it is fatal.
   const runtime = createRuntime(config, {
     log: createLogger({ level: 'fatal', destination: process.stderr }),
@@ -29,6 +29,18 @@ export async function withRuntime<T>(
   } finally {
     await runtime.close();
   }
+}
+
+/**
+ * The config file a command uses: the one `npm start` would (config/load.ts findConfig). When that is the
+ * bundled demo, stderr says so, and where it looked first: a command meant for a real deployment must not
+ * quietly talk to the demo's Redis prefix.
+ */
+export function chooseConfig(explicit: string | undefined): string {
+  const { path, source } = findConfig(explicit);
+  if (source === 'demo')
+    process.stderr.write(`purge-worker: no config found (${LOOKED_FOR}): using the demo's, ${path}\n`);
+  return path;
 }
 
 async function checkRedis(runtime: Runtime, url: string): Promise<void> {

@@ -1,17 +1,24 @@
 import { Command, CommanderError } from 'commander';
 import { isPurgeError } from '../errors.ts';
 import { cdnsCommand } from './commands/cdns.ts';
+import { configCommand } from './commands/config.ts';
+import { initCommand } from './commands/init.ts';
 import { listCommand } from './commands/list.ts';
 import { purgeCommand } from './commands/purge.ts';
 import { replayCommand } from './commands/replay.ts';
 import { startCommand } from './commands/start.ts';
 import { statusCommand } from './commands/status.ts';
 import { CliExit, EXIT } from './exit-codes.ts';
+import { packageVersion } from './version.ts';
 
 const program = new Command()
   .name('purge-worker')
   .description('CDN cache purges through Redis: enqueue, follow, and run the workers that carry them out')
-  .option('-c, --config <path>', 'config file (default: $PURGE_CONFIG or ./purge-worker.json)')
+  .version(packageVersion(), '-V, --version', 'print the version')
+  .option(
+    '-c, --config <path>',
+    'config file (default: $PURGE_CONFIG, else ./purge-worker.json, .yaml or .yml, else the bundled demo)',
+  )
   .showHelpAfterError()
   .exitOverride();
 program.addHelpText(
@@ -24,6 +31,8 @@ statusCommand(program);
 cdnsCommand(program);
 listCommand(program);
 replayCommand(program);
+initCommand(program);
+configCommand(program);
 
 try {
   await program.parseAsync(process.argv);

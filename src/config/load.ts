@@ -1,34 +1,62 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { PurgeError } from '../errors.ts';
 import { formatPath } from './issue-path.ts';
 import { coerceWholePlaceholders, interpolate, placeholderTypeMessage } from './placeholders.ts';
-import { type Config, configSchema } from './schema.ts';
+import { type Config, configSchema, LOG_LEVELS } from './schema.ts';
 import { type ConfigIssue, collectUnknownKeys } from './unknown-keys.ts';
 
-export const DEFAULT_CONFIG_PATH = 'purge-worker.json';
-export const DEMO_CONFIG_PATH = 'examples/demo.json';
+/** Where a config is looked for when none is named, in this order, in the working directory. */
+export const DEFAULT_CONFIG_PATHS: readonly string[] = [
+  'purge-worker.json',
+  'purge-worker.yaml',
+  'purge-worker.yml',
+];
 
-/** Config path: explicit argument, then PURGE_CONFIG, then ./purge-worker.json. */
-export function resolveConfigPath(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
-  return explicit ?? env.PURGE_CONFIG ?? DEFAULT_CONFIG_PATH;
+/** The bundled demo (the CDN simulator's address, demo secrets), beside the sources rather than the cwd. */
+export function demoConfigPath(): string {
+  return fileURLToPath(new URL('../../examples/demo.json', import.meta.url));
+}
+
+export interface ConfigChoice {
+  path: string;
+  /** How it was chosen: named (`--config`), PURGE_CONFIG, found in the working directory, or the demo. */
+  source: '--config' | 'PURGE_CONFIG' | 'working directory' | 'demo';
 }
 
 /**
- * For starting the service: as resolveConfigPath, but a fresh clone with no config of its own runs the demo
- * config (the bundled CDN simulator's address, demo secrets) instead of stopping, and says so.
+ * The config a command uses, the same for `npm start`, `purge-worker start` and every other command: an
+ * explicit path, then PURGE_CONFIG, then ./purge-worker.json (.yaml, .yml); with none of them, the bundled
+ * demo, so a fresh clone runs instead of stopping (and says so). A named file is used as named, found or not.
  */
-export function resolveServiceConfigPath(explicit?: string, env: NodeJS.ProcessEnv = process.env) {
-  const path = resolveConfigPath(explicit, env);
-  const nothingChosen = explicit === undefined && env.PURGE_CONFIG === undefined;
-  if (nothingChosen && !existsSync(path) && existsSync(DEMO_CONFIG_PATH))
-    return { path: DEMO_CONFIG_PATH, demo: true };
-  return { path, demo: false };
+export function findConfig(
+  explicit?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  exists: (path: string) => boolean = existsSync,
+): ConfigChoice {
+  if (explicit !== undefined) return { path: explicit, source: '--config' };
+  if (env.PURGE_CONFIG !== undefined) return { path: env.PURGE_CONFIG, source: 'PURGE_CONFIG' };
+  const found = DEFAULT_CONFIG_PATHS.find((path) => exists(path));
+  if (found) return { path: found, source: 'working directory' };
+  const demo = demoConfigPath();
+  if (exists(demo)) return { path: demo, source: 'demo' };
+  throw new PurgeError('CONFIG_INVALID', `no config file: ${LOOKED_FOR} (purge-worker init writes one)`);
 }
 
-export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+export const LOOKED_FOR = `looked for --config, then PURGE_CONFIG, then ${DEFAULT_CONFIG_PATHS.map((p) => `./${p}`).join(', ')}`;
+
+/**
+ * Reads, interpolates and validates a config file. `adjust` sees the file as parsed, before anything else
+ * (the demo points its CDNs at the simulator it started).
+ */
+export async function loadConfigFile(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+  adjust: (raw: unknown) => unknown = (raw) => raw,
+): Promise<Config> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -48,7 +76,7 @@ export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = proc
       `config file ${path} is not valid ${format.name}: ${(error as Error).message}`,
     );
   }
-  return parseConfig(raw, env, path);
+  return parseConfig(adjust(raw), env, path);
 }
 
 const yaml = { name: 'YAML', parse: (text: string) => parseYaml(text) as unknown };
@@ -67,7 +95,7 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, 
       `${source}: environment variable(s) not set: ${[...missing].sort().join(', ')}`,
     );
   }
-  const input = withRedisUrlDefault(value, env);
+  const input = withLogLevelFromEnv(withRedisUrlDefault(value, env), env);
   const unknownKeys = collectUnknownKeys();
   const validate = () =>
     configSchema.safeParse(input, {
@@ -96,6 +124,18 @@ function withRedisUrlDefault(value: unknown, env: NodeJS.ProcessEnv): unknown {
   const redis = (root.redis ?? {}) as Record<string, unknown>;
   if (typeof redis !== 'object' || redis === null || redis.url !== undefined) return value;
   return { ...root, redis: { ...redis, url: env.REDIS_URL ?? FALLBACK_REDIS_URL } };
+}
+
+/** LOG_LEVEL, when set, wins over log.level: turning on debug for one run needs no edit of the file. */
+function withLogLevelFromEnv(value: unknown, env: NodeJS.ProcessEnv): unknown {
+  const level = env.LOG_LEVEL;
+  if (level === undefined || level === '') return value;
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    throw new PurgeError('CONFIG_INVALID', `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const root = value as Record<string, unknown>;
+  const log = root.log !== null && typeof root.log === 'object' ? root.log : {};
+  return { ...root, log: { ...log, level } };
 }
 
 /** zod's own words for a missing field ("Invalid input: expected string, received undefined") hide the point. */

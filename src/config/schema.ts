@@ -36,6 +36,9 @@ export const redisTlsSchema = z.strictObject({
   rejectUnauthorized: z.boolean().default(true),
 });
 
+/** pino's levels; `silent` logs nothing. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 export type RedisTlsConfig = z.infer<typeof redisTlsSchema>;
 
 /** Longest `redis.waitReplicas.timeoutMs`: an API request (and the connection WAIT blocks) waits this long. */
@@ -288,7 +291,8 @@ export const configSchema = z
       .default(7 * 86_400),
     log: z
       .strictObject({
-        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** LOG_LEVEL in the environment overrides it (load.ts). */
+        level: z.enum(LOG_LEVELS).default('info'),
       })
       .prefault({}),
   })

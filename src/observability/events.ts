@@ -47,6 +47,15 @@ export interface PipelineEventMap {
     outcome: 'fresh' | 'unverified' | 'stale' | 'skipped';
     secondsToFresh?: number;
   };
+  /** A CDN answered 429: its queue is paused for every worker for `pauseMs` (capped at the earliest deadline). */
+  'queue:rate-limited': { cdnId: string; pauseMs: number };
+  /**
+   * One delivery of a completion callback ended: delivered (2xx), retrying (failed, to be tried again),
+   * failed (given up: out of attempts, or an address that stays forbidden), skipped (the purge record expired).
+   */
+  'callback:delivery': { outcome: 'delivered' | 'retrying' | 'failed' | 'skipped' };
+  /** The HTTP API answered a request with an error (README: Error codes), for whatever reason. */
+  'request:refused': { code: ErrorCode };
   /** A purge whose last target ended: how, and the class of why not (README: Metrics). */
   'purge:finished': {
     purgeId: string;

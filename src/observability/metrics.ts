@@ -1,6 +1,12 @@
 import type { Queue } from 'bullmq';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { Provider } from '../providers/provider.ts';
+import type { RedisClient } from '../queue/connection.ts';
+import type { QuotaLedger } from '../status/quota.ts';
+import { packageVersion, registerBuildInfo } from './build-info.ts';
 import type { PipelineEvents } from './events.ts';
+import { registerQueueGauges } from './queue-gauges.ts';
+import { registerQuotaGauges } from './quota-gauges.ts';
 
 export interface Metrics {
   registry: Registry;
@@ -8,17 +14,32 @@ export interface Metrics {
   render(): Promise<string>;
 }
 
-const QUEUE_STATES = ['waiting', 'delayed', 'active', 'failed', 'completed', 'prioritized'] as const;
+export interface MetricsDeps {
+  events: PipelineEvents;
+  queues: () => Iterable<Queue>;
+  /** The connection the queues use, for the gauges BullMQ has no getter for. */
+  redis: RedisClient;
+  providers: ReadonlyMap<string, Provider>;
+  quota: Pick<QuotaLedger, 'used'>;
+  now?: () => number;
+  /** Defaults to package.json's, read now. */
+  version?: string;
+}
+
 const DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 
 /**
  * Prometheus metrics on a registry of our own (never the global one, so tests and embedders can run
- * several side by side). Counters follow pipeline events; queue gauges are read from Redis at scrape time,
- * so every process that can reach Redis reports the same queue depths.
+ * several side by side). Counters follow pipeline events from the moment this is called (so create it
+ * before serving anything); queue and quota gauges are read from Redis at scrape time, so every process
+ * that can reach Redis reports the same.
  */
-export function createMetrics(events: PipelineEvents, queues: () => Iterable<Queue>): Metrics {
+export function createMetrics(deps: MetricsDeps): Metrics {
+  const { events } = deps;
+  const now = deps.now ?? Date.now;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'purge_worker_' });
+  registerBuildInfo(registry, deps.version ?? packageVersion());
 
   const accepted = new Counter({
     name: 'purge_worker_purges_accepted_total',
@@ -109,6 +130,28 @@ export function createMetrics(events: PipelineEvents, queues: () => Iterable<Que
     registers: [registry],
   });
 
+  const refused = new Counter({
+    name: 'purge_worker_requests_refused_total',
+    help: 'HTTP API requests answered with an error, by its code (README: Error codes)',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const rateLimitPauses = new Counter({
+    name: 'purge_worker_rate_limit_pauses_total',
+    help: "Times a CDN answered 429 and its queue was paused for every worker (for the CDN's Retry-After)",
+    labelNames: ['cdn'],
+    registers: [registry],
+  });
+  const callbacks = new Counter({
+    name: 'purge_worker_callbacks_total',
+    help: 'Completion callback deliveries by outcome: delivered, retrying (failed, tried again later), failed (given up), skipped (purge record expired)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  events.on('request:refused', (e) => refused.inc({ code: e.code }));
+  events.on('queue:rate-limited', (e) => rateLimitPauses.inc({ cdn: e.cdnId }));
+  events.on('callback:delivery', (e) => callbacks.inc({ outcome: e.outcome }));
+
   events.on('verify:checked', (e) => verifyChecks.inc({ cdn: e.cdnId, verdict: e.verdict }));
   events.on('verify:repurged', (e) => repurges.inc({ cdn: e.cdnId }));
   events.on('verify:finished', (e) => {
@@ -130,38 +173,8 @@ export function createMetrics(events: PipelineEvents, queues: () => Iterable<Que
     polls.observe({ cdn: e.cdnId }, e.polls);
   });
 
-  new Gauge({
-    name: 'purge_worker_queue_jobs',
-    help: 'Jobs per queue and state, read from Redis at scrape time',
-    labelNames: ['queue', 'state'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const queue of queues()) {
-        const counts = await queue.getJobCounts(...QUEUE_STATES);
-        for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0);
-      }
-    },
-  });
-  new Gauge({
-    name: 'purge_worker_queue_oldest_waiting_seconds',
-    help: 'How long the oldest job ready to run has waited for a worker (0 when none): workers missing or too few',
-    labelNames: ['queue'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const queue of queues()) {
-        const [oldest] = await queue.getJobs(['wait'], 0, 0, true);
-        // A batch job comes back to `wait` for every poll; it has waited since that poll came due
-        // (`readyAt`), not since it was enqueued minutes ago.
-        const readyAt = Math.max(
-          oldest?.timestamp ?? 0,
-          (oldest?.data as { readyAt?: number } | undefined)?.readyAt ?? 0,
-        );
-        this.set({ queue: queue.name }, oldest ? Math.max(0, (Date.now() - readyAt) / 1000) : 0);
-      }
-    },
-  });
+  registerQueueGauges({ registry, queues: deps.queues, redis: deps.redis, now });
+  registerQuotaGauges({ registry, providers: deps.providers, quota: deps.quota, now });
 
   return { registry, render: () => registry.metrics() };
 }

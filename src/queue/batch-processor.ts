@@ -144,7 +144,10 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         random: deps.random,
         checkpoint: (data) => job.updateData(data),
         isLastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
-        onRateLimited: async (ms) => void (await pauseForRateLimit(deps.queue, ms, deps.now())),
+        onRateLimited: async (ms) => {
+          const pauseMs = await pauseForRateLimit(deps.queue, ms, deps.now());
+          deps.events?.emit('queue:rate-limited', { cdnId: job.data.cdnId, pauseMs });
+        },
         take: () => take(job),
         ...(deps.verification ? { verification: deps.verification } : {}),
         ...(deps.polling ? { polling: deps.polling } : {}),

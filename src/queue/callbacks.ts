@@ -4,11 +4,13 @@ import type { Config } from '../config/schema.ts';
 import { describeError, errorCodeOf, isRetryable, PurgeError } from '../errors.ts';
 import type { AddressGuard } from '../net/address-guard.ts';
 import { createGuardedDispatcher } from '../net/guarded-dispatcher.ts';
+import type { PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { exponentialDelay, withJitter } from '../pipeline/backoff.ts';
 import type { StatusStore } from '../status/store.ts';
 import { createRedisConnection } from './connection.ts';
 import { createHostSlots, deferralDelayMs } from './host-slots.ts';
+import { type RedisHealth, workerErrorLogger } from './redis-health.ts';
 
 export const CALLBACK_QUEUE = 'callbacks';
 
@@ -40,9 +42,17 @@ export function createCallbackQueue(
 }
 
 /** Delivers callbacks apart from the purge jobs, so a slow or failing receiver never holds a purge up. */
-export function startCallbackWorker(config: Config, store: StatusStore, guard: AddressGuard, log: Logger) {
-  const connection = createRedisConnection(config.redis, 'worker', (error) =>
-    log.error({ err: error.message }, 'Redis connection error (callbacks)'),
+export function startCallbackWorker(
+  config: Config,
+  store: StatusStore,
+  guard: AddressGuard,
+  log: Logger,
+  { events, redisHealth }: { events?: PipelineEvents; redisHealth?: RedisHealth } = {},
+) {
+  const connection = createRedisConnection(
+    config.redis,
+    'worker',
+    redisHealth ?? ((error) => log.error({ err: error.message }, 'Redis connection error (callbacks)')),
   );
   const secret = config.callbacks.secret ?? config.api.webhook.secret;
   // Every callback goes through the guard again at connect time: DNS may answer differently than at ingest.
@@ -76,7 +86,10 @@ export function startCallbackWorker(config: Config, store: StatusStore, guard: A
   };
   const deliver = async (job: Job<CallbackJobData>, token: string | undefined) => {
     const status = await store.get(job.data.purgeId);
-    if (!status) return { skipped: 'purge record expired' };
+    if (!status) {
+      events?.emit('callback:delivery', { outcome: 'skipped' });
+      return { skipped: 'purge record expired' };
+    }
     const host = receiverHost(status.callbackUrl);
     if (!slots.take(host, String(job.id))) {
       slots.defer(host, String(job.id));
@@ -96,6 +109,7 @@ export function startCallbackWorker(config: Config, store: StatusStore, guard: A
         throw asJobFailure(error);
       });
       log.info({ purgeId: status.id, jobId: job.id, httpStatus: code }, 'completion callback delivered');
+      events?.emit('callback:delivery', { outcome: 'delivered' });
       return { httpStatus: code };
     } finally {
       slots.give(host);
@@ -119,12 +133,17 @@ export function startCallbackWorker(config: Config, store: StatusStore, guard: A
     },
   });
   worker.on('failed', (job, error) => {
+    // BullMQ tells every failed attempt; one that will be tried again has no finishedOn yet.
+    events?.emit('callback:delivery', {
+      outcome: typeof job?.finishedOn === 'number' ? 'failed' : 'retrying',
+    });
     log.warn(
       { purgeId: job?.data.purgeId, jobId: job?.id, code: codeOf(error), err: error.message },
       'completion callback failed',
     );
   });
-  worker.on('error', (error) => log.error({ err: error }, 'callback worker error'));
+  const onWorkerError = workerErrorLogger(log, redisHealth);
+  worker.on('error', (error) => onWorkerError(error, {}, 'callback worker error'));
   return {
     worker,
     async close(force = false) {

@@ -12,6 +12,11 @@ export type RedisClient = Redis | Cluster;
 /** Where a connection reports that Redis went away (ioredis keeps reconnecting on its own). */
 export type ConnectionErrorSink = (error: Error) => void;
 
+/** Follows a connection's errors and recoveries itself (one process's RedisHealth, see redis-health.ts). */
+export interface ConnectionObserver {
+  watch(connection: RedisClient): void;
+}
+
 export interface RedisTarget {
   url: string;
   /** Seed nodes of a Redis Cluster (`redis://host:port`); when given, `url` is not used. */
@@ -46,7 +51,7 @@ export const PRODUCER_COMMAND_TIMEOUT_MS = 5_000;
 export function createRedisConnection(
   target: RedisTarget,
   role: ConnectionRole,
-  onError: ConnectionErrorSink,
+  onError: ConnectionErrorSink | ConnectionObserver,
   /** A producer's bound on one command (default PRODUCER_COMMAND_TIMEOUT_MS): longer for one that WAITs. */
   commandTimeoutMs = PRODUCER_COMMAND_TIMEOUT_MS,
 ): RedisClient {
@@ -76,7 +81,8 @@ export function createRedisConnection(
         })
       : // A rediss:// URL alone makes ioredis use TLS with Node's CAs; `tls` adds the configured CA.
         new Redis(target.url, { ...options, ...(tls ? { tls } : {}) });
-  reportOncePerOutage(connection, onError);
+  if (typeof onError === 'function') reportOncePerOutage(connection, onError);
+  else onError.watch(connection);
   return connection;
 }
 
@@ -110,6 +116,13 @@ function credentials(url: string) {
     ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
     ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
   };
+}
+
+/** Where a config's Redis is, for logs: the URL's host, or a cluster's seeds; never a password. */
+export function describeRedis(target: RedisTarget): string {
+  const seeds = target.clusterNodes ?? [];
+  if (seeds.length === 0) return redisHost(target.url);
+  return `cluster ${seeds.map(redisHost).join(',')}`;
 }
 
 /** A Redis URL may carry a password: logs and messages get the host only. */

@@ -8,6 +8,7 @@ import { verificationGivenUp } from '../pipeline/verification.ts';
 import type { QuotaCharge, StatusStore } from '../status/store.ts';
 import type { RedisClient } from './connection.ts';
 import { type FlushScheduler, flushDeduplicationId, flushDeduplicationIds } from './flush.ts';
+import { type RedisHealth, workerErrorLogger } from './redis-health.ts';
 
 export const MAINTENANCE_QUEUE = 'maintenance';
 const SCHEDULER_ID = 'reconcile';
@@ -33,6 +34,8 @@ export interface ReconcilerDeps {
   flushes: FlushScheduler;
   connection: RedisClient;
   log: Logger;
+  /** The process's one view of Redis outages: a worker's connection errors during one are only detail. */
+  redisHealth?: RedisHealth;
   events?: PipelineEvents;
   now?: () => number;
   onCallbackDue?: (purgeId: string) => Promise<void>;
@@ -173,7 +176,8 @@ export async function startReconciler(deps: ReconcilerDeps) {
     removeOnComplete: { count: 10 },
     removeOnFail: { count: 100 },
   });
-  worker.on('error', (error) => deps.log.error({ err: error }, 'reconciler worker error'));
+  const onWorkerError = workerErrorLogger(deps.log, deps.redisHealth);
+  worker.on('error', (error) => onWorkerError(error, {}, 'reconciler worker error'));
   worker.on('failed', (_job, error) => deps.log.error({ err: error.message }, 'reconcile sweep failed'));
   return {
     queue,

@@ -20,6 +20,7 @@ import { createFlushScheduler, flushSettings } from './flush.ts';
 import { BACKOFF_TYPE, queueName } from './names.ts';
 import { applyRateLimit } from './rate-limit.ts';
 import { startReconciler } from './reconciler.ts';
+import { type RedisHealth, workerErrorLogger } from './redis-health.ts';
 import { type VerificationDeps, verificationFor } from './verification.ts';
 
 export interface WorkerPool {
@@ -37,6 +38,8 @@ export interface WorkerDeps {
   /** Must sit on a worker connection (it waits out Redis outages) like the workers themselves. */
   store: StatusStore;
   log: Logger;
+  /** The process's one view of Redis outages (runtime.ts); without it each connection logs its own. */
+  redisHealth?: RedisHealth;
   now?: () => number;
   random?: () => number;
   events?: PipelineEvents;
@@ -58,8 +61,10 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
   const random = deps.random ?? Math.random;
   const workers = new Map<string, Worker<BatchJobData>>();
   const queues: Queue[] = [];
-  const onRedisError = (error: Error) =>
-    log.error({ err: error.message }, 'Redis connection error (workers)');
+  const onRedisError =
+    deps.redisHealth ??
+    ((error: Error) => log.error({ err: error.message }, 'Redis connection error (workers)'));
+  const onWorkerError = workerErrorLogger(log, deps.redisHealth);
   const connections = config.cdns.map(() => createRedisConnection(config.redis, 'worker', onRedisError));
   // Follow-up flushes go through the workers' own queues (their connections wait out a Redis blip).
   const flushQueues = new Map<string, Queue<BatchJobData>>();
@@ -132,7 +137,7 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
         },
       },
     });
-    worker.on('error', (error) => log.error({ err: error, cdnId: cdn.id }, 'worker error'));
+    worker.on('error', (error) => onWorkerError(error, { cdnId: cdn.id }, 'worker error'));
     worker.on('failed', (job, error) => {
       if (job) void recordFinalFailure(provider, job, error);
     });
@@ -189,6 +194,7 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
     flushes,
     connection: reconcilerConnection,
     log,
+    ...(deps.redisHealth ? { redisHealth: deps.redisHealth } : {}),
     now,
     ...(deps.events ? { events: deps.events } : {}),
     ...(deps.onCallbackDue ? { onCallbackDue: deps.onCallbackDue } : {}),

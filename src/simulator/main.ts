@@ -1,44 +1,18 @@
-import { isProgressCurve, PROGRESS_CURVES, type ProgressCurve } from './progress-curves.ts';
 import { DEFAULT_QUANTIL_ACCOUNT } from './quantil.ts';
 import { startSimulator } from './server.ts';
+import { describeSimulator, simulatorSettings } from './settings.ts';
 import { DEFAULT_VIMS_TOKEN } from './vims.ts';
 
 function log(stream: NodeJS.WriteStream, fields: Record<string, unknown>): void {
   stream.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
 }
 
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
-  return value;
-}
-
-function curveFromEnv(name: string): ProgressCurve {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return 'linear';
-  if (!isProgressCurve(raw)) throw new Error(`${name} must be one of ${PROGRESS_CURVES.join(', ')}`);
-  return raw;
-}
-
 async function main(): Promise<void> {
-  const port = intFromEnv('SIM_PORT', 8787);
-  const taskDurationMs = intFromEnv('SIM_TASK_MS', 3000);
-  // Set, each task's duration is drawn from SIM_TASK_MS to it (evenly in log-space).
-  const maxMs = intFromEnv('SIM_TASK_MAX_MS', 0);
-  const tasks = {
-    taskDurationMs,
-    ...(maxMs > taskDurationMs ? { taskDurationMaxMs: maxMs } : {}),
-    progressCurve: curveFromEnv('SIM_PROGRESS'),
-  };
+  const { port, tasks, edgeCount } = simulatorSettings(process.env);
   const host = process.env.SIM_HOST || '127.0.0.1';
   const token = process.env.SIM_VIMS_TOKEN || DEFAULT_VIMS_TOKEN;
   const quantilUser = process.env.SIM_QUANTIL_USER || DEFAULT_QUANTIL_ACCOUNT.user;
   const quantilKey = process.env.SIM_QUANTIL_KEY || DEFAULT_QUANTIL_ACCOUNT.apiKey;
-  // Per CDN: two VIMS edges (its CDN_HOSTs) and two QUANTIL edges by default, each on a free loopback port,
-  // so the demo's purges are verified at the edge (examples/demo.json); SIM_EDGES=0 runs none.
-  const edgeCount = intFromEnv('SIM_EDGES', 2);
 
   const sim = await startSimulator({
     host,
@@ -47,22 +21,12 @@ async function main(): Promise<void> {
     quantil: { accounts: [{ user: quantilUser, apiKey: quantilKey }], ...tasks },
     edges: { count: edgeCount },
   });
-  // The VIMS token and QUANTIL key are deliberately absent: credentials even when they are demo ones.
-  log(process.stdout, {
-    msg: 'simulator listening',
-    url: sim.url,
-    providers: ['vims', 'quantil'],
-    quantilUser,
-    vimsServices: sim.vims.services.map((s) => ({ id: s.id, hosts: s.hosts.map((h) => h.vmId) })),
-    ...tasks,
-    edges: {
-      vims: sim.edges.vims.addresses().map(({ id, url }) => ({ id, url })),
-      quantil: sim.edges.quantil.addresses().map(({ id, url }) => ({ id, url })),
-      origin: sim.edges.origin.url ?? null,
-    },
-  });
-
+  // process.on, not once: a Ctrl-C under `npm run simulator` arrives twice (the terminal's and npm's), and
+  // the second, with no listener left, would kill the process before it has closed.
+  let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
     sim.close().then(
       () => log(process.stdout, { msg: 'simulator stopped', signal }),
       (error: unknown) => {
@@ -71,8 +35,19 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  // Only now: whoever waits for this line may signal at once, and must find the listeners in place.
+  const { url, providers, vimsServices, edges } = describeSimulator(sim);
+  log(process.stdout, {
+    msg: 'simulator listening',
+    url,
+    providers,
+    quantilUser,
+    vimsServices,
+    ...tasks,
+    edges,
+  });
 }
 
 main().catch((error: unknown) => {

@@ -26,6 +26,8 @@ export interface SourceEvent {
 export interface SourceScheme {
   verify(request: ReceivedRequest, nowMs: number): VerifyResult;
   read(headers: IncomingHttpHeaders, body: unknown): SourceEvent;
+  /** The header its signature comes in (lower-case): what the OpenAPI document names as its security scheme. */
+  signatureHeader: string;
   /** Event names that purge when the source names none; undefined: every event. */
   defaultEvents: readonly string[] | undefined;
 }

@@ -6,10 +6,11 @@ describe('purge-worker --help', () => {
     const result = await runCli(['--help']);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
-    for (const command of ['start', 'purge', 'status', 'cdns', 'list', 'replay']) {
+    for (const command of ['start', 'purge', 'status', 'cdns', 'list', 'replay', 'init', 'config']) {
       expect(result.stdout).toMatch(new RegExp(`^ {2}${command} `, 'm'));
     }
     expect(result.stdout).toContain('-c, --config <path>');
+    expect(result.stdout).toContain('-V, --version');
     const exitCodes = result.stdout.slice(result.stdout.indexOf('Exit codes:')).replace(/\s+/g, ' ');
     expect(exitCodes).toContain('0 ok/succeeded');
     expect(exitCodes).toContain('1 purge failed or timed out (or a CDN check failed)');

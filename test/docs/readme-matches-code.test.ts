@@ -36,6 +36,9 @@ describe('README agrees with the code', () => {
     for (const name of Object.keys(compose.services)) expect(text).toContain(`\`${name}\``);
     expect(compose.services.simulator?.profiles).toEqual(['demo']);
     expect(compose.services['demo-purge']?.profiles).toEqual(['demo']);
+    expect(compose.services.prometheus?.profiles).toEqual(['monitoring']);
+    expect(compose.services.grafana?.profiles).toEqual(['monitoring']);
+    expect(text).toContain('--profile monitoring');
     expect(compose.services.api?.command).toEqual(['start', '--role', 'api']);
     expect(compose.services.worker?.command).toEqual(['start', '--role', 'worker']);
     expect(readme).toContain('docker compose --env-file examples/demo.env --profile demo up');

@@ -16,7 +16,8 @@ function imageNodeOptions(): string | undefined {
 
 describe("the service's Node flags", () => {
   it('are what `npm start` passes to node, before the entry point', () => {
-    expect(packageJson.scripts.start).toBe(`node ${SERVICE_NODE_FLAGS.join(' ')} src/main.ts`);
+    // `exec`: npm's shell becomes node, so the signals npm forwards reach the service (README Operations).
+    expect(packageJson.scripts.start).toBe(`exec node ${SERVICE_NODE_FLAGS.join(' ')} src/main.ts`);
   });
 
   it("are the image's NODE_OPTIONS", () => {

@@ -10,11 +10,24 @@ export interface Child {
   exited(): Promise<number | null>;
 }
 
+/** The repository's root, where `npm start` runs. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
 /** Runs a TypeScript entry point under this Node (type stripping), capturing its output. */
 export function spawnNode(entry: string, args: string[], env: Record<string, string>): Child {
   const path = entry.startsWith('/') ? entry : fileURLToPath(new URL(`../../${entry}`, import.meta.url));
-  const child = spawn(process.execPath, [path, ...args], {
-    env: { ...process.env, ...env },
+  return spawnCommand(process.execPath, [path, ...args], { env });
+}
+
+/** Runs any command (`npm start`), capturing its output; env is added to this process's own. */
+export function spawnCommand(
+  command: string,
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
+): Child {
+  const child = spawn(command, args, {
+    env: { ...process.env, ...options.env },
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';

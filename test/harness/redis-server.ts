@@ -54,8 +54,12 @@ export interface SpawnedRedis extends RedisHandle {
  * A throwaway redis-server on a free loopback port, without persistence; killed if this process exits.
  * `args` are added to its command line (`['--replicaof', '127.0.0.1', '6379']`).
  */
-export async function spawnRedisServer(args: readonly string[] = []): Promise<SpawnedRedis> {
-  const port = await freePort();
+export async function spawnRedisServer(
+  args: readonly string[] = [],
+  /** A port of its own choosing by default; a given one brings a stopped server back where it was. */
+  port?: number,
+): Promise<SpawnedRedis> {
+  port ??= await freePort();
   // A directory of its own: a replica writes the snapshot of its first sync there, not into the cwd.
   const dir = mkdtempSync(join(tmpdir(), 'pw-redis-'));
   const child: ChildProcess = spawn(

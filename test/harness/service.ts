@@ -60,6 +60,8 @@ export interface TestServiceOptions {
   workers?: boolean;
   /** Answers for host names, as data: tests never use real DNS. */
   lookup?: HostLookup;
+  /** The service's clock, for a test that moves time on instead of waiting for it. */
+  now?: () => number;
 }
 
 export function startTestService(configInput: unknown, options: TestServiceOptions = {}): TestService {
@@ -72,7 +74,11 @@ export function startTestService(configInput: unknown, options: TestServiceOptio
     },
   });
   const log = createLogger({ level: config.log.level, destination: sink });
-  const runtime = createRuntime(config, { log, ...(options.lookup ? { lookup: options.lookup } : {}) });
+  const runtime = createRuntime(config, {
+    log,
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
   if (options.workers !== false) runtime.startWorkers();
   // The test's own look at the standalone Redis, over TLS when the service's is.
   const redis = new Redis(

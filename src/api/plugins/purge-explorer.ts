@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isPurgeError, PurgeError } from '../../errors.ts';
+import { type ErrorCode, isPurgeError, PurgeError } from '../../errors.ts';
 import { DEFAULT_LIST_LIMIT, parseListQuery } from '../../model/list-query.ts';
 import { replayPurge } from '../../queue/replay.ts';
 import type { Runtime } from '../../runtime.ts';
@@ -9,6 +9,7 @@ import { page, STYLESHEET, STYLESHEET_PATH } from '../explorer/layout.ts';
 import { type ListFilters, renderListPage } from '../explorer/list-page.ts';
 import { purgeTimelines } from '../explorer/timeline.ts';
 import { renderTimelinePage } from '../explorer/timeline-page.ts';
+import { markRefused } from '../refusals.ts';
 import { purgeIdParams } from '../schemas.ts';
 import { EXPLORER_PATH } from './dashboard.ts';
 import { type DashboardUsers, dashboardAuth } from './dashboard-auth.ts';
@@ -74,6 +75,7 @@ export async function purgeExplorerPlugin(
       );
     } catch (error) {
       if (!isPurgeError(error)) throw error;
+      markRefused(reply, error.code);
       return sendPage(reply, 400, renderListPage({ ...view, error: error.message }));
     }
     return sendPage(reply, 200, renderListPage({ ...view, result: await runtime.store.list(query) }));
@@ -157,23 +159,30 @@ function sendPage(reply: FastifyReply, status: number, body: string): FastifyRep
 function errorPage(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   let status: number;
   let message: string;
+  let code: ErrorCode;
   if (isPurgeError(error)) {
     status = httpStatusOf(error.code);
     message = error.message;
+    code = error.code;
   } else if (error.validation) {
     status = 400;
     message = `${error.validationContext ?? 'request'}: ${error.message}`;
+    code = 'REQUEST_INVALID';
   } else if (error.statusCode === 401) {
     status = 401;
     message = 'log in with a dashboard user (dashboard.users)';
+    code = 'UNAUTHORIZED';
   } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     status = error.statusCode;
     message = error.message;
+    code = 'REQUEST_INVALID';
   } else {
     request.log.error({ err: error }, 'unexpected error (purge explorer)');
     status = 500;
     message = 'unexpected error; see the service log';
+    code = 'INTERNAL';
   }
+  markRefused(reply, code);
   const body = page(
     'Error',
     html`<h1>${String(status)}</h1><p class="error" role="alert">${message}</p><p><a href="${EXPLORER_PATH}">Back to purges</a></p>`,

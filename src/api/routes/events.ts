@@ -3,6 +3,7 @@ import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from '../../callbacks/sign
 import { PurgeError } from '../../errors.ts';
 import type { Runtime } from '../../runtime.ts';
 import { acceptPurge } from '../accept.ts';
+import { publishEventDoc } from '../openapi/webhook-docs.ts';
 import { identifyClient } from '../plugins/bearer-auth.ts';
 import { type PublishEventBody, publishEventSchema } from '../schemas.ts';
 
@@ -50,7 +51,7 @@ export async function eventRoutes(
 
   app.post<{ Body: PublishEventBody }>(
     '/v1/events/publish',
-    { schema: { body: publishEventSchema } },
+    { schema: { ...publishEventDoc, body: publishEventSchema } },
     async (request, reply) => {
       const { eventId, ...target } = request.body;
       // Event ids live in their own scope: no API client can take a CMS event's id first.

@@ -5,6 +5,7 @@ import type { Runtime } from '../../runtime.ts';
 import { acceptPurge, dryRunPurge } from '../accept.ts';
 import { dryRunAnswer } from '../dry-run-answer.ts';
 import { sendError } from '../errors.ts';
+import { createPurgeDoc, getPurgeDoc } from '../openapi/purge-docs.ts';
 import { bearerAuth } from '../plugins/bearer-auth.ts';
 import { idempotencyHeader, type PurgeBody, purgeBodySchema, purgeIdParams } from '../schemas.ts';
 
@@ -14,7 +15,7 @@ export async function purgeRoutes(app: FastifyInstance, { runtime }: { runtime: 
 
   app.post<{ Body: PurgeBody; Headers: { 'idempotency-key'?: string } }>(
     '/v1/purges',
-    { schema: { body: purgeBodySchema, headers: idempotencyHeader } },
+    { schema: { ...createPurgeDoc, body: purgeBodySchema, headers: idempotencyHeader } },
     async (request, reply) => {
       const { idempotencyKey: bodyKey, dryRun, ...body } = request.body;
       const key = idempotencyKeyOf(bodyKey, request.headers['idempotency-key']);
@@ -38,7 +39,7 @@ export async function purgeRoutes(app: FastifyInstance, { runtime }: { runtime: 
 
   app.get<{ Params: { id: string } }>(
     '/v1/purges/:id',
-    { schema: { params: purgeIdParams } },
+    { schema: { ...getPurgeDoc, params: purgeIdParams } },
     async (request, reply) => {
       const status = await runtime.store.get(request.params.id);
       if (!status)

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { PurgeError } from '../../errors.ts';
 import { replayPurge } from '../../queue/replay.ts';
 import type { Runtime } from '../../runtime.ts';
+import { documentedOnly } from '../openapi/documented-only.ts';
+import { replayBodySchema, replayPurgeDoc } from '../openapi/purge-docs.ts';
 import { bearerAuth } from '../plugins/bearer-auth.ts';
 import { purgeIdParams } from '../schemas.ts';
 
@@ -28,7 +30,10 @@ export async function replayRoutes(app: FastifyInstance, { runtime }: { runtime:
 
   app.post<{ Params: { id: string } }>(
     '/v1/purges/:id/replay',
-    { schema: { params: purgeIdParams } },
+    {
+      schema: { ...replayPurgeDoc, params: purgeIdParams },
+      config: documentedOnly({ body: replayBodySchema }),
+    },
     async (request, reply) => {
       const all = replayAll(request.body);
       const result = await replayPurge(request.params.id, { all }, runtime);

@@ -6,6 +6,8 @@ import { compileEventRules, type EventRules } from '../../sources/event-targets.
 import { schemeOf } from '../../sources/schemes.ts';
 import type { SourceScheme } from '../../sources/source.ts';
 import { acceptPurge } from '../accept.ts';
+import { documentedOnly } from '../openapi/documented-only.ts';
+import { sourceBodySchema, sourceEventDoc } from '../openapi/webhook-docs.ts';
 import { identifyClient } from '../plugins/bearer-auth.ts';
 
 /** The same bound as the publish webhook's `eventId`. */
@@ -73,7 +75,12 @@ export async function sourceRoutes(app: FastifyInstance, { runtime }: { runtime:
   app.addContentTypeParser('*', { parseAs: 'buffer' }, parseSigned);
 
   for (const [path, source] of mounted) {
-    app.post(path, async (request, reply) => {
+    // The CMS's payload is any JSON its templates read: described, never validated by a schema.
+    const options = {
+      schema: sourceEventDoc(source.config),
+      config: documentedOnly({ body: sourceBodySchema }),
+    };
+    app.post(path, options, async (request, reply) => {
       const { config, scheme, rules } = source;
       const event = scheme.read(request.headers, request.body);
       if (event.id !== undefined && (event.id.length === 0 || event.id.length > MAX_EVENT_ID_LENGTH)) {

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
-import { resolveServiceConfigPath } from '../../config/load.ts';
+import { findConfig } from '../../config/load.ts';
 import { ROLES, type Role } from '../../roles.ts';
+import { stopOnSignals } from '../../stop-on-signals.ts';
 
 export function startCommand(program: Command): void {
   program
@@ -11,9 +12,9 @@ export function startCommand(program: Command): void {
       const globals = command.optsWithGlobals<{ config?: string }>();
       // Loaded here, not at the top: the service pulls in Fastify, bull-board and prom-client, which the
       // other commands never need and would pay for at every start.
-      const { runService, stopOnSignals } = await import('../../service.ts');
-      const { path, demo } = resolveServiceConfigPath(globals.config);
-      const service = await runService({ configPath: path, demo, role: options.role });
-      stopOnSignals(service);
+      const signals = stopOnSignals();
+      const { runService } = await import('../../service.ts');
+      const { path, source } = findConfig(globals.config);
+      signals.running(await runService({ configPath: path, demo: source === 'demo', role: options.role }));
     });
 }

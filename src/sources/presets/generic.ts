@@ -12,6 +12,7 @@ import { readField } from '../url-template.ts';
 export function genericScheme(source: SourceConfigOf<'generic'>): SourceScheme {
   const { signature } = source;
   return {
+    signatureHeader: signature.header,
     defaultEvents: undefined,
     verify(request, nowMs) {
       const presented = headerOf(request.headers, signature.header);

@@ -14,6 +14,7 @@ const SIGNATURE = 'webhook-signature';
 
 export function storyblokScheme(source: SourceConfigOf<'storyblok'>): SourceScheme {
   return {
+    signatureHeader: SIGNATURE,
     defaultEvents: ['published'],
     verify(request) {
       const signature = headerOf(request.headers, SIGNATURE);

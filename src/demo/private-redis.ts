@@ -1,0 +1,124 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+
+/** A redis-server of the demo's own: loopback only, nothing persisted, gone when the process ends. */
+export interface PrivateRedis {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+const READY_WITHIN_MS = 5_000;
+
+/**
+ * Starts `redis-server` from PATH on a free loopback port, with persistence off and a scratch directory;
+ * undefined when there is no redis-server to run. It is killed when this process exits, or hangs up; not
+ * when it is SIGKILLed.
+ */
+export async function startPrivateRedis(): Promise<PrivateRedis | undefined> {
+  const port = await freeLoopbackPort();
+  const dir = mkdtempSync(join(tmpdir(), 'purge-worker-demo-redis-'));
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: 'ignore' },
+  );
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  const killOnExit = () => {
+    child.kill('SIGKILL');
+    removeDir();
+  };
+  process.once('exit', killOnExit);
+  // A closed terminal ends the process by SIGHUP, which runs no 'exit' listener: the Redis goes first, then
+  // the signal, with no listener left, takes its default course.
+  const onHangup = () => {
+    killOnExit();
+    process.kill(process.pid, 'SIGHUP');
+  };
+  process.once('SIGHUP', onHangup);
+  const forget = () => {
+    process.off('exit', killOnExit);
+    process.off('SIGHUP', onHangup);
+  };
+  const failed = new Promise<'missing' | 'exited'>((resolve) => {
+    child.once('error', () => resolve('missing'));
+    child.once('exit', () => resolve('exited'));
+  });
+  const url = `redis://127.0.0.1:${port}`;
+  const ready = answers(url, READY_WITHIN_MS).then(
+    () => 'ready' as const,
+    () => 'silent' as const,
+  );
+  const outcome = await Promise.race([ready, failed]);
+  if (outcome !== 'ready') {
+    forget();
+    child.kill('SIGKILL');
+    removeDir();
+    if (outcome === 'missing') return undefined;
+    const what = outcome === 'exited' ? 'exited at once' : `did not answer within ${READY_WITHIN_MS} ms`;
+    throw new Error(`the demo's redis-server on 127.0.0.1:${port} ${what}`);
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    pid: child.pid as number,
+    stop() {
+      stopping ??= (async () => {
+        forget();
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = new Promise((resolve) => child.once('exit', resolve));
+          child.kill('SIGTERM');
+          await exited;
+        }
+        removeDir();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Whether a Redis at `url` answers PING within `ms`; never retries, never throws. */
+export async function redisAnswers(url: string, ms = 1_000): Promise<boolean> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: ms,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Resolves once a Redis answers at `url`, polling while the server starts; rejects after `ms`. */
+async function answers(url: string, ms: number): Promise<void> {
+  const giveUpAt = Date.now() + ms;
+  while (!(await redisAnswers(url, 500))) {
+    if (Date.now() > giveUpAt) throw new Error(`no answer within ${ms} ms`);
+    // Nothing to wait on: the server opens its port when it is ready.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
