@@ -10,7 +10,7 @@ import { runStep } from '../pipeline/step.ts';
 import type { VerificationContext } from '../pipeline/verify-step.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { QuotaCharge, StatusStore } from '../status/store.ts';
-import type { FlushScheduler } from './flush.ts';
+import { type FlushScheduler, flushBatchId } from './flush.ts';
 import { pauseForRateLimit } from './rate-limit.ts';
 
 export interface BatchProcessorDeps {
@@ -89,7 +89,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     const taken = await deps.store.take({
       cdnId,
       flushId: String(job.id),
-      batchId: `${cdnId}-${job.id}`,
+      batchId: flushBatchId(cdnId, String(job.id)),
       maxItems: Math.min(deps.callBudget.maxItems, MAX_TAKE_ITEMS),
       maxChars: deps.callBudget.maxChars,
       charsOf: deps.callBudget.charsOf,
@@ -99,6 +99,8 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         bulk: laneDeadlines(deps.policy, 'bulk').queueMs,
       },
       now: deps.now(),
+      // The submit comes next in this run: its claim rides on the take (no transition of its own).
+      claim: true,
     });
     if (taken.stillPending > 0) {
       const another = taken.batchId !== undefined && taken.stillPending >= taken.items;

@@ -8,6 +8,14 @@ import { BACKOFF_TYPE } from './names.ts';
 /** The job that flushes a CDN's pending targets, then carries the batch it took: one job per CDN call. */
 export const BATCH_JOB = 'batch';
 
+/**
+ * The batch a flush job takes: named by the job, so a re-run takes the same one (take.lua's marker), and a
+ * job failed for good before its data said so still names the batch it took (the reconciler reads it back).
+ */
+export function flushBatchId(cdnId: string, jobId: string): string {
+  return `${cdnId}-${jobId}`;
+}
+
 /** At most one flush waits per CDN: adds while one waits are folded into it (BullMQ deduplication). */
 export function flushDeduplicationId(cdnId: string): string {
   return `flush-${cdnId}`;

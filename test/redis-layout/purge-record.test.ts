@@ -113,6 +113,7 @@ describe('purges, pending targets and batches in Redis', () => {
       deadlineAt: 6000,
       acceptedAt: 1000,
       items: 2,
+      claimed: false,
       batch: {
         target: { urls: [url('1'), url('2')], dirs: [] },
         purgeIds: expect.arrayContaining(['p-1', 'p-2']),
@@ -137,6 +138,7 @@ describe('purges, pending targets and batches in Redis', () => {
     expect(await store.batchTarget('a-f1')).toEqual({
       target: { urls: [url('1'), url('2')], dirs: [] },
       purgeIds: expect.arrayContaining(['p-1', 'p-2']),
+      acceptedAt: 1000,
     });
   });
 
@@ -168,6 +170,7 @@ describe('purges, pending targets and batches in Redis', () => {
     expect(await store.batchTarget(all.batchId as string)).toEqual({
       target: { urls: [], dirs: [], all: true },
       purgeIds: expect.arrayContaining(['p-6', 'p-7']),
+      acceptedAt: expect.any(Number),
     });
     await accept('p-8', [{ cdnId: 'f', target: { urls: [], dirs: [], pattern: '^/a' } }]);
     await accept('p-9', [urls('f', 'y')]);
