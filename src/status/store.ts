@@ -146,6 +146,11 @@ export interface TakeRequest {
    * which saves the submit a transition of its own.
    */
   claim?: boolean;
+  /**
+   * The flush job's BullMQ deduplication key and its id: dropped in the same call, as the job's own
+   * removeDeduplicationKey would, so that targets accepted after the take get a flush of their own.
+   */
+  deduplication?: { key: string; jobId: string };
 }
 
 /** When the oldest target still pending in each lane was accepted (0 when none is). */
@@ -307,7 +312,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
   if (typeof client.purgeTransition !== 'function') {
     // No fixed key count where the keys depend on the call (the CDNs a purge goes to, the quota counters).
     redis.defineCommand('purgeIngest', { lua: script('ingest.lua') });
-    redis.defineCommand('purgeTake', { numberOfKeys: 7, lua: script('take.lua') });
+    redis.defineCommand('purgeTake', { numberOfKeys: 8, lua: script('take.lua') });
     redis.defineCommand('purgeTransition', { lua: script('transition.lua') });
   }
   const idemKey = (claim: IdempotencyClaim) => idempotencyKey(prefix, claim.scope, claim.key);
@@ -413,13 +418,15 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
     list: (query) => list(query),
 
     async take(request) {
-      const { cdnId } = request;
+      const { cdnId, deduplication } = request;
+      const marker = flushMarkerKey(prefix, cdnId, request.flushId);
       const reply = await client.purgeTake(
         ...PRIORITIES.map((lane) => pendingKey(prefix, cdnId, lane)),
         waitingKey(prefix, cdnId),
-        flushMarkerKey(prefix, cdnId, request.flushId),
+        marker,
         batchKey(prefix, request.batchId),
         openBatchesKey(prefix, cdnId),
+        deduplication?.key ?? marker,
         request.batchId,
         cdnId,
         String(request.now),
@@ -432,6 +439,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         String(ttlSeconds),
         request.charsOf,
         request.claim ? '1' : '0',
+        deduplication?.jobId ?? '',
       );
       const [batchId, stillPending, deadlineAt, acceptedAt, items, nextAcceptedAt, target, carries] = reply;
       const [nextUrgentAt, nextBulkAt, lane, claimed] = reply.slice(8);

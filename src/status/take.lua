@@ -4,7 +4,8 @@
 -- The lanes are taken in order: urgent targets first, then normal, then bulk fill what is left of the call,
 -- so the next call a rate limit allows carries the urgent ones, and no call goes out less full than it could.
 -- KEYS[1..3] the pending sets of the urgent, normal and bulk lanes; KEYS[4] waiting hash; KEYS[5] the flush
--- job's marker; KEYS[6] the new batch's hash; KEYS[7] the CDN's open batches.
+-- job's marker; KEYS[6] the new batch's hash; KEYS[7] the CDN's open batches; KEYS[8] the flush job's BullMQ
+-- deduplication key (any key when ARGV[11] is '').
 -- ARGV[1] batch id; ARGV[2] cdn id; ARGV[3] now (ms); ARGV[4] most items per call; ARGV[5] most characters of
 -- targets per call (0: no limit); ARGV[6] key prefix; ARGV[7] each lane's queue deadline, 'urgent,normal,bulk'
 -- (ms after a target's acceptance: the batch's deadline is the earliest of its targets'); ARGV[8] TTL of the
@@ -12,7 +13,8 @@
 -- 'path' (path and query: what a VIMS pattern with patternScope path holds) or 'url' (all of it); ARGV[10]
 -- '1' when the caller submits the batch next: the take then also claims it for that submit, as the submit's
 -- own claim would (state `submitting`, one more attempt; never a batch that has ended, nor one past its queue
--- deadline, which the caller ends instead), so the submit needs no transition of its own before its call.
+-- deadline, which the caller ends instead), so the submit needs no transition of its own before its call;
+-- ARGV[11] the flush job's id, or '' for a take that drops no deduplication key.
 -- Purge records are addressed by prefix here rather than passed in: which purges a batch carries is only
 -- known inside this call. They share the prefix's hash tag, so on Redis Cluster they sit in this slot.
 -- Returns { batch id ('' when nothing was pending), targets still pending (all lanes), its deadline, when its
@@ -22,6 +24,11 @@
 local LANES = { 'urgent', 'normal', 'bulk' }
 local PENDING = { KEYS[1], KEYS[2], KEYS[3] }
 local WAITING, MARKER, BATCH, OPEN = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+
+-- The flush's deduplication key goes first, as BullMQ's Job.removeDeduplicationKey drops it (only while it
+-- still names this job): a target accepted from now on gets a flush of its own instead of being folded into
+-- this one, which is taking now. In the take's own call, no window is left between the two.
+if ARGV[11] ~= '' and redis.call('GET', KEYS[8]) == ARGV[11] then redis.call('DEL', KEYS[8]) end
 
 local function oldestAt(key)
   local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
