@@ -55,6 +55,10 @@ export interface BatchJobData {
   readyAt?: number;
   /** Set once the CDN reported the batch done and its edges are being checked (step `verify`). */
   verify?: VerifyJobState;
+  /** A flush of an extra slot (queue/flush.ts): it takes only a full call, beside the CDN's own flush. */
+  flushSlot?: number;
+  /** A flush added by the one before it, which left a full call behind: a drain already under way. */
+  followUp?: boolean;
 }
 
 /** A job past its take: the batch it is, and its deadline. */

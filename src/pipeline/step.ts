@@ -71,8 +71,10 @@ function isTaken(data: BatchJobData): data is TakenBatchJobData {
 async function takeStep(data: BatchJobData, ctx: StepContext): Promise<StepOutcome> {
   const taken = await ctx.take();
   if (taken.batchId === undefined) return { kind: 'empty' };
+  // How the flush was to take says nothing about the batch it became.
+  const { flushSlot: _slot, followUp: _followUp, ...flush } = data;
   const next: TakenBatchJobData = {
-    ...data,
+    ...flush,
     step: 'submit',
     batchId: taken.batchId,
     acceptedAt: taken.acceptedAt,

@@ -1,7 +1,7 @@
 import { DelayedError, type Job, type Queue, RateLimitError, UnrecoverableError } from 'bullmq';
 import { laneDeadlines, type Policy } from '../config/policy.ts';
 import { describeError, isPurgeError, isRetryable } from '../errors.ts';
-import type { Priority, PurgeTarget } from '../model/purge.ts';
+import type { PurgeTarget } from '../model/purge.ts';
 import type { PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { nextPollDelay } from '../pipeline/backoff.ts';
@@ -10,6 +10,7 @@ import { runStep } from '../pipeline/step.ts';
 import type { VerificationContext } from '../pipeline/verify-step.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { QuotaCharge, StatusStore } from '../status/store.ts';
+import { scheduleAfterTake } from './after-take.ts';
 import { type FlushScheduler, flushBatchId } from './flush.ts';
 import { pauseForRateLimit } from './rate-limit.ts';
 
@@ -78,11 +79,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
   /**
    * The flush's take. Its deduplication key goes first, in the take's own call (take.lua), so a target
    * accepted from now on gets a flush of its own instead of being folded into this one, which may already
-   * have taken its targets. Targets a full call left behind get the next flush at once when they fill
-   * another call, else when the oldest of them has waited its window: a burst is sent in full calls, not a
-   * full call and a scrap.
-   * Crash window: killed after the take, before the follow-up flush is added, the leftovers wait for the
-   * next purge's flush or the reconciler's sweep.
+   * have taken its targets. What it leaves pending gets its flushes as after-take.ts says.
    */
   async function take(job: Job<BatchJobData>) {
     const { cdnId } = job.data;
@@ -105,26 +102,9 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       ...(job.deduplicationId
         ? { deduplication: deduplicationOf(deps.queue, job.deduplicationId, jobId) }
         : {}),
+      ...(job.data.flushSlot ? { fullOnly: true } : {}),
     });
-    if (taken.stillPending > 0) {
-      const another = taken.batchId !== undefined && taken.stillPending >= taken.items;
-      // The earliest any lane's oldest leftover is due: an urgent one at once.
-      const dueAt = (acceptedAt: number, lane: Priority) =>
-        acceptedAt > 0 ? acceptedAt + deps.flushes.windowMs(cdnId, lane) : Number.POSITIVE_INFINITY;
-      const dueIn =
-        Math.min(
-          dueAt(taken.nextUrgentAt, 'urgent'),
-          dueAt(taken.nextAcceptedAt, 'normal'),
-          dueAt(taken.nextBulkAt, 'bulk'),
-        ) - deps.now();
-      // Best effort: failing here must not fail the batch just taken (the reconciler flushes leftovers).
-      await deps.flushes.ensure(cdnId, { delayMs: another ? 0 : dueIn }).catch((error: unknown) => {
-        deps.log.warn(
-          { err: describeError(error), cdnId },
-          'cannot schedule the next flush; the reconciler will',
-        );
-      });
-    }
+    await scheduleAfterTake(deps, job.data, taken);
     return taken;
   }
 

@@ -151,6 +151,8 @@ export interface TakeRequest {
    * removeDeduplicationKey would, so that targets accepted after the take get a flush of their own.
    */
   deduplication?: { key: string; jobId: string };
+  /** Take only a full call (nothing, when what is pending would not fill one): an extra flush slot's take. */
+  fullOnly?: boolean;
 }
 
 /** When the oldest target still pending in each lane was accepted (0 when none is). */
@@ -440,6 +442,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         request.charsOf,
         request.claim ? '1' : '0',
         deduplication?.jobId ?? '',
+        request.fullOnly ? '1' : '0',
       );
       const [batchId, stillPending, deadlineAt, acceptedAt, items, nextAcceptedAt, target, carries] = reply;
       const [nextUrgentAt, nextBulkAt, lane, claimed] = reply.slice(8);

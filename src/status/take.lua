@@ -14,7 +14,9 @@
 -- '1' when the caller submits the batch next: the take then also claims it for that submit, as the submit's
 -- own claim would (state `submitting`, one more attempt; never a batch that has ended, nor one past its queue
 -- deadline, which the caller ends instead), so the submit needs no transition of its own before its call;
--- ARGV[11] the flush job's id, or '' for a take that drops no deduplication key.
+-- ARGV[11] the flush job's id, or '' for a take that drops no deduplication key; ARGV[12] '1' to take only a
+-- full call (an extra flush slot's take): what would not fill one is left for the CDN's own flush, which sends
+-- it once its window is up, so a drain in parallel sends no call less full than one at a time would.
 -- Purge records are addressed by prefix here rather than passed in: which purges a batch carries is only
 -- known inside this call. They share the prefix's hash tag, so on Redis Cluster they sit in this slot.
 -- Returns { batch id ('' when nothing was pending), targets still pending (all lanes), its deadline, when its
@@ -110,6 +112,8 @@ for _, key in ipairs(PENDING) do
   if redis.call('ZSCORE', key, 'a') then all = true end
 end
 local lane = nil
+-- Whether the call is full: it ends where the next target would not fit (or at `all`, or at a pattern).
+local full = true
 if all then
   -- Purging everything covers whatever else is pending for this CDN, in every lane: one call, every waiter
   -- answered.
@@ -152,9 +156,10 @@ else
     end
     if done then break end
   end
+  full = done or #picked >= maxItems
 end
 
-if #picked == 0 then
+if #picked == 0 or (ARGV[12] == '1' and not full) then
   redis.call('SET', MARKER, '', 'EX', tonumber(ARGV[8]))
   return answer('')
 end
