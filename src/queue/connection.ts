@@ -3,6 +3,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { Cluster, Redis } from 'ioredis';
 import { type RedisTlsConfig, usesTls } from '../config/schema.ts';
 import { PurgeError } from '../errors.ts';
+import { coalesceWrites } from './coalesced-writes.ts';
 
 export type ConnectionRole = 'worker' | 'producer';
 
@@ -77,6 +78,7 @@ export function createRedisConnection(
       : // A rediss:// URL alone makes ioredis use TLS with Node's CAs; `tls` adds the configured CA.
         new Redis(target.url, { ...options, ...(tls ? { tls } : {}) });
   reportOncePerOutage(connection, onError);
+  if (connection instanceof Redis) coalesceWrites(connection);
   return connection;
 }
 
