@@ -73,5 +73,8 @@ export type StepOutcome =
   | { kind: 'skipped'; callbacksDue: string[] }
   /** Our own shutdown aborted the step: the job goes back to the queue for another worker. */
   | { kind: 'released' }
-  /** A flush that found nothing pending: every target was taken by an earlier one. */
+  /**
+   * A flush that took nothing: every target was taken by an earlier one (or, for an extra slot's flush,
+   * what is left would not fill a call, and waits for the CDN's own flush).
+   */
   | { kind: 'empty' };

@@ -152,7 +152,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       await job.moveToDelayed(outcome.until, token);
       throw new DelayedError();
     }
-    if (outcome.kind === 'empty') return { empty: 'nothing was pending' };
+    if (outcome.kind === 'empty') return { empty: 'nothing to take' };
     for (const purgeId of outcome.callbacksDue) await deps.onCallbackDue?.(purgeId);
     if (outcome.kind === 'skipped') return { skipped: 'the batch had already ended' };
     if (outcome.state !== 'succeeded') throw new UnrecoverableError(`${outcome.state}: ${outcome.reason}`);

@@ -19,7 +19,7 @@
 -- it once its window is up, so a drain in parallel sends no call less full than one at a time would.
 -- Purge records are addressed by prefix here rather than passed in: which purges a batch carries is only
 -- known inside this call. They share the prefix's hash tag, so on Redis Cluster they sit in this slot.
--- Returns { batch id ('' when nothing was pending), targets still pending (all lanes), its deadline, when its
+-- Returns { batch id ('' when nothing was taken), targets still pending (all lanes), its deadline, when its
 -- oldest target was accepted, how many it took, when the oldest normal target left pending was accepted (0:
 -- none), its target and the purges it carries (JSON: what the submit needs, without reading the batch again),
 -- the same for the oldest urgent and bulk targets left, the batch's lane, 1 if this call claimed it else 0 }.
