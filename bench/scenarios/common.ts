@@ -63,8 +63,10 @@ export async function inLanes(count: number, lanes: number, call: (index: number
 }
 
 /**
- * Waits on Redis, not on time: done when the queues hold `expected` completed jobs. A failed job means the
- * scenario is broken (the simulator never fails here), so it stops the bench instead of skewing a number.
+ * Waits on Redis, not on time: done when the queues hold `expected` completed jobs and nothing else is left
+ * to run (no job waiting, delayed or active): a pipeline's flushes that found nothing to take complete too,
+ * and must not end the stretch before the last batch has. A failed job means the scenario is broken (the
+ * simulator never fails here), so it stops the bench instead of skewing a number.
  * Returns the Redis commands it issued (one script call per queue per look).
  */
 export async function waitForCompleted(
@@ -77,14 +79,23 @@ export async function waitForCompleted(
   for (;;) {
     let completed = 0;
     let failed = 0;
+    let left = 0;
     for (const queue of queues) {
       commands += 1;
-      const counts = await queue.getJobCounts('completed', 'failed');
+      const counts = await queue.getJobCounts(
+        'completed',
+        'failed',
+        'active',
+        'wait',
+        'delayed',
+        'prioritized',
+      );
       completed += counts.completed ?? 0;
       failed += counts.failed ?? 0;
+      left += (counts.active ?? 0) + (counts.wait ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0);
     }
     if (failed > 0) throw new Error(`${failed} job(s) failed: ${await firstFailure(queues)}`);
-    if (completed >= expected) return commands;
+    if (completed >= expected && left === 0) return commands;
     if (performance.now() > giveUpAt) {
       throw new Error(`only ${completed}/${expected} jobs completed within ${timeoutMs} ms`);
     }

@@ -58,6 +58,10 @@ export interface BatchJobData {
   readyAt?: number;
   /** Set once the CDN reported the batch done and its edges are being checked (step `verify`). */
   verify?: VerifyJobState;
+  /** A flush of an extra slot (queue/flush.ts): it takes only a full call, beside the CDN's own flush. */
+  flushSlot?: number;
+  /** A flush added by the one before it, which left a full call behind: a drain already under way. */
+  followUp?: boolean;
 }
 
 /** A job past its take: the batch it is, and its deadline. */
@@ -72,5 +76,8 @@ export type StepOutcome =
   | { kind: 'skipped'; callbacksDue: string[] }
   /** Our own shutdown aborted the step: the job goes back to the queue for another worker. */
   | { kind: 'released' }
-  /** A flush that found nothing pending: every target was taken by an earlier one. */
+  /**
+   * A flush that took nothing: every target was taken by an earlier one (or, for an extra slot's flush,
+   * what is left would not fill a call, and waits for the CDN's own flush).
+   */
   | { kind: 'empty' };

@@ -64,39 +64,53 @@ function isTaken(data: BatchJobData): data is TakenBatchJobData {
 /*
  * Crash windows of a take, and why none loses a target:
  * - killed before take.lua ran: nothing moved; the re-run (the stalled job) takes.
- * - killed after it, before checkpoint(): the targets are in the batch, and the flush's marker names it, so
- *   the re-run gets the same batch back instead of taking others (no target is in two unsent batches).
- * - killed after checkpoint(): the re-run is at `submit`. The checkpoint is what lets BullMQ's side see the
- *   batch: a retry's backoff stops at its deadline, and a job BullMQ fails for good names the batch to end.
+ * - killed after it: the targets are in the batch, and the flush's marker names it, so the re-run gets the
+ *   same batch back instead of taking others (no target is in two unsent batches), claimed again unless it
+ *   has ended meanwhile. Until the submit's checkpoint the job's data still says `take`, and need not say
+ *   more: every re-run from here takes the same batch again. BullMQ's side learns of the batch only where it
+ *   needs to: a submit that fails and is retried checkpoints it first (the retry's backoff stops at its
+ *   deadline), and a job BullMQ fails for good at `take` names its batch by its own id (flushBatchId).
  */
 async function takeStep(data: BatchJobData, ctx: StepContext): Promise<StepOutcome> {
   const taken = await ctx.take();
   if (taken.batchId === undefined) return { kind: 'empty' };
+  // How the flush was to take says nothing about the batch it became.
+  const { flushSlot: _slot, followUp: _followUp, ...flush } = data;
   const next: TakenBatchJobData = {
-    ...data,
+    ...flush,
     step: 'submit',
     batchId: taken.batchId,
     acceptedAt: taken.acceptedAt,
     deadlineAt: taken.deadlineAt,
     lane: taken.lane,
   };
-  await ctx.checkpoint(next);
-  return submitStep(next, { ...ctx, log: ctx.log.child({ batchId: taken.batchId }) }, taken.batch);
+  return submitStep(
+    next,
+    { ...ctx, log: ctx.log.child({ batchId: taken.batchId }) },
+    {
+      ...taken.batch,
+      claimed: taken.claimed,
+    },
+  );
 }
 
 /*
  * Crash windows of a submit, and why none loses the purge:
  * - killed before the CDN answered, or after it accepted but before checkpoint(): the job is still active in
- *   BullMQ; its lock lapses, the stalled-job check re-queues it, and the re-run submits again. The CDN may
- *   purge twice (harmless, counted in `attempts`), never zero times.
+ *   BullMQ; its lock lapses, the stalled-job check re-queues it, and the re-run (at `take` or `submit`: the
+ *   same batch either way) claims and submits again. The CDN may purge twice (harmless, counted in
+ *   `attempts`), never zero times.
  * - killed after checkpoint(): the re-run finds `remoteId` in the job data and polls instead.
  * - killed after the job moved to delayed: that delayed job is the poll, already durable in Redis.
  */
 async function submitStep(
   data: TakenBatchJobData,
   ctx: StepContext,
-  /** What the take just read; read from the batch when a re-run starts here. */
-  taken?: { target: PurgeTarget; purgeIds: string[] },
+  /**
+   * What the take just read (read from the batch when a re-run starts here), and whether the take claimed
+   * the batch for this submit. Given, `data` is not in the job yet: the job still says `take`.
+   */
+  taken?: { target: PurgeTarget; purgeIds: string[]; claimed: boolean },
 ): Promise<StepOutcome> {
   const { provider, store, log } = ctx;
   const batch = taken ?? (await store.batchTarget(data.batchId));
@@ -112,9 +126,13 @@ async function submitStep(
       target,
     );
   }
-  const claimed = await store.update(ref(data), { state: 'submitting' }, ctx.now(), { attempts: 1 });
-  // Ended already (a re-run after a crash, a retry from the dashboard): purging again would only cost quota.
-  if (claimed.outcome !== 'applied') return { kind: 'skipped', callbacksDue: claimed.callbacksDue };
+  // The take claimed it in the same call when it could; a batch it did not claim (ended, or a re-run that
+  // starts here) is claimed, or refused, by a transition of its own.
+  if (!taken?.claimed) {
+    const claimed = await store.update(ref(data), { state: 'submitting' }, ctx.now(), { attempts: 1 });
+    // Ended already (a re-run after a crash, a retry from the dashboard): purging again would only cost quota.
+    if (claimed.outcome !== 'applied') return { kind: 'skipped', callbacksDue: claimed.callbacksDue };
+  }
   let remoteId: string;
   let requestId: string | undefined;
   const sentAt = ctx.now();
@@ -136,6 +154,9 @@ async function submitStep(
       const { retryAfterMs } = error as PurgeError;
       log.warn({ err: reason, code: errorCodeOf(error), retryAfterMs }, 'submit failed, will retry');
       await store.update(ref(data), errorPatch(error), ctx.now());
+      // The retry's backoff is bounded by the batch's deadline, read from the job: it must say `submit` now.
+      // Crash window: killed before this lands, the re-run takes the same batch again (its marker).
+      if (taken) await ctx.checkpoint(data);
       throw error;
     }
     const why = isRetryable(error)

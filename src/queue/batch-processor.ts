@@ -1,7 +1,7 @@
 import { DelayedError, type Job, type Queue, RateLimitError, UnrecoverableError } from 'bullmq';
 import { laneDeadlines, type Policy } from '../config/policy.ts';
 import { describeError, isPurgeError, isRetryable } from '../errors.ts';
-import type { Priority, PurgeTarget } from '../model/purge.ts';
+import type { PurgeTarget } from '../model/purge.ts';
 import type { PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { nextPollDelay } from '../pipeline/backoff.ts';
@@ -11,7 +11,8 @@ import { runStep } from '../pipeline/step.ts';
 import type { VerificationContext } from '../pipeline/verify-step.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { QuotaCharge, StatusStore } from '../status/store.ts';
-import type { FlushScheduler } from './flush.ts';
+import { scheduleAfterTake } from './after-take.ts';
+import { type FlushScheduler, flushBatchId } from './flush.ts';
 import { prioritisePoll } from './poll-priority.ts';
 import { pauseForRateLimit } from './rate-limit.ts';
 
@@ -80,20 +81,17 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
   }
 
   /**
-   * The flush's take. Its deduplication key goes first, so a target accepted from now on gets a flush of its
-   * own instead of being folded into this one, which may already have taken its targets. Targets a full
-   * call left behind get the next flush at once when they fill another call, else when the oldest of them
-   * has waited its window: a burst is sent in full calls, not a full call and a scrap.
-   * Crash window: killed after the take, before the follow-up flush is added, the leftovers wait for the
-   * next purge's flush or the reconciler's sweep.
+   * The flush's take. Its deduplication key goes first, in the take's own call (take.lua), so a target
+   * accepted from now on gets a flush of its own instead of being folded into this one, which may already
+   * have taken its targets. What it leaves pending gets its flushes as after-take.ts says.
    */
   async function take(job: Job<BatchJobData>) {
-    await job.removeDeduplicationKey();
     const { cdnId } = job.data;
+    const jobId = String(job.id);
     const taken = await deps.store.take({
       cdnId,
-      flushId: String(job.id),
-      batchId: `${cdnId}-${job.id}`,
+      flushId: jobId,
+      batchId: flushBatchId(cdnId, jobId),
       maxItems: Math.min(deps.callBudget.maxItems, MAX_TAKE_ITEMS),
       maxChars: deps.callBudget.maxChars,
       charsOf: deps.callBudget.charsOf,
@@ -103,27 +101,14 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         bulk: laneDeadlines(deps.policy, 'bulk').queueMs,
       },
       now: deps.now(),
+      // The submit comes next in this run: its claim rides on the take (no transition of its own).
+      claim: true,
+      ...(job.deduplicationId
+        ? { deduplication: deduplicationOf(deps.queue, job.deduplicationId, jobId) }
+        : {}),
+      ...(job.data.flushSlot ? { fullOnly: true } : {}),
     });
-    if (taken.stillPending > 0) {
-      const another = taken.batchId !== undefined && taken.stillPending >= taken.items;
-      // The earliest any lane's oldest leftover is due: an urgent one at once.
-      const dueAt = (acceptedAt: number, lane: Priority) =>
-        acceptedAt > 0 ? acceptedAt + deps.flushes.windowMs(cdnId, lane) : Number.POSITIVE_INFINITY;
-      const dueIn =
-        Math.min(
-          dueAt(taken.nextUrgentAt, 'urgent'),
-          dueAt(taken.nextAcceptedAt, 'normal'),
-          dueAt(taken.nextBulkAt, 'bulk'),
-        ) - deps.now();
-      // Best effort: failing here must not fail the batch just taken (the reconciler flushes leftovers).
-      const next = { delayMs: another ? 0 : dueIn, backlog: true };
-      await deps.flushes.ensure(cdnId, next).catch((error: unknown) => {
-        deps.log.warn(
-          { err: describeError(error), cdnId },
-          'cannot schedule the next flush; the reconciler will',
-        );
-      });
-    }
+    await scheduleAfterTake(deps, job.data, taken);
     return taken;
   }
 
@@ -176,7 +161,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       await job.moveToDelayed(outcome.until, token);
       throw new DelayedError();
     }
-    if (outcome.kind === 'empty') return { empty: 'nothing was pending' };
+    if (outcome.kind === 'empty') return { empty: 'nothing to take' };
     for (const purgeId of outcome.callbacksDue) await deps.onCallbackDue?.(purgeId);
     if (outcome.kind === 'skipped') return { skipped: 'the batch had already ended' };
     if (outcome.state !== 'succeeded') throw new UnrecoverableError(`${outcome.state}: ${outcome.reason}`);
@@ -203,6 +188,15 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       throw error;
     }
   };
+}
+
+/**
+ * Where BullMQ keeps a deduplication id (`<queue keys.de>:<id>`, as its removeDeduplicationKey addresses it),
+ * so take.lua can drop it as that would. test/queue/flush-take-drops-its-deduplication-key.test.ts checks it
+ * against BullMQ's own reading of the key.
+ */
+function deduplicationOf(queue: Queue, deduplicationId: string, jobId: string) {
+  return { key: `${queue.keys.de}:${deduplicationId}`, jobId };
 }
 
 /** The CDN's progress, as the step last saw it (a verifying batch is done at the CDN: 100). */

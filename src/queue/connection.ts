@@ -3,6 +3,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { Cluster, Redis } from 'ioredis';
 import { type RedisTlsConfig, usesTls } from '../config/schema.ts';
 import { PurgeError } from '../errors.ts';
+import { coalesceWrites } from './coalesced-writes.ts';
 
 export type ConnectionRole = 'worker' | 'producer';
 
@@ -83,6 +84,7 @@ export function createRedisConnection(
         new Redis(target.url, { ...options, ...(tls ? { tls } : {}) });
   if (typeof onError === 'function') reportOncePerOutage(connection, onError);
   else onError.watch(connection);
+  if (connection instanceof Redis) coalesceWrites(connection);
   return connection;
 }
 

@@ -9,6 +9,14 @@ import { BACKLOG_FLUSH_PRIORITY } from './poll-priority.ts';
 /** The job that flushes a CDN's pending targets, then carries the batch it took: one job per CDN call. */
 export const BATCH_JOB = 'batch';
 
+/**
+ * The batch a flush job takes: named by the job, so a re-run takes the same one (take.lua's marker), and a
+ * job failed for good before its data said so still names the batch it took (the reconciler reads it back).
+ */
+export function flushBatchId(cdnId: string, jobId: string): string {
+  return `${cdnId}-${jobId}`;
+}
+
 /** At most one flush waits per CDN: adds while one waits are folded into it (BullMQ deduplication). */
 export function flushDeduplicationId(cdnId: string): string {
   return `flush-${cdnId}`;
@@ -22,6 +30,21 @@ export function bulkFlushDeduplicationId(cdnId: string): string {
   return `flush-${cdnId}-bulk`;
 }
 
+/**
+ * Most flushes of one CDN that take at once when a backlog fills several calls (and no more than its
+ * concurrency): each take is one short Lua call, so a few in parallel keep the CDN's worker slots fed, where
+ * one at a time (a take, its follow-up's add, that one's activation, its take...) left them waiting.
+ */
+export const MAX_FLUSH_SLOTS = 8;
+
+/**
+ * The deduplication id of an extra flush slot (1 and up; slot 0 is the CDN's own flush): at most one waits
+ * per slot, as for the CDN's own.
+ */
+export function flushSlotDeduplicationId(cdnId: string, slot: number): string {
+  return `flush-${cdnId}-slot-${slot}`;
+}
+
 /** Every deduplication id a CDN's waiting flushes may have. */
 export function flushDeduplicationIds(cdnId: string): string[] {
   return [flushDeduplicationId(cdnId), bulkFlushDeduplicationId(cdnId)];
@@ -33,6 +56,8 @@ export interface FlushSettings {
   /** The same for the bulk lane. */
   bulkWindowMs: number;
   attempts: number;
+  /** How many flushes may take at once while a backlog fills several calls (see MAX_FLUSH_SLOTS). */
+  slots: number;
 }
 
 export interface FlushScheduler {
@@ -42,9 +67,21 @@ export interface FlushScheduler {
    * `delayMs`. `backlog`: it carries on what a full call left behind, in turn with the polls due
    * (queue/poll-priority.ts), where a flush for new purges goes before them.
    */
-  ensure(cdnId: string, options?: { lane?: Priority; delayMs?: number; backlog?: boolean }): Promise<void>;
+  ensure(
+    cdnId: string,
+    options?: { lane?: Priority; delayMs?: number; backlog?: boolean; followUp?: boolean },
+  ): Promise<void>;
+  /**
+   * Adds the flushes of extra slots (1..`count`), due at once, each taking only full calls: what a backlog
+   * of several calls is drained with, beside the CDN's own flush. A slot whose flush waits gets no other.
+   */
+  spread(cdnId: string, count: number): Promise<void>;
+  /** Adds the next flush of an extra slot, due at once (its last take left a full call behind). */
+  continueSlot(cdnId: string, slot: number): Promise<void>;
   /** The CDN's coalescing window, for a lane (normal by default). */
   windowMs(cdnId: string, lane?: Priority): number;
+  /** How many flushes of the CDN may take at once (1: only its own). */
+  slots(cdnId: string): number;
 }
 
 function laneWindow(setting: FlushSettings, lane: Priority): number {
@@ -61,11 +98,36 @@ export function createFlushScheduler(
   queues: ReadonlyMap<string, Queue<BatchJobData>>,
   settings: ReadonlyMap<string, FlushSettings>,
 ): FlushScheduler {
+  const lookup = (cdnId: string) => {
+    const queue = queues.get(cdnId);
+    const setting = settings.get(cdnId);
+    if (!queue || !setting) throw new Error(`no queue for CDN ${cdnId}`);
+    return { queue, setting };
+  };
+  const slotFlush = (cdnId: string, slot: number, setting: FlushSettings) => ({
+    name: BATCH_JOB,
+    data: { cdnId, step: 'take' as const, polls: 0, flushSlot: slot },
+    opts: {
+      deduplication: { id: flushSlotDeduplicationId(cdnId, slot) },
+      attempts: setting.attempts,
+      backoff: { type: BACKOFF_TYPE },
+      // A slot carries a backlog on: it takes its turn with the polls due, as the own flush's follow-ups do.
+      priority: BACKLOG_FLUSH_PRIORITY,
+    },
+  });
   return {
+    async spread(cdnId, count) {
+      const { queue, setting } = lookup(cdnId);
+      const slots = Array.from({ length: Math.min(count, setting.slots - 1) }, (_, index) => index + 1);
+      if (slots.length > 0) await queue.addBulk(slots.map((slot) => slotFlush(cdnId, slot, setting)));
+    },
+    async continueSlot(cdnId, slot) {
+      const { queue, setting } = lookup(cdnId);
+      const { name, data, opts } = slotFlush(cdnId, slot, setting);
+      await queue.add(name, data, opts);
+    },
     async ensure(cdnId, options = {}) {
-      const queue = queues.get(cdnId);
-      const setting = settings.get(cdnId);
-      if (!queue || !setting) throw new Error(`no queue for CDN ${cdnId}`);
+      const { queue, setting } = lookup(cdnId);
       const lane = options.lane ?? 'normal';
       const longest = Math.max(setting.windowMs, setting.bulkWindowMs);
       const delay = Math.max(0, Math.min(options.delayMs ?? laneWindow(setting, lane), longest));
@@ -75,7 +137,7 @@ export function createFlushScheduler(
           : flushDeduplicationId(cdnId);
       await queue.add(
         BATCH_JOB,
-        { cdnId, step: 'take', polls: 0 },
+        { cdnId, step: 'take', polls: 0, ...(options.followUp ? { followUp: true } : {}) },
         {
           delay,
           deduplication: { id },
@@ -109,6 +171,7 @@ export function createFlushScheduler(
       const setting = settings.get(cdnId);
       return setting ? laneWindow(setting, lane) : 0;
     },
+    slots: (cdnId) => settings.get(cdnId)?.slots ?? 1,
   };
 }
 
@@ -121,6 +184,9 @@ export function flushSettings(config: Config) {
         windowMs: cdn.coalesce.windowMs,
         bulkWindowMs: cdn.coalesce.bulkWindowMs,
         attempts: mergePolicy(config.policy, cdn.policy).submit.attempts,
+        // Under a rate limit of its own the limit paces the calls, not the takes, and every activation counts
+        // against it: extra flushes would only queue ahead of the polls.
+        slots: cdn.rateLimit ? 1 : Math.min(cdn.concurrency, MAX_FLUSH_SLOTS),
       },
     ]),
   );

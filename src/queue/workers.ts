@@ -16,7 +16,7 @@ import { withTimeout } from '../with-timeout.ts';
 import { createBatchProcessor } from './batch-processor.ts';
 import { callBudgetOf } from './call-budget.ts';
 import { createRedisConnection } from './connection.ts';
-import { createFlushScheduler, flushSettings } from './flush.ts';
+import { createFlushScheduler, flushBatchId, flushSettings } from './flush.ts';
 import { BACKOFF_TYPE, queueName } from './names.ts';
 import { applyRateLimit } from './rate-limit.ts';
 import { startReconciler } from './reconciler.ts';
@@ -153,17 +153,20 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
    * BullMQ can fail a job for good without our step ever ending it: stalled more often than allowed, or out
    * of attempts on an error the step does not handle. The batch must still reach a terminal state (the
    * transition never leaves one, so this is a no-op after the step's own failures). A flush that failed
-   * before its take left its targets pending: the next flush (or the reconciler) takes them.
+   * before its take left its targets pending: the next flush (or the reconciler) takes them; one that failed
+   * after it, with its data still at `take`, names its batch by its own id (no such batch: a no-op).
    * Crash window: killed before this runs, the batch stays open; the reconciler ends it.
    */
   async function recordFinalFailure(provider: Provider, job: Job<BatchJobData>, error: Error): Promise<void> {
     if (typeof job.finishedOn !== 'number') return; // retrying, not final
-    const { batchId, cdnId } = job.data;
+    const { cdnId } = job.data;
+    const batchId =
+      job.data.batchId ?? (job.data.step === 'take' && job.id ? flushBatchId(cdnId, job.id) : undefined);
     if (batchId === undefined) return;
     try {
-      const target = job.data.remoteId ? undefined : (await store.batchTarget(batchId))?.target;
-      const charges =
-        target && deps.quota ? deps.quota.chargesOf(provider, target, job.data.acceptedAt ?? now()) : [];
+      const batch = job.data.remoteId ? undefined : await store.batchTarget(batchId);
+      const acceptedAt = job.data.acceptedAt ?? batch?.acceptedAt ?? now();
+      const charges = batch && deps.quota ? deps.quota.chargesOf(provider, batch.target, acceptedAt) : [];
       // A batch the CDN reported done, failed for good while its edges were checked, still succeeded.
       const patch =
         job.data.step === 'verify'

@@ -141,6 +141,18 @@ export interface TakeRequest {
    */
   deadlineMs: number | Readonly<Record<Priority, number>>;
   now: number;
+  /**
+   * The caller submits the batch next: the take claims it for that submit in the same call (see `claimed`),
+   * which saves the submit a transition of its own.
+   */
+  claim?: boolean;
+  /**
+   * The flush job's BullMQ deduplication key and its id: dropped in the same call, as the job's own
+   * removeDeduplicationKey would, so that targets accepted after the take get a flush of their own.
+   */
+  deduplication?: { key: string; jobId: string };
+  /** Take only a full call (nothing, when what is pending would not fill one): an extra flush slot's take. */
+  fullOnly?: boolean;
 }
 
 /** When the oldest target still pending in each lane was accepted (0 when none is). */
@@ -163,6 +175,11 @@ export type TakeResult =
       batch: { target: PurgeTarget; purgeIds: string[] };
       /** The most urgent lane among its targets. */
       lane: Priority;
+      /**
+       * Claimed for its submit (`submitting`, one more attempt), as `update` would have: only when asked, and
+       * never a batch that has ended (a re-run's) or one past its queue deadline.
+       */
+      claimed: boolean;
     } & NextPending);
 
 export interface StatusStore {
@@ -175,12 +192,15 @@ export interface StatusStore {
   /** Moves the oldest pending targets of a CDN into a new batch; undefined when none were pending. */
   take(request: TakeRequest): Promise<TakeResult>;
   /**
-   * What a batch sends to its CDN, and the purges waiting on it; `repurgeOnly`: its targets only
-   * verification re-purges asked for (the batches that sent those re-purges check them, not this one).
+   * What a batch sends to its CDN, the purges waiting on it, and when its oldest target was accepted (what
+   * its quota charge is dated by); `repurgeOnly`: its targets only verification re-purges asked for (the
+   * batches that sent those re-purges check them, not this one).
    */
   batchTarget(
     batchId: string,
-  ): Promise<{ target: PurgeTarget; purgeIds: string[]; repurgeOnly?: PurgeTarget } | undefined>;
+  ): Promise<
+    { target: PurgeTarget; purgeIds: string[]; acceptedAt?: number; repurgeOnly?: PurgeTarget } | undefined
+  >;
   /**
    * Applies a patch (and counter increments) unless the batch has already reached a terminal state. When
    * the patch ends the batch, every purge it carries is counted down; and a batch the CDN never accepted
@@ -227,7 +247,9 @@ type ScriptedRedis = RedisClient & {
   purgeIngest(numberOfKeys: number, ...keysAndArgs: string[]): Promise<Array<string | number>>;
   purgeTake(
     ...keysAndArgs: string[]
-  ): Promise<[string, number, number, number, number, number, string, string, number, number, string]>;
+  ): Promise<
+    [string, number, number, number, number, number, string, string, number, number, string, number]
+  >;
   purgeTransition(numberOfKeys: number, ...keysAndArgs: string[]): Promise<Array<number | string>>;
 };
 
@@ -292,7 +314,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
   if (typeof client.purgeTransition !== 'function') {
     // No fixed key count where the keys depend on the call (the CDNs a purge goes to, the quota counters).
     redis.defineCommand('purgeIngest', { lua: script('ingest.lua') });
-    redis.defineCommand('purgeTake', { numberOfKeys: 7, lua: script('take.lua') });
+    redis.defineCommand('purgeTake', { numberOfKeys: 8, lua: script('take.lua') });
     redis.defineCommand('purgeTransition', { lua: script('transition.lua') });
   }
   const idemKey = (claim: IdempotencyClaim) => idempotencyKey(prefix, claim.scope, claim.key);
@@ -398,13 +420,15 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
     list: (query) => list(query),
 
     async take(request) {
-      const { cdnId } = request;
+      const { cdnId, deduplication } = request;
+      const marker = flushMarkerKey(prefix, cdnId, request.flushId);
       const reply = await client.purgeTake(
         ...PRIORITIES.map((lane) => pendingKey(prefix, cdnId, lane)),
         waitingKey(prefix, cdnId),
-        flushMarkerKey(prefix, cdnId, request.flushId),
+        marker,
         batchKey(prefix, request.batchId),
         openBatchesKey(prefix, cdnId),
+        deduplication?.key ?? marker,
         request.batchId,
         cdnId,
         String(request.now),
@@ -416,9 +440,12 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         ).join(','),
         String(ttlSeconds),
         request.charsOf,
+        request.claim ? '1' : '0',
+        deduplication?.jobId ?? '',
+        request.fullOnly ? '1' : '0',
       );
       const [batchId, stillPending, deadlineAt, acceptedAt, items, nextAcceptedAt, target, carries] = reply;
-      const [nextUrgentAt, nextBulkAt, lane] = reply.slice(8);
+      const [nextUrgentAt, nextBulkAt, lane, claimed] = reply.slice(8);
       const left = {
         stillPending: Number(stillPending),
         nextAcceptedAt: Number(nextAcceptedAt),
@@ -434,22 +461,26 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         items: Number(items),
         batch: readBatch(target, carries),
         lane: PRIORITIES.includes(lane as Priority) ? (lane as Priority) : 'normal',
+        claimed: Number(claimed) === 1,
       };
     },
 
     async batchTarget(batchId) {
-      const [json, carries, onlyRepurges] = await redis.hmget(
+      const [json, carries, onlyRepurges, statusText] = await redis.hmget(
         batchKey(prefix, batchId),
         'target',
         'carries',
         'repurgeOnly',
+        'status',
       );
       if (!json) return undefined;
+      const { acceptedAt } = JSON.parse(statusText ?? '{}') as { acceptedAt?: number };
+      const batch = { ...readBatch(json, carries), ...(acceptedAt === undefined ? {} : { acceptedAt }) };
       const members = onlyRepurges ? (JSON.parse(onlyRepurges) as unknown) : undefined;
       // Lua's JSON writes an empty list as {}: none.
       return Array.isArray(members) && members.length > 0
-        ? { ...readBatch(json, carries), repurgeOnly: targetOfMembers(members.map(String)) }
-        : readBatch(json, carries);
+        ? { ...batch, repurgeOnly: targetOfMembers(members.map(String)) }
+        : batch;
     },
 
     async update(batch, patch, now, increments = {}, charges = []) {

@@ -4,37 +4,72 @@
 -- The lanes are taken in order: urgent targets first, then normal, then bulk fill what is left of the call,
 -- so the next call a rate limit allows carries the urgent ones, and no call goes out less full than it could.
 -- KEYS[1..3] the pending sets of the urgent, normal and bulk lanes; KEYS[4] waiting hash; KEYS[5] the flush
--- job's marker; KEYS[6] the new batch's hash; KEYS[7] the CDN's open batches.
+-- job's marker; KEYS[6] the new batch's hash; KEYS[7] the CDN's open batches; KEYS[8] the flush job's BullMQ
+-- deduplication key (any key when ARGV[11] is '').
 -- ARGV[1] batch id; ARGV[2] cdn id; ARGV[3] now (ms); ARGV[4] most items per call; ARGV[5] most characters of
 -- targets per call (0: no limit); ARGV[6] key prefix; ARGV[7] each lane's queue deadline, 'urgent,normal,bulk'
 -- (ms after a target's acceptance: the batch's deadline is the earliest of its targets'); ARGV[8] TTL of the
 -- batch and marker (s); ARGV[9] what of a URL the character limit counts:
--- 'path' (path and query: what a VIMS pattern with patternScope path holds) or 'url' (all of it).
+-- 'path' (path and query: what a VIMS pattern with patternScope path holds) or 'url' (all of it); ARGV[10]
+-- '1' when the caller submits the batch next: the take then also claims it for that submit, as the submit's
+-- own claim would (state `submitting`, one more attempt; never a batch that has ended, nor one past its queue
+-- deadline, which the caller ends instead), so the submit needs no transition of its own before its call;
+-- ARGV[11] the flush job's id, or '' for a take that drops no deduplication key; ARGV[12] '1' to take only a
+-- full call (an extra flush slot's take): what would not fill one is left for the CDN's own flush, which sends
+-- it once its window is up, so a drain in parallel sends no call less full than one at a time would.
 -- Purge records are addressed by prefix here rather than passed in: which purges a batch carries is only
 -- known inside this call. They share the prefix's hash tag, so on Redis Cluster they sit in this slot.
--- Returns { batch id ('' when nothing was pending), targets still pending (all lanes), its deadline, when its
+-- Returns { batch id ('' when nothing was taken), targets still pending (all lanes), its deadline, when its
 -- oldest target was accepted, how many it took, when the oldest normal target left pending was accepted (0:
 -- none), its target and the purges it carries (JSON: what the submit needs, without reading the batch again),
--- the same for the oldest urgent and bulk targets left, the batch's lane }.
+-- the same for the oldest urgent and bulk targets left, the batch's lane, 1 if this call claimed it else 0 }.
 local LANES = { 'urgent', 'normal', 'bulk' }
 local PENDING = { KEYS[1], KEYS[2], KEYS[3] }
 local WAITING, MARKER, BATCH, OPEN = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+
+-- The flush's deduplication key goes first, as BullMQ's Job.removeDeduplicationKey drops it (only while it
+-- still names this job): a target accepted from now on gets a flush of its own instead of being folded into
+-- this one, which is taking now. In the take's own call, no window is left between the two.
+if ARGV[11] ~= '' and redis.call('GET', KEYS[8]) == ARGV[11] then redis.call('DEL', KEYS[8]) end
 
 local function oldestAt(key)
   local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
   return tonumber(first[2]) or 0
 end
 
-local function answer(batchId)
+local now = tonumber(ARGV[3])
+
+-- The submit's claim (transition.lua's terminal states; the claim is a patch of the state and a counter).
+local function claim(status)
+  if ARGV[10] ~= '1' then return 0 end
+  local state = status.state
+  if state == 'succeeded' or state == 'failed' or state == 'timed_out' or state == 'stale' then return 0 end
+  if now >= status.deadlineAt then return 0 end
+  status.state = 'submitting'
+  status.attempts = (tonumber(status.attempts) or 0) + 1
+  status.updatedAt = now
+  return 1
+end
+
+-- `fresh`: the batch this call just built ({ status, target, carries, claimed }), not read back.
+local function answer(batchId, fresh)
   local left = 0
   for _, key in ipairs(PENDING) do left = left + redis.call('ZCARD', key) end
   local urgentAt, normalAt, bulkAt = oldestAt(PENDING[1]), oldestAt(PENDING[2]), oldestAt(PENDING[3])
-  local batch = batchId ~= '' and redis.call('HMGET', BATCH, 'status', 'target', 'carries') or {}
-  -- Nothing taken, or a marker that outlived its batch (expired): nothing to send.
-  if not batch[1] then return { '', left, 0, 0, 0, normalAt, '', '', urgentAt, bulkAt, '' } end
-  local status = cjson.decode(batch[1])
-  return { batchId, left, status.deadlineAt, status.acceptedAt, status.items, normalAt, batch[2], batch[3],
-    urgentAt, bulkAt, status.lane or 'normal' }
+  local status, target, carries, claimed
+  if fresh then
+    status, target, carries, claimed = fresh.status, fresh.target, fresh.carries, fresh.claimed
+  else
+    local batch = batchId ~= '' and redis.call('HMGET', BATCH, 'status', 'target', 'carries') or {}
+    -- Nothing taken, or a marker that outlived its batch (expired): nothing to send.
+    if not batch[1] then return { '', left, 0, 0, 0, normalAt, '', '', urgentAt, bulkAt, '', 0 } end
+    status, target, carries = cjson.decode(batch[1]), batch[2], batch[3]
+    -- A re-run of the flush (after a crash) claims its batch again, as a re-run's submit would.
+    claimed = claim(status)
+    if claimed == 1 then redis.call('HSET', BATCH, 'status', cjson.encode(status)) end
+  end
+  return { batchId, left, status.deadlineAt, status.acceptedAt, status.items, normalAt, target, carries,
+    urgentAt, bulkAt, status.lane or 'normal', claimed }
 end
 local marker = redis.call('GET', MARKER)
 if marker then return answer(marker) end
@@ -77,6 +112,8 @@ for _, key in ipairs(PENDING) do
   if redis.call('ZSCORE', key, 'a') then all = true end
 end
 local lane = nil
+-- Whether the call is full: it ends where the next target would not fit (or at `all`, or at a pattern).
+local full = true
 if all then
   -- Purging everything covers whatever else is pending for this CDN, in every lane: one call, every waiter
   -- answered.
@@ -119,9 +156,10 @@ else
     end
     if done then break end
   end
+  full = done or #picked >= maxItems
 end
 
-if #picked == 0 then
+if #picked == 0 or (ARGV[12] == '1' and not full) then
   redis.call('SET', MARKER, '', 'EX', tonumber(ARGV[8]))
   return answer('')
 end
@@ -154,7 +192,6 @@ for _, entry in ipairs(picked) do
 end
 if all then target.all = true end
 
-local now = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[8])
 local items = all and 1 or #picked
 local status = {
@@ -172,11 +209,12 @@ for purgeId, count in pairs(carries) do
     status.purges = status.purges + 1
   end
 end
+local claimed = claim(status)
 -- cjson writes an empty table as {}, which reads back as an object either way.
-redis.call('HSET', BATCH, 'status', cjson.encode(status), 'target', cjson.encode(target),
-  'carries', cjson.encode(carried))
+local fresh = { status = status, target = cjson.encode(target), carries = cjson.encode(carried), claimed = claimed }
+redis.call('HSET', BATCH, 'status', cjson.encode(status), 'target', fresh.target, 'carries', fresh.carries)
 if #repurgeOnly > 0 then redis.call('HSET', BATCH, 'repurgeOnly', cjson.encode(repurgeOnly)) end
 redis.call('EXPIRE', BATCH, ttl)
 redis.call('ZADD', OPEN, now, ARGV[1])
 redis.call('SET', MARKER, ARGV[1], 'EX', ttl)
-return answer(ARGV[1])
+return answer(ARGV[1], fresh)

@@ -166,40 +166,132 @@ describe('one step of a batch', () => {
     expect(simulator.vims.requests.filter((r) => r.op === 'submit').length).toBe(submitsBefore);
   });
 
-  it("takes a flush's batch and submits it in the same run, checkpointing the batch before the call", async () => {
-    await store.accept({
-      purgeId: 'flushed',
+  /** A flush's take, as the batch processor makes it: claiming the batch for the submit that follows. */
+  const flushTake = (flushId: string) => () =>
+    store.take({
+      cdnId: 'vims-main',
+      flushId,
+      batchId: `vims-main-${flushId}`,
+      maxItems: 100,
+      maxChars: 0,
+      charsOf: 'url',
+      deadlineMs: 60_000,
+      now: Date.now(),
+      claim: true,
+    });
+  const acceptOne = (purgeId: string) =>
+    store.accept({
+      purgeId,
       createdAt: Date.now(),
       request: { urls: 1, dirs: 0 },
-      work: [{ cdnId: 'vims-main', target: { urls: ['https://www.example.com/flushed'], dirs: [] } }],
+      work: [{ cdnId: 'vims-main', target: { urls: [`https://www.example.com/${purgeId}`], dirs: [] } }],
     });
+  const submits = () => simulator.vims.requests.filter((r) => r.op === 'submit').length;
+
+  it("takes a flush's batch and submits it in the same run, its claim riding on the take", async () => {
+    await acceptOne('flushed');
     const checkpoints: BatchJobData[] = [];
+    const updates: string[] = [];
+    const counted: StatusStore = {
+      ...store,
+      update: (...args) => {
+        updates.push(String(args[1].state));
+        return store.update(...args);
+      },
+    };
     const outcome = await runStep(
       { cdnId: 'vims-main', step: 'take', polls: 0 },
       context({
+        store: counted,
         checkpoint: async (data) => void checkpoints.push(data),
-        take: () =>
-          store.take({
-            cdnId: 'vims-main',
-            flushId: 'f-1',
-            batchId: 'vims-main-f-1',
-            maxItems: 100,
-            maxChars: 0,
-            charsOf: 'url',
-            deadlineMs: 60_000,
-            now: Date.now(),
-          }),
+        take: flushTake('f-1'),
       }),
     );
     expect(outcome.kind).toBe('wait');
-    expect(checkpoints.map((data) => [data.step, data.batchId])).toEqual([
-      ['submit', 'vims-main-f-1'],
-      ['poll', 'vims-main-f-1'],
-    ]);
+    // The job's data says `take` until the CDN has the batch: a re-run takes the same batch back (its marker).
+    expect(checkpoints.map((data) => [data.step, data.batchId])).toEqual([['poll', 'vims-main-f-1']]);
+    // No `submitting` transition of the submit's own: the take claimed the batch.
+    expect(updates).toEqual(['submitted']);
     expect((await store.get('flushed'))?.batches[0]).toMatchObject({
       batchId: 'vims-main-f-1',
       state: 'submitted',
+      attempts: 1,
     });
+  });
+
+  it('claims a re-run of a flush again and submits the same batch: killed between its take and its checkpoint', async () => {
+    await acceptOne('rerun');
+    await acceptOne('rerun-other');
+    // The first run's take, then the crash: the job's data still says `take`.
+    expect(await flushTake('f-rerun')()).toMatchObject({ claimed: true, items: 2 });
+    const before = submits();
+    const outcome = await runStep(
+      { cdnId: 'vims-main', step: 'take', polls: 0 },
+      context({ take: flushTake('f-rerun') }),
+    );
+    expect(outcome.kind).toBe('wait');
+    expect(submits()).toBe(before + 1);
+    expect((await store.get('rerun'))?.batches).toMatchObject([
+      { batchId: 'vims-main-f-rerun', state: 'submitted', attempts: 2, items: 2 },
+    ]);
+  });
+
+  it('sends nothing when a re-run of a flush finds its batch ended', async () => {
+    await acceptOne('ended-after-take');
+    await flushTake('f-ended')();
+    // Ended while the flush was down (the reconciler, say).
+    await store.update(
+      { cdnId: 'vims-main', batchId: 'vims-main-f-ended' },
+      { state: 'failed', error: 'ended' },
+      Date.now(),
+    );
+    const before = submits();
+    const outcome = await runStep(
+      { cdnId: 'vims-main', step: 'take', polls: 0 },
+      context({ take: flushTake('f-ended') }),
+    );
+    expect(outcome).toEqual({ kind: 'skipped', callbacksDue: [] });
+    expect(submits()).toBe(before);
+    expect((await store.get('ended-after-take'))?.batches[0]).toMatchObject({ state: 'failed', attempts: 1 });
+  });
+
+  it('checkpoints the batch a failed submit right after its take will retry, so the retry knows its deadline', async () => {
+    await acceptOne('retried');
+    simulator.vims.faults.inject('submit', { kind: 'status', status: 503 });
+    const checkpoints: BatchJobData[] = [];
+    const run = runStep(
+      { cdnId: 'vims-main', step: 'take', polls: 0 },
+      context({ checkpoint: async (data) => void checkpoints.push(data), take: flushTake('f-retried') }),
+    );
+    await expect(run).rejects.toMatchObject({ code: 'CDN_UNAVAILABLE', retryable: true });
+    expect(checkpoints).toMatchObject([
+      { step: 'submit', batchId: 'vims-main-f-retried', deadlineAt: expect.any(Number) },
+    ]);
+    expect((await store.get('retried'))?.batches[0]).toMatchObject({ state: 'submitting', attempts: 1 });
+  });
+
+  it('does not claim a batch past its queue deadline at the take: the submit step ends it timed out', async () => {
+    await acceptOne('late');
+    const taken = await store.take({
+      cdnId: 'vims-main',
+      flushId: 'f-late',
+      batchId: 'vims-main-f-late',
+      maxItems: 100,
+      maxChars: 0,
+      charsOf: 'url',
+      deadlineMs: 0,
+      now: Date.now(),
+      claim: true,
+    });
+    expect(taken).toMatchObject({ claimed: false });
+    const before = submits();
+    const outcome = await runStep(
+      { cdnId: 'vims-main', step: 'take', polls: 0 },
+      context({ take: async () => taken }),
+    );
+    expect(outcome).toMatchObject({ kind: 'finished', state: 'timed_out' });
+    expect(submits()).toBe(before);
+    expect((await store.get('late'))?.batches[0]).toMatchObject({ state: 'timed_out', attempts: 0 });
   });
 
   it('ends a flush that finds nothing pending without calling the CDN', async () => {

@@ -20,7 +20,13 @@ describe('purges, pending targets and batches in Redis', () => {
   });
   const take = (
     cdnId: string,
-    limits: { maxItems?: number; maxChars?: number; charsOf?: 'path' | 'url' } = {},
+    limits: {
+      maxItems?: number;
+      maxChars?: number;
+      charsOf?: 'path' | 'url';
+      fullOnly?: boolean;
+      claim?: boolean;
+    } = {},
     flushId?: string,
   ) => {
     taken += 1;
@@ -34,6 +40,8 @@ describe('purges, pending targets and batches in Redis', () => {
       charsOf: limits.charsOf ?? 'url',
       deadlineMs: 5_000,
       now: 2000,
+      ...(limits.fullOnly ? { fullOnly: true } : {}),
+      ...(limits.claim ? { claim: true } : {}),
     });
   };
 
@@ -113,6 +121,7 @@ describe('purges, pending targets and batches in Redis', () => {
       deadlineAt: 6000,
       acceptedAt: 1000,
       items: 2,
+      claimed: false,
       batch: {
         target: { urls: [url('1'), url('2')], dirs: [] },
         purgeIds: expect.arrayContaining(['p-1', 'p-2']),
@@ -137,6 +146,7 @@ describe('purges, pending targets and batches in Redis', () => {
     expect(await store.batchTarget('a-f1')).toEqual({
       target: { urls: [url('1'), url('2')], dirs: [] },
       purgeIds: expect.arrayContaining(['p-1', 'p-2']),
+      acceptedAt: 1000,
     });
   });
 
@@ -161,6 +171,44 @@ describe('purges, pending targets and batches in Redis', () => {
     expect(await take('d2', { maxChars: 15, charsOf: 'path' })).toMatchObject({ stillPending: 0, items: 3 });
   });
 
+  it('takes only a full call when asked to, and nothing (on a re-run too) when what is pending would not fill one', async () => {
+    await accept('p-full', [urls('g', 'a', 'b', 'c')]);
+    expect(await take('g', { maxItems: 2, fullOnly: true })).toMatchObject({ items: 2, stillPending: 1 });
+    expect(await take('g', { maxItems: 2, fullOnly: true }, 'g-scrap')).toMatchObject({
+      batchId: undefined,
+      stillPending: 1,
+      nextAcceptedAt: 1000,
+    });
+    // The scrap stays for the CDN's own flush, and the slot's re-run still takes nothing.
+    expect(await redis.zcard(`${prefix}:pending:g`)).toBe(1);
+    expect(await take('g', { maxItems: 2, fullOnly: true }, 'g-scrap')).toMatchObject({ batchId: undefined });
+    expect(await take('g', { maxItems: 2 })).toMatchObject({ items: 1, stillPending: 0 });
+    // Full by characters: the next target would not fit.
+    await accept('p-full-chars', [urls('h', 'aa', 'bb')]);
+    expect(await take('h', { maxChars: 30, fullOnly: true })).toMatchObject({ items: 1, stillPending: 1 });
+  });
+
+  it('claims the batch it takes when asked to, as the submit would, and again on a re-run', async () => {
+    await accept('p-claim', [urls('k', 'a')]);
+    expect(await take('k', { claim: true }, 'k-1')).toMatchObject({ claimed: true });
+    expect(JSON.parse((await redis.hget(`${prefix}:batch:k-k-1`, 'status')) as string)).toMatchObject({
+      state: 'submitting',
+      attempts: 1,
+      updatedAt: 2000,
+    });
+    expect(await take('k', { claim: true }, 'k-1')).toMatchObject({ batchId: 'k-k-1', claimed: true });
+    expect(JSON.parse((await redis.hget(`${prefix}:batch:k-k-1`, 'status')) as string)).toMatchObject({
+      state: 'submitting',
+      attempts: 2,
+    });
+    await store.update({ cdnId: 'k', batchId: 'k-k-1' }, { state: 'failed', error: 'ended' }, 3000);
+    expect(await take('k', { claim: true }, 'k-1')).toMatchObject({ batchId: 'k-k-1', claimed: false });
+    expect(JSON.parse((await redis.hget(`${prefix}:batch:k-k-1`, 'status')) as string)).toMatchObject({
+      state: 'failed',
+      attempts: 2,
+    });
+  });
+
   it('lets `all` take every target pending for the CDN, and a pattern go alone', async () => {
     await accept('p-6', [urls('e', 'x')]);
     await accept('p-7', [{ cdnId: 'e', target: { urls: [], dirs: [], all: true } }]);
@@ -168,6 +216,7 @@ describe('purges, pending targets and batches in Redis', () => {
     expect(await store.batchTarget(all.batchId as string)).toEqual({
       target: { urls: [], dirs: [], all: true },
       purgeIds: expect.arrayContaining(['p-6', 'p-7']),
+      acceptedAt: expect.any(Number),
     });
     await accept('p-8', [{ cdnId: 'f', target: { urls: [], dirs: [], pattern: '^/a' } }]);
     await accept('p-9', [urls('f', 'y')]);
