@@ -30,6 +30,13 @@ export interface SourceScheme {
   signatureHeader: string;
   /** Event names that purge when the source names none; undefined: every event. */
   defaultEvents: readonly string[] | undefined;
+  /**
+   * How long one signature can be presented and still pass (a signed timestamp accepted ± its tolerance):
+   * a delivery sent again with the same signature within it is the same delivery, whatever event id it
+   * claims (ids are not always signed). Undefined for a scheme that signs no timestamp, whose identical
+   * deliveries may be real re-publishes.
+   */
+  replayWindowSeconds: number | undefined;
 }
 
 /** A string at `key` of an object (a JSON body), or undefined. */

@@ -113,6 +113,15 @@ export function pollDurationsKey(prefix: string, cdnId: string): string {
   return `${prefix}:poll-durations:${cdnId}`;
 }
 
+/**
+ * A signed webhook delivery a source accepted, by its signature's digest -> the purge it became, for as long
+ * as that signature can pass (its scheme's replay window): a replay answers that purge, not a new one.
+ */
+export function sourceDeliveryKey(prefix: string, source: string, signature: string): string {
+  const digest = createHash('sha256').update(signature).digest('hex');
+  return `${prefix}:delivery:${source}:${digest}`;
+}
+
 /** Hash fields of a purge record. */
 export const PURGE_FIELDS = {
   meta: 'meta',

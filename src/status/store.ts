@@ -23,6 +23,7 @@ import {
   planKey,
   purgeIndexKey,
   purgeKey,
+  sourceDeliveryKey,
   waitingKey,
 } from './keys.ts';
 import { createPurgeLister, type ListPage } from './list.ts';
@@ -230,6 +231,10 @@ export interface StatusStore {
   findByIdempotencyKey(claim: IdempotencyClaim): Promise<{ id: string; sameRequest: boolean } | undefined>;
   /** What the purge asked of each CDN when it was accepted. */
   getPlan(purgeId: string): Promise<StoredPlan | undefined>;
+  /** The purge a source's signed delivery (by its signature) became, within its replay window. */
+  deliveryPurge(source: string, signature: string): Promise<string | undefined>;
+  /** Remembers that purge for `ttlSeconds` (the signature's replay window). */
+  rememberDelivery(source: string, signature: string, purgeId: string, ttlSeconds: number): Promise<void>;
 }
 
 export interface StoredPlan {
@@ -552,6 +557,14 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
       // `<purge id> <fingerprint>`, as ingest.lua writes it.
       const space = value.indexOf(' ');
       return { id: value.slice(0, space), sameRequest: value.slice(space + 1) === claim.fingerprint };
+    },
+
+    async deliveryPurge(source, signature) {
+      return (await redis.get(sourceDeliveryKey(prefix, source, signature))) ?? undefined;
+    },
+
+    async rememberDelivery(source, signature, purgeId, ttlSeconds) {
+      await redis.set(sourceDeliveryKey(prefix, source, signature), purgeId, 'EX', ttlSeconds);
     },
 
     async getPlan(purgeId) {

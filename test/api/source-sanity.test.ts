@@ -99,6 +99,23 @@ describe('POST /v1/sources/<name> with the sanity preset', () => {
     });
   });
 
+  it('answers a captured delivery sent again under a new idempotency-key (not signed) with its first purge', async () => {
+    const [raw, headers] = delivery(post('captured'), { idempotencyKey: 'original-id' });
+    const first = await api.deliver('sanity', raw, headers);
+    const replayed = await api.deliver('sanity', raw, { ...headers, 'idempotency-key': 'forged-new-id' });
+
+    expect(first.statusCode).toBe(202);
+    expect(replayed.statusCode).toBe(202);
+    expect(replayed.json()).toMatchObject({ id: first.json<{ id: string }>().id, duplicate: true });
+    // A new delivery of the same document (Sanity signs each one anew) is a purge of its own.
+    const resigned = (text: string) => sanitySignature(SECRET, Date.now() + 1_000, text);
+    const again = await api.deliver(
+      'sanity',
+      ...delivery(post('captured'), { idempotencyKey: 'another-id', signature: resigned }),
+    );
+    expect(again.json<{ id: string }>().id).not.toBe(first.json<{ id: string }>().id);
+  });
+
   it('maps a retried delivery (same idempotency-key) to the first purge, and keeps sources apart', async () => {
     const document = post('retried');
     const first = await api.deliver('sanity', ...delivery(document, { idempotencyKey: 'delivery-1' }));

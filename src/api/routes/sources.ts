@@ -3,6 +3,7 @@ import type { SourceConfig } from '../../config/sources.ts';
 import { PurgeError } from '../../errors.ts';
 import type { Runtime } from '../../runtime.ts';
 import { compileEventRules, type EventRules } from '../../sources/event-targets.ts';
+import { headerOf } from '../../sources/hmac.ts';
 import { schemeOf } from '../../sources/schemes.ts';
 import type { SourceScheme } from '../../sources/source.ts';
 import { acceptPurge } from '../accept.ts';
@@ -92,6 +93,19 @@ export async function sourceRoutes(app: FastifyInstance, { runtime }: { runtime:
         request.log.info({ source: config.name, ...eventId, reason: targets.reason }, 'source event ignored');
         return reply.code(202).send({ ignored: true, reason: targets.reason, ...eventId });
       }
+      // A signature already accepted is the same delivery sent again, whatever event id it now claims (not
+      // every CMS signs its id): it answers the purge it became instead of purging, and spending quota, again.
+      const signature = scheme.replayWindowSeconds
+        ? headerOf(request.headers, scheme.signatureHeader)
+        : undefined;
+      const earlier = signature ? await runtime.store.deliveryPurge(config.name, signature) : undefined;
+      if (earlier) {
+        request.log.info({ source: config.name, purgeId: earlier, ...eventId }, 'source delivery replayed');
+        const cdns = (await runtime.store.get(earlier))?.cdns ?? [];
+        return reply
+          .code(202)
+          .send({ id: earlier, cdns, ...eventId, urls: targets.urls, dirs: targets.dirs, duplicate: true });
+      }
       const result = await acceptPurge(
         {
           ...(targets.urls.length > 0 ? { urls: targets.urls } : {}),
@@ -102,6 +116,15 @@ export async function sourceRoutes(app: FastifyInstance, { runtime }: { runtime:
         runtime,
         config.priority,
       );
+      // Crash window: killed before this, a replay within the window is a new purge: the same URLs purged
+      // again (harmless, a CDN call), as without this guard.
+      if (signature && scheme.replayWindowSeconds && !result.duplicate) {
+        await runtime.store
+          .rememberDelivery(config.name, signature, result.id, scheme.replayWindowSeconds)
+          .catch((error: unknown) =>
+            request.log.warn({ err: String(error) }, 'cannot remember the delivery'),
+          );
+      }
       request.log.info(
         { source: config.name, purgeId: result.id, ...eventId, duplicate: result.duplicate },
         'source event accepted',

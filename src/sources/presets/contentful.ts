@@ -24,6 +24,7 @@ const EARLIEST_TIMESTAMP_MS = 1_577_836_800_000;
 export function contentfulScheme(source: SourceConfigOf<'contentful'>): SourceScheme {
   return {
     signatureHeader: SIGNATURE,
+    replayWindowSeconds: 2 * source.toleranceSeconds,
     defaultEvents: ['publish'],
     verify(request, nowMs) {
       const signature = headerOf(request.headers, SIGNATURE);

@@ -13,6 +13,7 @@ export function genericScheme(source: SourceConfigOf<'generic'>): SourceScheme {
   const { signature } = source;
   return {
     signatureHeader: signature.header,
+    replayWindowSeconds: signature.timestamp ? 2 * signature.timestamp.toleranceSeconds : undefined,
     defaultEvents: undefined,
     verify(request, nowMs) {
       const presented = headerOf(request.headers, signature.header);

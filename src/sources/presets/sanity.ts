@@ -17,6 +17,7 @@ const EARLIEST_TIMESTAMP_MS = 1_609_459_200_000;
 export function sanityScheme(source: SourceConfigOf<'sanity'>): SourceScheme {
   return {
     signatureHeader: SIGNATURE,
+    replayWindowSeconds: 2 * source.toleranceSeconds,
     defaultEvents: ['create', 'update', 'delete'],
     verify(request, nowMs) {
       const header = headerOf(request.headers, SIGNATURE)?.trim();

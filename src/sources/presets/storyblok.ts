@@ -15,6 +15,7 @@ const SIGNATURE = 'webhook-signature';
 export function storyblokScheme(source: SourceConfigOf<'storyblok'>): SourceScheme {
   return {
     signatureHeader: SIGNATURE,
+    replayWindowSeconds: undefined,
     defaultEvents: ['published'],
     verify(request) {
       const signature = headerOf(request.headers, SIGNATURE);
