@@ -3,7 +3,8 @@ import { PurgeError } from '../errors.ts';
 import { parseRetryAfter } from './retry-after.ts';
 
 export interface HttpRequest {
-  method: 'GET' | 'POST';
+  /** PURGE and BAN: Varnish's purge VCL answers those methods. */
+  method: 'GET' | 'POST' | 'PURGE' | 'BAN';
   url: string;
   headers: Record<string, string>;
   body?: string;

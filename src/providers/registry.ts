@@ -2,6 +2,7 @@ import type { CdnConfig } from '../config/schema.ts';
 import type { HttpClient } from './http.ts';
 import type { Provider } from './provider.ts';
 import { createQuantilProvider } from './quantil/provider.ts';
+import { createVarnishProvider } from './varnish/provider.ts';
 import { createVimsProvider } from './vims/provider.ts';
 
 export interface ProviderDeps {
@@ -15,5 +16,7 @@ export function createProvider(config: CdnConfig, deps: ProviderDeps): Provider 
       return createVimsProvider(config, deps);
     case 'quantil':
       return createQuantilProvider(config, deps);
+    case 'varnish':
+      return createVarnishProvider(config, deps);
   }
 }

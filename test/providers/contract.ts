@@ -21,6 +21,11 @@ export interface ContractSpec {
   /** A target for each kind the provider supports, e.g. { urls: {...}, dirs: {...} }. */
   targets: Partial<Record<TargetKind, PurgeTarget>>;
   refused: Array<{ kind: TargetKind; target: PurgeTarget }>;
+  /**
+   * The CDN answers a purge only once it is done (Varnish): `status` straight after `submit` is already
+   * succeeded, and there is no task to finish.
+   */
+  completesAtSubmit?: boolean;
 }
 
 /** One suite every provider passes against its simulator: the Provider interface's promises, in one place. */
@@ -36,6 +41,10 @@ export function runProviderContract(spec: ContractSpec): void {
           const { remoteId } = await rig.provider.submit(batches[0] as PurgeTarget);
           expect(remoteId).toMatch(/\S/);
           const running: RemoteStatus = await rig.provider.status(remoteId);
+          if (spec.completesAtSubmit) {
+            expect(running).toMatchObject({ state: 'succeeded' });
+            return;
+          }
           expect(['pending', 'running']).toContain(running.state);
           rig.finishTasks();
           expect(await rig.provider.status(remoteId)).toMatchObject({ state: 'succeeded' });
