@@ -1,18 +1,11 @@
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_TOKEN, startTestApi, type TestApi, WEBHOOK_SECRET } from '../harness/api.ts';
-import { requireTool } from '../harness/requirement.ts';
+import { hasChromium as hasChromiumFor, launchChromium } from '../harness/browser.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = requireTool(
-  existsSync(CHROMIUM),
-  'API reference browser test',
-  `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
-);
+const hasChromium = hasChromiumFor('API reference browser test');
 
 /**
  * /docs as a person uses it, in headless Chromium: the reference renders every operation from /openapi.json,
@@ -33,20 +26,7 @@ describe.skipIf(!hasChromium)('the API reference at /docs in a real browser', ()
   afterAll(() => api.close());
 
   it('shows every operation and its error codes, and runs one, with nothing refused or fetched elsewhere', async () => {
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      // Chromium's background services try to reach Google; this machine has no network beyond loopback.
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const context = await browser.newContext();
       const elsewhere: string[] = [];

@@ -1,21 +1,14 @@
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { startTestApi, type TestApi } from '../harness/api.ts';
+import { hasChromium as hasChromiumFor, launchChromium } from '../harness/browser.ts';
 import { VIMS_RIG } from '../harness/cdn-rigs.ts';
 import { flushJob } from '../harness/pending.ts';
-import { requireTool } from '../harness/requirement.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = requireTool(
-  existsSync(CHROMIUM),
-  'dashboard browser test',
-  `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
-);
+const hasChromium = hasChromiumFor('dashboard browser test');
 const USER = { username: 'ops', password: 'dashboard-password-123' };
 const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -71,20 +64,7 @@ describe('the queue dashboard at /admin/queues', () => {
   });
 
   it.skipIf(!hasChromium)('shows the job to a person who logs in with a real browser', async () => {
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      // Chromium's background services try to reach Google; this machine has no network beyond loopback.
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const context = await browser.newContext({ httpCredentials: USER });
       const page = await context.newPage();

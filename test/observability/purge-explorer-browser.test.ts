@@ -1,21 +1,14 @@
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PurgeStatus } from '../../src/model/status.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { startTestApi, type TestApi } from '../harness/api.ts';
+import { hasChromium as hasChromiumFor, launchChromium } from '../harness/browser.ts';
 import { VIMS_RIG } from '../harness/cdn-rigs.ts';
-import { requireTool } from '../harness/requirement.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = requireTool(
-  existsSync(CHROMIUM),
-  'explorer browser test',
-  `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
-);
+const hasChromium = hasChromiumFor('explorer browser test');
 const USER = { username: 'ops', password: 'dashboard-password-123' };
 
 describe.skipIf(!hasChromium)('a person finding a purge in the explorer with a real browser', () => {
@@ -51,20 +44,7 @@ describe.skipIf(!hasChromium)('a person finding a purge in the explorer with a r
   it("goes from the queue dashboard's menu to the purge, its timeline, and replays it", async () => {
     const [batch] = failed.batches;
     if (!batch?.remoteId) throw new Error('the purge has no submitted batch');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      // Chromium's background services try to reach Google; this machine has no network beyond loopback.
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const context = await browser.newContext({ httpCredentials: USER });
       // Loopback only: bull-board's page asks for Google Fonts, which this test must not even look up.
