@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalUrl, DEFAULT_MAX_URL_LENGTH, type UrlRole } from './url.ts';
 
-/** The four ways a purge can name what to invalidate; providers declare which of them they support. */
-export const TARGET_KINDS = ['urls', 'dirs', 'pattern', 'all'] as const;
+/** The ways a purge can name what to invalidate; providers declare which of them they support. */
+export const TARGET_KINDS = ['urls', 'dirs', 'pattern', 'all', 'tags'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export const MAX_PATTERN_LENGTH = 1024;
@@ -107,6 +107,11 @@ export interface PurgeTarget {
   dirs: string[];
   pattern?: string;
   all?: boolean;
+  /**
+   * Surrogate keys / cache tags (Fastly `Surrogate-Key`, Cloudflare `Cache-Tag`, Akamai cache tags): names
+   * the origin gave objects, purged wherever those objects are. Only CDNs whose capabilities list `tags`.
+   */
+  tags?: string[];
 }
 
 export function targetKinds(target: PurgeTarget): TargetKind[] {
@@ -115,6 +120,7 @@ export function targetKinds(target: PurgeTarget): TargetKind[] {
   if (target.dirs.length > 0) kinds.push('dirs');
   if (target.pattern !== undefined) kinds.push('pattern');
   if (target.all === true) kinds.push('all');
+  if ((target.tags?.length ?? 0) > 0) kinds.push('tags');
   return kinds;
 }
 

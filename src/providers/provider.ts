@@ -23,12 +23,33 @@ export interface ProviderCapabilities {
    * when a purge is planned, so work over quota is refused up front instead of failing later.
    */
   dailyQuota?: Partial<Record<'urls' | 'dirs', number>>;
+  /**
+   * What the CDN lets be in progress at once for this entry (CloudFront: 3,000 file paths and 15 wildcard
+   * paths per distribution). The pipeline reserves a batch's share before its submit and gives it back when
+   * the batch ends, so a flush over the budget waits instead of failing; `toBatches` never returns a batch
+   * bigger than the whole budget.
+   */
+  inProgressLimit?: { items: number; wildcards?: number };
+  /** Most tags (surrogate keys, cache tags) one batch carries, when the CDN counts them apart from items. */
+  maxTagsPerCall?: number;
 }
 
 export interface SubmitResult {
   remoteId: string;
   /** The CDN's own id for the HTTP request (QUANTIL's x-cnc-request-id), logged for support tickets. */
   requestId?: string;
+  /**
+   * Set by a CDN with no status to poll (Fastly, Cloudflare, Akamai Fast Purge v3, Varnish): the batch is done
+   * once accepted, `afterMs` after the acceptance (the CDN's own estimate where it gives one, such as Akamai's
+   * `estimatedSeconds`; 0 when it gives none), and `note` says so plainly in the batch's status. The pipeline
+   * then never calls `status` for it.
+   */
+  doneAtAcceptance?: { afterMs: number; note: string };
+  /**
+   * What the CDN's rate headers said of this call's window (Fastly-RateLimit-Remaining/-Reset, ...), when it
+   * sent them: at 0 remaining, every call to the CDN waits `resetAfterMs` (the shared per-CDN limit).
+   */
+  rateLimit?: { remaining: number; resetAfterMs: number };
 }
 
 /** What a CDN says about a submitted purge. A CDN reporting failure is a result, not an exception. */
@@ -69,6 +90,10 @@ export interface Provider {
   /** Pure: splits a target into API-call-sized batches; throws KIND_UNSUPPORTED for a kind it cannot do. */
   toBatches(target: PurgeTarget): PurgeTarget[];
   submit(batch: PurgeTarget, signal?: AbortSignal): Promise<SubmitResult>;
+  /**
+   * What the CDN says of a submitted purge. A CDN with no status endpoint answers from the remote id alone
+   * (its submits say `doneAtAcceptance`, so the pipeline never polls it): no call, no pretending.
+   */
   status(remoteId: string, signal?: AbortSignal): Promise<RemoteStatus>;
   /**
    * The edges the CDN's own API lists (VIMS: every CDN_HOST of the service, at its IPs), for checking a purge
