@@ -10,7 +10,7 @@ export const ERROR_CODES = {
     'a callbackUrl host is, or resolves to, an address that is not public (loopback, private, link-local, unique-local, unspecified, multicast, …) and callbacks.allowHosts does not allow it',
   CALLBACK_CHECK_BUSY:
     'a callbackUrl host name could not be checked now: the most host lookups allowed at once (callbacks.maxIngestLookups) are already running; nothing was enqueued, retry later',
-  KIND_UNSUPPORTED: 'a CDN does not support the requested purge kind (urls, dirs, pattern, all)',
+  KIND_UNSUPPORTED: 'a CDN does not support the requested purge kind (urls, dirs, pattern, all, tags)',
   IDEMPOTENCY_KEY_REUSED:
     'the idempotency key was already used, by the same client, for a different request; nothing was written',
   QUOTA_EXCEEDED: "the purge would exceed a CDN account's daily quota; nothing was enqueued",
@@ -41,6 +41,8 @@ export const ERROR_CODES = {
   CDN_NETWORK: 'the CDN could not be reached (connection refused or reset, DNS) — transient',
   CDN_TIMEOUT: 'the CDN did not answer within the configured timeouts — transient',
   CDN_RATE_LIMITED: 'the CDN answered 429 — transient, honours Retry-After',
+  CDN_BUSY:
+    "the CDN already has as much in progress as it allows (CloudFront's TooManyInvalidationsInProgress) — transient: the batch waits for earlier ones to finish, without counting an attempt",
   CDN_UNAVAILABLE: 'the CDN answered 408 or 5xx — transient',
   CDN_BAD_RESPONSE:
     'the CDN answered 2xx with a body that could not be read (truncated, not the documented format) — transient; a body the parser refuses (deep nesting, a `__proto__` tag) or an accepted purge without an id — permanent',

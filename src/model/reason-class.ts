@@ -30,6 +30,7 @@ const CLASS_OF: Partial<Record<ErrorCode, ReasonClass>> = {
   CDN_NETWORK: 'cdn_failed',
   CDN_TIMEOUT: 'cdn_failed',
   CDN_RATE_LIMITED: 'cdn_failed',
+  CDN_BUSY: 'cdn_failed',
   CDN_BAD_RESPONSE: 'cdn_failed',
   DEADLINE_EXCEEDED: 'timed_out',
   STALE_AT_EDGE: 'stale',

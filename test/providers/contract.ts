@@ -22,8 +22,8 @@ export interface ContractSpec {
   targets: Partial<Record<TargetKind, PurgeTarget>>;
   refused: Array<{ kind: TargetKind; target: PurgeTarget }>;
   /**
-   * The CDN answers a purge only once it is done (Varnish): `status` straight after `submit` is already
-   * succeeded, and there is no task to finish.
+   * The CDN has no task to poll (Varnish answers once done; Fastly, Cloudflare and Akamai once accepted): the
+   * submit says `doneAtAcceptance`, `status` of its id is already succeeded, and there is no task to finish.
    */
   completesAtSubmit?: boolean;
 }
@@ -38,8 +38,10 @@ export function runProviderContract(spec: ContractSpec): void {
         try {
           const batches = rig.provider.toBatches(target as PurgeTarget);
           expect(batches.length).toBeGreaterThan(0);
-          const { remoteId } = await rig.provider.submit(batches[0] as PurgeTarget);
+          const submitted = await rig.provider.submit(batches[0] as PurgeTarget);
+          const { remoteId } = submitted;
           expect(remoteId).toMatch(/\S/);
+          expect(submitted.doneAtAcceptance !== undefined).toBe(spec.completesAtSubmit === true);
           const running: RemoteStatus = await rig.provider.status(remoteId);
           if (spec.completesAtSubmit) {
             expect(running).toMatchObject({ state: 'succeeded' });

@@ -88,7 +88,8 @@ export function createVarnishProvider(config: VarnishCdnConfig, deps: VarnishDep
 
     async submit(batch, signal) {
       await fanOut(toRequests(batch, config.hosts), signal);
-      return { remoteId: remoteIdFor(nodes.length) };
+      const note = `Varnish answers once purged: all ${nodes.length} node(s) did, nothing to poll`;
+      return { remoteId: remoteIdFor(nodes.length), doneAtAcceptance: { afterMs: 0, note } };
     },
 
     async status(remoteId) {
