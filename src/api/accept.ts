@@ -8,6 +8,7 @@ import type { EnqueueOptions, EnqueueResult, IdempotencyKey, PurgeProducer } fro
 export interface AcceptInput {
   urls?: string[] | undefined;
   dirs?: string[] | undefined;
+  tags?: string[] | undefined;
   pattern?: string | undefined;
   all?: boolean | undefined;
   cdns?: string[] | undefined;
@@ -52,11 +53,11 @@ async function checked(
   { config, callbackGuard }: AcceptDeps,
   defaultPriority?: Priority,
 ) {
-  const items = (input.urls?.length ?? 0) + (input.dirs?.length ?? 0);
+  const items = (input.urls?.length ?? 0) + (input.dirs?.length ?? 0) + (input.tags?.length ?? 0);
   if (items > config.api.maxItemsPerRequest) {
     throw new PurgeError(
       'PAYLOAD_TOO_LARGE',
-      `${items} urls + dirs is over the limit of ${config.api.maxItemsPerRequest} per request`,
+      `${items} urls + dirs + tags is over the limit of ${config.api.maxItemsPerRequest} per request`,
     );
   }
   const { callbackUrl, ...target } = input;

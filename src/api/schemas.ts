@@ -8,6 +8,12 @@ import type { Priority } from '../model/purge.ts';
  */
 // Bounded here only coarsely (api.maxUrlLength is checked, with the index named, by the request model).
 const urlList = { type: 'array', items: { type: 'string', maxLength: 16_384 } } as const;
+const tagList = {
+  type: 'array',
+  items: { type: 'string', minLength: 1, maxLength: 128 },
+  description:
+    "surrogate keys / cache tags, where the CDN purges by them (Fastly, Cloudflare, Akamai); without cdns, every such CDN's",
+} as const;
 const priority = {
   type: 'string',
   enum: ['urgent', 'normal', 'bulk'],
@@ -33,6 +39,7 @@ export const purgeBodySchema = {
     urls: { ...urlList, description: 'absolute http(s) URLs' },
     dirs: { ...urlList, description: 'directories: each ends in / once canonical' },
     pattern: { type: 'string', description: 'a regex, where the CDN supports it (VIMS)' },
+    tags: tagList,
     all: { type: 'boolean', description: 'everything the CDN serves for this account' },
     cdns: cdnList,
     priority,
@@ -64,7 +71,9 @@ export const purgeBodySchema = {
 export const publishEventSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['eventId', 'urls'],
+  required: ['eventId'],
+  // What a publish purges: its URLs, or its surrogate keys (or both); dirs may come with either.
+  anyOf: [{ required: ['urls'] }, { required: ['tags'] }],
   properties: {
     eventId: {
       type: 'string',
@@ -74,6 +83,7 @@ export const publishEventSchema = {
     },
     urls: { ...urlList, minItems: 1 },
     dirs: urlList,
+    tags: { ...tagList, minItems: 1 },
     cdns: cdnList,
     priority: { ...priority, description: "the lane; default api.webhook.priority, then the routes'" },
     callbackUrl,
@@ -115,6 +125,7 @@ export const purgeIdParams = {
 export interface PurgeBody {
   urls?: string[];
   dirs?: string[];
+  tags?: string[];
   pattern?: string;
   all?: boolean;
   cdns?: string[];
@@ -126,8 +137,9 @@ export interface PurgeBody {
 
 export interface PublishEventBody {
   eventId: string;
-  urls: string[];
+  urls?: string[];
   dirs?: string[];
+  tags?: string[];
   cdns?: string[];
   priority?: Priority;
   callbackUrl?: string;

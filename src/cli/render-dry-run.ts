@@ -6,6 +6,7 @@ const LISTED_CALLS = 12;
 const KIND_NAMES: Array<[keyof KindCounts, string, string]> = [
   ['urls', 'url', 'urls'],
   ['dirs', 'dir', 'dirs'],
+  ['tags', 'tag', 'tags'],
   ['pattern', 'pattern', 'patterns'],
   ['all', 'all', 'all'],
 ];

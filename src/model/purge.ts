@@ -33,6 +33,23 @@ const regexSource = z
   .max(MAX_PATTERN_LENGTH, `pattern is longer than ${MAX_PATTERN_LENGTH} characters`)
   .refine(compiles, { message: 'pattern is not a valid regular expression' });
 
+/**
+ * A surrogate key / cache tag as the CDNs that purge by them take it: printable ASCII with no space (Fastly's
+ * Surrogate-Key header separates keys with spaces; Cloudflare's Cache-Tag with commas), at most 128
+ * characters (Akamai's limit, the tightest of them). Case is kept: Fastly's keys are case-sensitive.
+ */
+export const MAX_TAG_LENGTH = 128;
+const TAG = /^[\x21-\x2b\x2d-\x7e]+$/;
+const tagList = z
+  .array(
+    z
+      .string()
+      .min(1, 'a tag must not be empty')
+      .max(MAX_TAG_LENGTH, `a tag is longer than ${MAX_TAG_LENGTH} characters`)
+      .regex(TAG, 'a tag is printable ASCII without spaces or commas'),
+  )
+  .transform((tags) => [...new Set(tags)]);
+
 const cdnIdList = z.array(z.string().min(1)).min(1, 'cdns, when given, must name at least one CDN');
 
 export interface RequestLimits {
@@ -50,6 +67,7 @@ export function createPurgeRequestSchema(limits: RequestLimits) {
       urls: urlList('url', limits.maxUrlLength).optional(),
       dirs: urlList('dir', limits.maxUrlLength).optional(),
       pattern: regexSource.optional(),
+      tags: tagList.optional(),
       all: z.boolean().optional(),
       cdns: cdnIdList.optional(),
       priority: prioritySchema.optional(),
@@ -59,10 +77,11 @@ export function createPurgeRequestSchema(limits: RequestLimits) {
       const hasUrls = (request.urls?.length ?? 0) > 0;
       const hasDirs = (request.dirs?.length ?? 0) > 0;
       const hasPattern = request.pattern !== undefined;
-      if (!hasUrls && !hasDirs && !hasPattern && request.all !== true) {
-        ctx.addIssue({ code: 'custom', message: 'a purge needs urls, dirs, pattern or all: true' });
+      const hasTags = (request.tags?.length ?? 0) > 0;
+      if (!hasUrls && !hasDirs && !hasPattern && !hasTags && request.all !== true) {
+        ctx.addIssue({ code: 'custom', message: 'a purge needs urls, dirs, pattern, tags or all: true' });
       }
-      if (request.all === true && (hasUrls || hasDirs || hasPattern)) {
+      if (request.all === true && (hasUrls || hasDirs || hasPattern || hasTags)) {
         ctx.addIssue({
           code: 'custom',
           path: ['all'],
@@ -92,8 +111,9 @@ export function requestFingerprint(request: PurgeRequest, callbackUrl: string | 
     request.all === true,
     request.cdns ? sorted([...new Set(request.cdns)]) : null,
     callbackUrl ?? null,
-    // Only when asked for, so a key used before lanes existed still matches its repeat.
+    // Only when asked for, so a key used before lanes (or tags) existed still matches its repeat.
     ...(request.priority ? [request.priority] : []),
+    ...((request.tags?.length ?? 0) > 0 ? [['tags', sorted(request.tags)]] : []),
   ];
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }
@@ -126,7 +146,11 @@ export function targetKinds(target: PurgeTarget): TargetKind[] {
 
 export function targetSize(target: PurgeTarget): number {
   return (
-    target.urls.length + target.dirs.length + (target.pattern === undefined ? 0 : 1) + (target.all ? 1 : 0)
+    target.urls.length +
+    target.dirs.length +
+    (target.tags?.length ?? 0) +
+    (target.pattern === undefined ? 0 : 1) +
+    (target.all ? 1 : 0)
   );
 }
 

@@ -134,7 +134,7 @@ export interface PurgeStatus {
   state: PurgeState;
   createdAt: number;
   finishedAt?: number;
-  request: { urls: number; dirs: number; pattern?: string; all?: boolean };
+  request: { urls: number; dirs: number; tags?: number; pattern?: string; all?: boolean };
   cdns: string[];
   /** Its lane (absent on a purge accepted before lanes existed: it went as normal). */
   priority?: Priority;

@@ -13,7 +13,7 @@ export interface PlannedBatch {
 
 export interface PurgePlan {
   purgeId: string;
-  request: { urls: number; dirs: number; pattern?: string; all?: boolean };
+  request: { urls: number; dirs: number; tags?: number; pattern?: string; all?: boolean };
   cdns: string[];
   /** What each CDN must purge, canonical and de-duplicated: what waits in its pending set. */
   targets: ReadonlyMap<string, PurgeTarget>;
@@ -87,6 +87,7 @@ function planOf(
     request: {
       urls: request.urls?.length ?? 0,
       dirs: request.dirs?.length ?? 0,
+      ...(request.tags && request.tags.length > 0 ? { tags: request.tags.length } : {}),
       ...(request.pattern === undefined ? {} : { pattern: request.pattern }),
       ...(request.all ? { all: true } : {}),
     },
@@ -99,7 +100,10 @@ function planOf(
 function targetsByCdn(request: PurgeRequest, context: PlanContext): Map<string, PurgeTarget> {
   const urls = dedupe(request.urls ?? []);
   const dirs = dedupe(request.dirs ?? []);
+  const tags = dedupe(request.tags ?? []);
+  const withTags = tags.length > 0 ? { tags } : {};
   const shared = {
+    ...withTags,
     ...(request.pattern === undefined ? {} : { pattern: request.pattern }),
     ...(request.all ? { all: true } : {}),
   };
@@ -107,6 +111,7 @@ function targetsByCdn(request: PurgeRequest, context: PlanContext): Map<string, 
     const unknown = request.cdns.filter((id) => !context.providers.has(id));
     if (unknown.length > 0)
       throw new PurgeError('REQUEST_INVALID', `unknown CDN id(s): ${unknown.join(', ')}`);
+    // Each CDN named gets the tags too: one that cannot purge them refuses (KIND_UNSUPPORTED, naming it).
     return new Map(dedupe(request.cdns).map((cdnId) => [cdnId, { urls, dirs, ...shared }]));
   }
   if (request.pattern !== undefined || request.all) {
@@ -114,10 +119,33 @@ function targetsByCdn(request: PurgeRequest, context: PlanContext): Map<string, 
   }
   const urlsByCdn = routeUrls(context.routes, urls);
   const dirsByCdn = routeUrls(context.routes, dirs);
-  const cdnIds = dedupe([...urlsByCdn.keys(), ...dirsByCdn.keys()]);
+  // A tag names no host: without `cdns`, it goes to every CDN that purges by tag, as the origin may have
+  // tagged objects behind any of them.
+  const tagCdns = tags.length > 0 ? tagCapableCdns(context) : [];
+  const cdnIds = dedupe([...urlsByCdn.keys(), ...dirsByCdn.keys(), ...tagCdns]);
   return new Map(
-    cdnIds.map((cdnId) => [cdnId, { urls: urlsByCdn.get(cdnId) ?? [], dirs: dirsByCdn.get(cdnId) ?? [] }]),
+    cdnIds.map((cdnId) => [
+      cdnId,
+      {
+        urls: urlsByCdn.get(cdnId) ?? [],
+        dirs: dirsByCdn.get(cdnId) ?? [],
+        ...(tagCdns.includes(cdnId) ? withTags : {}),
+      },
+    ]),
   );
+}
+
+function tagCapableCdns(context: PlanContext): string[] {
+  const ids = [...context.providers.values()]
+    .filter((provider) => provider.capabilities.kinds.has('tags'))
+    .map((provider) => provider.cdnId);
+  if (ids.length === 0) {
+    throw new PurgeError(
+      'KIND_UNSUPPORTED',
+      'no configured CDN purges by tags (Fastly, Cloudflare and Akamai do): name the CDNs with cdns, or drop tags',
+    );
+  }
+  return ids;
 }
 
 function dedupe<T>(values: readonly T[]): T[] {
@@ -136,6 +164,7 @@ export function planTargets(
   const batches: PlannedBatch[] = [];
   const urls = new Set<string>();
   const dirs = new Set<string>();
+  const tags = new Set<string>();
   let pattern: string | undefined;
   let all = false;
   for (const [cdnId, target] of targets) {
@@ -146,6 +175,7 @@ export function planTargets(
     });
     for (const url of target.urls) urls.add(url);
     for (const dir of target.dirs) dirs.add(dir);
+    for (const tag of target.tags ?? []) tags.add(tag);
     pattern ??= target.pattern;
     all ||= target.all === true;
   }
@@ -154,6 +184,7 @@ export function planTargets(
     request: {
       urls: urls.size,
       dirs: dirs.size,
+      ...(tags.size > 0 ? { tags: tags.size } : {}),
       ...(pattern === undefined ? {} : { pattern }),
       ...(all ? { all: true } : {}),
     },

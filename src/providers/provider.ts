@@ -32,6 +32,8 @@ export interface ProviderCapabilities {
   inProgressLimit?: { items: number; wildcards?: number };
   /** Most tags (surrogate keys, cache tags) one batch carries, when the CDN counts them apart from items. */
   maxTagsPerCall?: number;
+  /** Most dirs one batch carries, when the CDN caps them apart from items (CloudFront's wildcard paths). */
+  maxDirsPerCall?: number;
 }
 
 export interface SubmitResult {

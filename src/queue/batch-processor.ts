@@ -10,6 +10,7 @@ import type { Polling } from '../pipeline/poll-plan.ts';
 import { runStep } from '../pipeline/step.ts';
 import type { VerificationContext } from '../pipeline/verify-step.ts';
 import type { Provider } from '../providers/provider.ts';
+import type { TakeBudget } from '../status/flush-forecast.ts';
 import type { QuotaCharge, StatusStore } from '../status/store.ts';
 import { scheduleAfterTake } from './after-take.ts';
 import { type FlushScheduler, flushBatchId } from './flush.ts';
@@ -32,7 +33,7 @@ export interface BatchProcessorDeps {
   /** Schedules this CDN's next flush when a take leaves targets pending. */
   flushes: FlushScheduler;
   /** How much one call takes: items, and characters for a CDN whose limit is a length. */
-  callBudget: { maxItems: number; maxChars: number; charsOf: 'path' | 'url' };
+  callBudget: TakeBudget;
   /** Set when this CDN checks its edges once a batch is done (cdns[].verify). */
   verification?: VerificationContext;
   /** This CDN's poll schedule and its learnt task durations (pipeline/poll-plan.ts). */
@@ -95,6 +96,8 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       maxItems: Math.min(deps.callBudget.maxItems, MAX_TAKE_ITEMS),
       maxChars: deps.callBudget.maxChars,
       charsOf: deps.callBudget.charsOf,
+      ...(deps.callBudget.maxDirs ? { maxDirs: deps.callBudget.maxDirs } : {}),
+      ...(deps.callBudget.maxTags ? { maxTags: deps.callBudget.maxTags } : {}),
       deadlineMs: {
         urgent: laneDeadlines(deps.policy, 'urgent').queueMs,
         normal: laneDeadlines(deps.policy, 'normal').queueMs,

@@ -18,6 +18,7 @@ export const FORECAST_PENDING_LIMIT = 10_000;
 export interface KindCounts {
   urls: number;
   dirs: number;
+  tags: number;
   pattern: number;
   all: number;
 }
@@ -205,11 +206,12 @@ function forecastCdn({ members, fresh, reads, budget, quota, now, lane }: CdnFor
 }
 
 function kindCounts(members: readonly string[]): KindCounts {
-  const counts: KindCounts = { urls: 0, dirs: 0, pattern: 0, all: 0 };
+  const counts: KindCounts = { urls: 0, dirs: 0, tags: 0, pattern: 0, all: 0 };
   for (const member of members) {
     if (member === 'a') counts.all += 1;
     else if (member.startsWith('u ')) counts.urls += 1;
     else if (member.startsWith('d ')) counts.dirs += 1;
+    else if (member.startsWith('t ')) counts.tags += 1;
     else if (member.startsWith('p ')) counts.pattern += 1;
   }
   return counts;

@@ -17,13 +17,19 @@ export interface PendingEntry {
   lane?: Priority;
 }
 
-/** How much one take holds: take.lua's ARGV[4], ARGV[5] and ARGV[9]. */
+/** How much one take holds: take.lua's ARGV[4], ARGV[5], ARGV[9] and ARGV[13]. */
 export interface TakeBudget {
   maxItems: number;
   /** 0: no character limit. */
   maxChars: number;
   charsOf: 'path' | 'url';
+  /** Most dirs, and most tags, one call takes (0 or absent: only maxItems). */
+  maxDirs?: number;
+  maxTags?: number;
 }
+
+/** take.lua's MAX_PASSED_OVER: members of a capped kind one take passes over before it stops looking. */
+const MAX_PASSED_OVER = 1000;
 
 /** The order take.lua reads the lanes in (urgent, normal, bulk), each as ZRANGE does: by score, then bytes. */
 export function inTakeOrder(entries: readonly PendingEntry[]): PendingEntry[] {
@@ -57,14 +63,18 @@ export function takeCost(member: string, charsOf: 'path' | 'url'): number {
  * a pattern goes alone, and otherwise the oldest targets that fit the budget.
  */
 export function forecastTakes(pending: readonly PendingEntry[], budget: TakeBudget): string[][] {
-  const members = inTakeOrder(pending).map((entry) => entry.member);
+  let members = inTakeOrder(pending).map((entry) => entry.member);
   // Purging everything covers whatever else is pending: one call takes it all.
   if (members.includes('a')) return [members];
+  const caps: Record<string, number> = { d: budget.maxDirs ?? 0, t: budget.maxTags ?? 0 };
   const calls: string[][] = [];
-  let next = 0;
-  while (next < members.length) {
+  while (members.length > 0) {
     const picked: string[] = [];
+    const left: string[] = [];
+    const taken: Record<string, number> = { d: 0, t: 0 };
     let chars = 0;
+    let passedOver = 0;
+    let next = 0;
     for (; next < members.length; next++) {
       const member = members[next] as string;
       if (member.startsWith('p ')) {
@@ -77,10 +87,23 @@ export function forecastTakes(pending: readonly PendingEntry[], budget: TakeBudg
       const charge = takeCost(member, budget.charsOf);
       if (picked.length >= budget.maxItems) break;
       if (budget.maxChars > 0 && picked.length > 0 && chars + charge > budget.maxChars) break;
+      const kind = member.slice(0, 1);
+      const cap = caps[kind];
+      if (cap !== undefined && cap > 0 && (taken[kind] ?? 0) >= cap) {
+        left.push(member);
+        passedOver += 1;
+        if (passedOver >= MAX_PASSED_OVER) {
+          next++;
+          break;
+        }
+        continue;
+      }
+      if (cap !== undefined) taken[kind] = (taken[kind] ?? 0) + 1;
       picked.push(member);
       chars += charge;
     }
     calls.push(picked);
+    members = [...left, ...members.slice(next)];
   }
   return calls;
 }

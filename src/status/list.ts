@@ -117,7 +117,7 @@ export function createPurgeLister({ redis, prefix, get }: PurgeListerDeps) {
     const needle = text.toLowerCase();
     const found = new Set<string>();
     for (const target of targets) {
-      for (const value of [...target.urls, ...target.dirs, target.pattern ?? '']) {
+      for (const value of [...target.urls, ...target.dirs, ...(target.tags ?? []), target.pattern ?? '']) {
         if (value !== '' && value.toLowerCase().includes(needle)) found.add(value);
         if (found.size >= MAX_MATCHES) return [...found];
       }

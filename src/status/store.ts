@@ -154,6 +154,9 @@ export interface TakeRequest {
   deduplication?: { key: string; jobId: string };
   /** Take only a full call (nothing, when what is pending would not fill one): an extra flush slot's take. */
   fullOnly?: boolean;
+  /** Most dirs, and most tags, one call carries (CloudFront's wildcards, Fastly's surrogate keys). */
+  maxDirs?: number;
+  maxTags?: number;
 }
 
 /** When the oldest target still pending in each lane was accepted (0 when none is). */
@@ -302,6 +305,7 @@ function labelOf(work: readonly CdnWork[]): string | undefined {
   const first =
     target.urls[0] ??
     target.dirs[0] ??
+    (target.tags?.[0] === undefined ? undefined : `tag ${target.tags[0]}`) ??
     (target.pattern === undefined ? undefined : `pattern ${target.pattern}`) ??
     (target.all ? 'all' : undefined);
   return first && first.length > LABEL_LENGTH ? `${first.slice(0, LABEL_LENGTH - 1)}…` : first;
@@ -448,6 +452,7 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         request.claim ? '1' : '0',
         deduplication?.jobId ?? '',
         request.fullOnly ? '1' : '0',
+        `${request.maxDirs ?? 0},${request.maxTags ?? 0}`,
       );
       const [batchId, stillPending, deadlineAt, acceptedAt, items, nextAcceptedAt, target, carries] = reply;
       const [nextUrgentAt, nextBulkAt, lane, claimed] = reply.slice(8);

@@ -16,7 +16,9 @@
 -- deadline, which the caller ends instead), so the submit needs no transition of its own before its call;
 -- ARGV[11] the flush job's id, or '' for a take that drops no deduplication key; ARGV[12] '1' to take only a
 -- full call (an extra flush slot's take): what would not fill one is left for the CDN's own flush, which sends
--- it once its window is up, so a drain in parallel sends no call less full than one at a time would.
+-- it once its window is up, so a drain in parallel sends no call less full than one at a time would;
+-- ARGV[13] most dirs and most tags per call, 'dirs,tags' (0: only the item limit; CloudFront's wildcards,
+-- Fastly's 256 surrogate keys): a kind at its cap is passed over, and the call fills with other kinds.
 -- Purge records are addressed by prefix here rather than passed in: which purges a batch carries is only
 -- known inside this call. They share the prefix's hash tag, so on Redis Cluster they sit in this slot.
 -- Returns { batch id ('' when nothing was taken), targets still pending (all lanes), its deadline, when its
@@ -76,6 +78,15 @@ if marker then return answer(marker) end
 
 local maxItems = tonumber(ARGV[4])
 local maxChars = tonumber(ARGV[5])
+local kindCap = { d = 0, t = 0 }
+do
+  local caps = {}
+  for n in string.gmatch(ARGV[13] or '', '%d+') do caps[#caps + 1] = tonumber(n) end
+  kindCap.d, kindCap.t = caps[1] or 0, caps[2] or 0
+end
+local kindTaken = { d = 0, t = 0 }
+-- Members of a capped kind passed over in one take: bounded, so a backlog of one kind is not scanned whole.
+local passedOver, MAX_PASSED_OVER = 0, 1000
 local queueDeadline = {}
 for ms in string.gmatch(ARGV[7], '%d+') do queueDeadline[#queueDeadline + 1] = tonumber(ms) end
 local picked = {}
@@ -112,6 +123,8 @@ for _, key in ipairs(PENDING) do
   if redis.call('ZSCORE', key, 'a') then all = true end
 end
 local lane = nil
+-- Whether a kind reached its per-call cap (the call is full for it).
+local capped = false
 -- Whether the call is full: it ends where the next target would not fit (or at `all`, or at a pattern).
 local full = true
 if all then
@@ -148,15 +161,27 @@ else
           done = true
           break
         end
-        pick(target, l, at)
-        chars = chars + charge
-        lane = lane or LANES[l]
+        local cap = kindCap[kind]
+        if cap and cap > 0 and kindTaken[kind] >= cap then
+          -- This kind's share of the call is full: a later call takes it.
+          capped = true
+          passedOver = passedOver + 1
+          if passedOver >= MAX_PASSED_OVER then
+            done = true
+            break
+          end
+        else
+          if cap then kindTaken[kind] = kindTaken[kind] + 1 end
+          pick(target, l, at)
+          chars = chars + charge
+          lane = lane or LANES[l]
+        end
       end
       start = start + 200
     end
     if done then break end
   end
-  full = done or #picked >= maxItems
+  full = done or capped or #picked >= maxItems
 end
 
 if #picked == 0 or (ARGV[12] == '1' and not full) then
@@ -174,6 +199,9 @@ for _, entry in ipairs(picked) do
   if not all then
     if kind == 'u' then target.urls[#target.urls + 1] = value
     elseif kind == 'd' then target.dirs[#target.dirs + 1] = value
+    elseif kind == 't' then
+      target.tags = target.tags or {}
+      target.tags[#target.tags + 1] = value
     elseif kind == 'p' then target.pattern = value end
   end
   redis.call('ZREM', PENDING[entry[2]], member)

@@ -43,6 +43,28 @@ describe('CDN capabilities at ingest', () => {
     expect(await api.keys()).toEqual(before);
   });
 
+  it('refuses tags for CDNs that do not purge by tag, naming the CDN, and enqueues nothing', async () => {
+    const before = await api.keys();
+    const named = await post({ tags: ['article-42'], cdns: ['vims-main'] });
+    expect(named.statusCode).toBe(400);
+    expect(named.json()).toEqual({
+      error: 'KIND_UNSUPPORTED',
+      message: 'CDN vims-main (vims) cannot purge tags',
+    });
+    // Unnamed, tags go to every CDN that purges by tag: here there is none.
+    const unnamed = await post({ urls: ['https://www.example.com/a'], tags: ['article-42'] });
+    expect(unnamed.statusCode).toBe(400);
+    expect(unnamed.json()).toMatchObject({
+      error: 'KIND_UNSUPPORTED',
+      message: expect.stringMatching(/^no configured CDN purges by tags/),
+    });
+    // A tag the CDNs could not take (a space separates Fastly's keys) is refused as malformed.
+    const spaced = await post({ tags: ['two words'], cdns: ['vims-main'] });
+    expect(spaced.statusCode).toBe(400);
+    expect(spaced.json()).toMatchObject({ error: 'REQUEST_INVALID', message: expect.stringMatching(/tag/) });
+    expect(await api.keys()).toEqual(before);
+  });
+
   it('refuses all for QUANTIL when its domains are not configured, and enqueues nothing', async () => {
     const before = await api.keys();
     const response = await post({ all: true, cdns: ['quantil-main'] });

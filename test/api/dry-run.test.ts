@@ -106,8 +106,8 @@ describe('POST /v1/purges with dryRun: true', () => {
       expect(answer.duplicateOf).toBeUndefined();
       for (const cdnId of ['vims-main', 'quantil-main']) {
         expect(answer.cdns[cdnId]).toMatchObject({
-          targets: { urls: 3, dirs: 0, pattern: 0, all: 0 },
-          alreadyPending: { urls: 1, dirs: 0, pattern: 0, all: 0 },
+          targets: { urls: 3, dirs: 0, tags: 0, pattern: 0, all: 0 },
+          alreadyPending: { urls: 1, dirs: 0, tags: 0, pattern: 0, all: 0 },
           pending: 4,
           callsComplete: true,
         });
@@ -115,12 +115,12 @@ describe('POST /v1/purges with dryRun: true', () => {
       // QUANTIL: 4 pending and 2 new, 3 a call; the joined one rides with the pending, the new ones last.
       expect(answer.cdns['quantil-main']?.perCall).toEqual({ maxItems: 3 });
       expect(answer.cdns['quantil-main']?.calls).toEqual([
-        { urls: 3, dirs: 0, pattern: 0, all: 0, fromThisRequest: 1 },
-        { urls: 3, dirs: 0, pattern: 0, all: 0, fromThisRequest: 2 },
+        { urls: 3, dirs: 0, tags: 0, pattern: 0, all: 0, fromThisRequest: 1 },
+        { urls: 3, dirs: 0, tags: 0, pattern: 0, all: 0, fromThisRequest: 2 },
       ]);
       expect(answer.cdns['vims-main']?.perCall).toEqual({ maxItems: 10_000, maxChars: 140, charsOf: 'path' });
       expect(answer.cdns['vims-main']?.calls).toEqual([
-        { urls: 6, dirs: 0, pattern: 0, all: 0, fromThisRequest: 3 },
+        { urls: 6, dirs: 0, tags: 0, pattern: 0, all: 0, fromThisRequest: 3 },
       ]);
       expect(answer.cdns['quantil-main']?.quota).toEqual({
         limited: true,
@@ -155,8 +155,8 @@ describe('POST /v1/purges with dryRun: true', () => {
       expect(urgent.outcome).toBe('accepted');
       // Ahead of the four bulk targets, though they were accepted first.
       expect(urgent.cdns['quantil-main']?.calls).toEqual([
-        { urls: 3, dirs: 0, pattern: 0, all: 0, fromThisRequest: 1 },
-        { urls: 2, dirs: 0, pattern: 0, all: 0, fromThisRequest: 0 },
+        { urls: 3, dirs: 0, tags: 0, pattern: 0, all: 0, fromThisRequest: 1 },
+        { urls: 2, dirs: 0, tags: 0, pattern: 0, all: 0, fromThisRequest: 0 },
       ]);
 
       const bulk = (await dryRun(own, { urls: [page('later.html')], priority: 'bulk' })).json<DryRunAnswer>();
@@ -354,6 +354,7 @@ describe('POST /v1/purges with dryRun: true', () => {
       const callOf = (urls: string[], dirs: string[]): ForecastCall => ({
         urls: urls.length,
         dirs: dirs.length,
+        tags: 0,
         pattern: 0,
         all: 0,
         fromThisRequest: [...urls, ...dirs].filter((item) => ours.has(item)).length,

@@ -75,7 +75,7 @@ describe('POST /v1/purges', () => {
         'REQUEST_INVALID',
         /additional properties/,
       ],
-      ['an empty purge', {}, 400, 'REQUEST_INVALID', /needs urls, dirs, pattern or all/],
+      ['an empty purge', {}, 400, 'REQUEST_INVALID', /needs urls, dirs, pattern, tags or all/],
       [
         'a non-http URL',
         { urls: ['ftp://www.example.com/a'] },
@@ -145,7 +145,7 @@ describe('POST /v1/purges', () => {
         { urls: Array.from({ length: 51 }, (_, i) => `https://www.example.com/${i}`) },
         413,
         'PAYLOAD_TOO_LARGE',
-        /51 urls \+ dirs is over the limit of 50/,
+        /51 urls \+ dirs \+ tags is over the limit of 50/,
       ],
       [
         'a body over the size limit',

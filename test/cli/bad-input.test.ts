@@ -9,7 +9,7 @@ const CASES: Array<{ name: string; args: string[]; message: string }> = [
   {
     name: 'no targets at all',
     args: [],
-    message: 'a purge needs urls, dirs, pattern or all: true',
+    message: 'a purge needs urls, dirs, pattern, tags or all: true',
   },
   { name: 'an ftp:// URL', args: ['ftp://x'], message: 'urls[0]: must be an absolute http(s) URL' },
   {

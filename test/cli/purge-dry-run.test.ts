@@ -119,6 +119,7 @@ describe('purge-worker purge --dry-run', () => {
       const made = simulator.quantil.purges.slice(before).map(({ items }) => ({
         urls: items.length,
         dirs: 0,
+        tags: 0,
         pattern: 0,
         all: 0,
         fromThisRequest: items.filter((item) => ours.has(item.path)).length,

@@ -82,7 +82,7 @@ describe('purge request validation', () => {
   });
 
   it('refuses empty purges, non-http URLs, bad regexes and all mixed with targets', () => {
-    expect(issues({})).toEqual([': a purge needs urls, dirs, pattern or all: true']);
+    expect(issues({})).toEqual([': a purge needs urls, dirs, pattern, tags or all: true']);
     expect(issues({ urls: ['ftp://a.example/x'] })).toEqual(['urls.0: must be an absolute http(s) URL']);
     expect(issues({ pattern: '(' })).toEqual(['pattern: pattern is not a valid regular expression']);
     expect(issues({ pattern: 'a'.repeat(2000) })).toEqual([

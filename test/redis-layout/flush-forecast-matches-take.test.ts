@@ -28,7 +28,7 @@ const SEGMENTS = [
   '$[x]',
 ];
 
-/** A pending set as producers leave one: URLs, dirs, now and then a pattern, scores with ties. */
+/** A pending set as producers leave one: URLs, dirs, tags, now and then a pattern, scores with ties. */
 function pendingSet(seed: number, size: number, withAll: boolean, withLanes = false): PendingEntry[] {
   const random = generator(seed);
   const entries = new Map<string, number>();
@@ -39,11 +39,13 @@ function pendingSet(seed: number, size: number, withAll: boolean, withLanes = fa
     const host = random.pick(['www.example.com', 'img.example.com']);
     const roll = random.next();
     const member =
-      roll < 0.6
+      roll < 0.5
         ? `u https://${host}/${path}`
-        : roll < 0.9
+        : roll < 0.75
           ? `d https://${host}/${path}/`
-          : `p ^/${path.replace(/[.?+()[\]$]/g, '\\$&')}`;
+          : roll < 0.92
+            ? `t ${host.slice(0, 3)}-${path.replace(/[^!-~]|,/g, '')}`
+            : `p ^/${path.replace(/[.?+()[\]$]/g, '\\$&')}`;
     entries.set(member, 1000 + Math.floor(random.next() * 8));
   }
   if (withAll) entries.set('a', 1003);
@@ -61,6 +63,9 @@ const BUDGETS: Array<[string, TakeBudget]> = [
   ['characters of paths', { maxItems: 10_000, maxChars: 90, charsOf: 'path' }],
   ['characters of whole URLs', { maxItems: 10_000, maxChars: 140, charsOf: 'url' }],
   ['items and characters', { maxItems: 3, maxChars: 70, charsOf: 'path' }],
+  // CloudFront's wildcards, Fastly's surrogate keys: a kind at its cap is passed over, the call fills on.
+  ['dirs and tags capped', { maxItems: 6, maxChars: 0, charsOf: 'url', maxDirs: 1, maxTags: 2 }],
+  ['tags capped, characters', { maxItems: 10_000, maxChars: 160, charsOf: 'url', maxTags: 1 }],
 ];
 
 /**

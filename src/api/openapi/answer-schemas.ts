@@ -66,8 +66,8 @@ export const sourceIgnoredSchema = {
 
 const kindCounts = {
   type: 'object',
-  required: ['urls', 'dirs', 'pattern', 'all'],
-  properties: { urls: count, dirs: count, pattern: count, all: count },
+  required: ['urls', 'dirs', 'tags', 'pattern', 'all'],
+  properties: { urls: count, dirs: count, tags: count, pattern: count, all: count },
 } as const;
 
 const quotaForecast = {

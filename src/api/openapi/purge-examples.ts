@@ -68,11 +68,11 @@ export const RUNNING_STATUS = {
 };
 
 export const FORECAST = {
-  targets: { urls: 2, dirs: 1, pattern: 0, all: 0 },
-  alreadyPending: { urls: 1, dirs: 0, pattern: 0, all: 0 },
+  targets: { urls: 2, dirs: 1, tags: 0, pattern: 0, all: 0 },
+  alreadyPending: { urls: 1, dirs: 0, tags: 0, pattern: 0, all: 0 },
   pending: 37,
   perCall: { maxItems: 100 },
-  calls: [{ urls: 38, dirs: 1, pattern: 0, all: 0, fromThisRequest: 3 }],
+  calls: [{ urls: 38, dirs: 1, tags: 0, pattern: 0, all: 0, fromThisRequest: 3 }],
   callsComplete: true,
   quota: {
     limited: true,

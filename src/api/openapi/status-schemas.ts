@@ -26,9 +26,15 @@ export const targetCountsSchema = {
 export const purgeRequestSchema = {
   $id: 'PurgeRequestCounts',
   type: 'object',
-  description: 'What the purge asked for: how many URLs and dirs, its pattern, whether all.',
+  description: 'What the purge asked for: how many URLs, dirs and tags, its pattern, whether all.',
   required: ['urls', 'dirs'],
-  properties: { urls: count, dirs: count, pattern: { type: 'string' }, all: { type: 'boolean' } },
+  properties: {
+    urls: count,
+    dirs: count,
+    tags: { ...count, description: 'surrogate keys / cache tags, when it named any' },
+    pattern: { type: 'string' },
+    all: { type: 'boolean' },
+  },
 } as const;
 
 export const edgeCheckSchema = {

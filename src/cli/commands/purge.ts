@@ -9,6 +9,7 @@ import { dryRunPurge } from './purge-dry-run.ts';
 
 interface PurgeOptions {
   dir: string[];
+  tag: string[];
   pattern?: string;
   all?: boolean;
   cdn: string[];
@@ -32,6 +33,12 @@ export function purgeCommand(program: Command): void {
     .description('enqueue a purge directly in Redis (no API needed) and print its id')
     .argument('[urls...]', 'URLs to purge')
     .option('--dir <url>', 'a directory (URL prefix) to purge; repeatable', collect, [])
+    .option(
+      '--tag <key>',
+      'a surrogate key / cache tag (Fastly, Cloudflare, Akamai; without --cdn, every CDN that purges by tag); repeatable',
+      collect,
+      [],
+    )
     .option('--pattern <regex>', 'a regular expression (only for CDNs that support it; needs --cdn)')
     .option('--all', 'purge everything on the named CDNs (needs --cdn)')
     .option('--cdn <id>', 'send to this CDN instead of routing by host; repeatable', collect, [])
@@ -55,6 +62,7 @@ export function purgeCommand(program: Command): void {
       const candidate = {
         ...(urls.length > 0 ? { urls } : {}),
         ...(options.dir.length > 0 ? { dirs: options.dir } : {}),
+        ...(options.tag.length > 0 ? { tags: options.tag } : {}),
         ...(options.pattern === undefined ? {} : { pattern: options.pattern }),
         ...(options.all ? { all: true } : {}),
         ...(options.cdn.length > 0 ? { cdns: options.cdn } : {}),
