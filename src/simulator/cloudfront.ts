@@ -5,6 +5,7 @@
  * Throttling from a token bucket, and faults and a request log through faults.ts.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AwsAccount, verifySigV4 } from './cloudfront-sigv4.ts';
 import {
@@ -78,8 +79,19 @@ export interface CloudFrontSimulator extends RequestLog<CloudFrontOp> {
   setInvalidationDuration(ms: number): void;
   /** What a distribution has in progress now, as the budget counts it. */
   inProgress(distributionId: string): { files: number; wildcards: number };
+  /** Every error document the simulator answered with (its own, not injected faults), oldest first. */
+  readonly refusals: readonly CloudFrontRefusal[];
+  /** Resolves with the nth (1-based, counted since start) refusal of `code`, already made or not. */
+  waitForRefusal(code: string, nth?: number): Promise<CloudFrontRefusal>;
   holdNext(op: CloudFrontOp): Hold;
   close(): Promise<void>;
+}
+
+export interface CloudFrontRefusal {
+  op: CloudFrontOp | 'unknown';
+  status: number;
+  code: string;
+  at: number;
 }
 
 export const DEFAULT_CLOUDFRONT_ACCOUNT: AwsAccount = {
@@ -116,6 +128,8 @@ export async function startCloudFrontSimulator(
   const buckets = new Map<string, { tokens: number; at: number }>();
   const log = createRequestLog<CloudFrontOp>();
   const faults = createFaults<CloudFrontOp>(options.randomFaults);
+  const refusals: CloudFrontRefusal[] = [];
+  const refused = new EventEmitter<{ refusal: [CloudFrontRefusal] }>();
   let base = '';
 
   const completed = (s: Stored): boolean => s.finished || now() - s.createdAt >= durationMs;
@@ -292,7 +306,17 @@ export async function startCloudFrontSimulator(
           ...(raw === '' ? {} : { body: bodyOf(raw) }),
         };
         log.record(entry);
-        const run = (commit: boolean): Reply => dispatch(r, req, url, raw, commit);
+        const run = (commit: boolean): Reply => {
+          const reply = dispatch(r, req, url, raw, commit);
+          const code =
+            commit && reply.status >= 400 ? /<Code>([^<]{1,100})<\/Code>/.exec(reply.body)?.[1] : undefined;
+          if (code !== undefined) {
+            const refusal = { op: r.op, status: reply.status, code, at: now() };
+            refusals.push(refusal);
+            refused.emit('refusal', refusal);
+          }
+          return reply;
+        };
         if (r.op === 'unknown') send(res, run(false));
         else faults.respond(r.op, res, run);
       },
@@ -326,6 +350,19 @@ export async function startCloudFrontSimulator(
       durationMs = ms;
     },
     inProgress,
+    refusals,
+    waitForRefusal(code, nth = 1) {
+      return new Promise((resolve) => {
+        const check = (): void => {
+          const hit = refusals.filter((r) => r.code === code)[nth - 1];
+          if (!hit) return;
+          refused.off('refusal', check);
+          resolve(hit);
+        };
+        refused.on('refusal', check);
+        check();
+      });
+    },
     holdNext: (op) => faults.holdNext(op),
     close() {
       closing ??= (async () => {

@@ -253,6 +253,10 @@ describe('CloudFront simulator invalidations', () => {
         })
       ).status,
     ).toBe(201);
+    expect(sim.refusals.map((r) => [r.op, r.status, r.code])).toEqual([
+      ['submit', 400, 'TooManyInvalidationsInProgress'],
+      ['submit', 400, 'TooManyInvalidationsInProgress'],
+    ]);
     sim.finish();
     expect((await call({ body: batchXml(['/one-more'], 'one-more') })).status).toBe(201);
   });
