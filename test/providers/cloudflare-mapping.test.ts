@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.ts';
+import { MASK, maskSecrets } from '../../src/config/mask.ts';
 import { cloudflareCdnSchema } from '../../src/config/schema.ts';
 import { capsOf } from '../../src/providers/cloudflare/config.ts';
 import {
@@ -215,5 +217,22 @@ describe('Cloudflare envelope', () => {
     expect(say('Too many files in one request')).toBe(0);
     expect(say('Request must contain one of "files"')).toBeUndefined();
     expect(tooManyItemsLimit(response(429, failed(1, 'no more than 5')), undefined)).toBeUndefined();
+  });
+});
+
+describe('Cloudflare secrets', () => {
+  it('masks apiToken in `config check`, and fills it from ${ENV}', () => {
+    const config = parseConfig(
+      {
+        redis: { url: 'redis://127.0.0.1:6379' },
+        cdns: [{ ...entry, apiToken: '${CLOUDFLARE_API_TOKEN}' }],
+        routes: [{ hosts: ['*.example.com'], cdns: ['cf'] }],
+      },
+      { CLOUDFLARE_API_TOKEN: 'cf-secret-token-0123456789abcdef' },
+    );
+    expect(config.cdns[0]).toMatchObject({ apiToken: 'cf-secret-token-0123456789abcdef' });
+    const printed = JSON.stringify(maskSecrets(config));
+    expect(printed).not.toContain('cf-secret-token');
+    expect(printed).toContain(`"apiToken":"${MASK}"`);
   });
 });
