@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { prioritySchema } from '../model/purge.ts';
 import { DEFAULT_MAX_URL_LENGTH, LARGEST_MAX_URL_LENGTH } from '../model/url.ts';
 import { cloudfrontSettingsSchema } from '../providers/cloudfront/config.ts';
+import { cloudflareSettingsSchema } from '../providers/cloudflare/config.ts';
 import { quantilSettingsSchema } from '../providers/quantil/config.ts';
 import { varnishSettingsSchema } from '../providers/varnish/config.ts';
 import { vimsSettingsSchema } from '../providers/vims/config.ts';
@@ -14,6 +15,7 @@ export const vimsCdnSchema = cdnEntryBaseSchema.extend(vimsSettingsSchema.shape)
 export const quantilCdnSchema = cdnEntryBaseSchema.extend(quantilSettingsSchema.shape);
 export const varnishCdnSchema = cdnEntryBaseSchema.extend(varnishSettingsSchema.shape);
 export const cloudfrontCdnSchema = cdnEntryBaseSchema.extend(cloudfrontSettingsSchema.shape);
+export const cloudflareCdnSchema = cdnEntryBaseSchema.extend(cloudflareSettingsSchema.shape);
 
 /** A new provider adds its entry schema here (two lines) and to providers/registry.ts. */
 export const cdnSchema = z.discriminatedUnion('provider', [
@@ -21,6 +23,7 @@ export const cdnSchema = z.discriminatedUnion('provider', [
   quantilCdnSchema,
   varnishCdnSchema,
   cloudfrontCdnSchema,
+  cloudflareCdnSchema,
 ]);
 
 const hostPattern = z

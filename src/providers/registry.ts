@@ -1,5 +1,6 @@
 import type { CdnConfig } from '../config/schema.ts';
 import { createCloudFrontProvider } from './cloudfront/provider.ts';
+import { createCloudflareProvider } from './cloudflare/provider.ts';
 import type { HttpClient } from './http.ts';
 import type { Provider } from './provider.ts';
 import { createQuantilProvider } from './quantil/provider.ts';
@@ -21,5 +22,7 @@ export function createProvider(config: CdnConfig, deps: ProviderDeps): Provider 
       return createVarnishProvider(config, deps);
     case 'cloudfront':
       return createCloudFrontProvider(config, deps);
+    case 'cloudflare':
+      return createCloudflareProvider(config, deps);
   }
 }
