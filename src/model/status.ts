@@ -61,6 +61,11 @@ export interface BatchStatus {
   purges?: number;
   /** What checking its edges found, on a CDN with `verify` on (absent otherwise). */
   verification?: BatchVerification;
+  /**
+   * Set when the CDN has no status to poll (Fastly, Cloudflare, Akamai Fast Purge, Varnish): how the batch is
+   * judged done (at its acceptance, after the CDN's own estimate), in the provider's words.
+   */
+  completion?: string;
 }
 
 /** One URL as one edge served it, judged: what a verification shows of what it found. */

@@ -28,7 +28,14 @@ export async function finish(
     polls: pollsNow = 0,
     progress,
     verification,
-  }: { polls?: number; progress?: number | undefined; verification?: BatchVerification } = {},
+    acceptance,
+  }: {
+    polls?: number;
+    progress?: number | undefined;
+    verification?: BatchVerification;
+    /** The CDN's acceptance, when the batch ends in the same step (a CDN with nothing to poll). */
+    acceptance?: { remoteId: string; submittedAt: number; completion: string };
+  } = {},
   /** What the batch sent (or would have), when the step has it at hand: for giving quota back. */
   target?: PurgeTarget,
 ): Promise<StepOutcome> {
@@ -38,7 +45,7 @@ export async function finish(
   // A batch that did not succeed keeps the last progress the CDN reported: how far it got is worth knowing.
   const lastProgress = progress === undefined ? {} : { progress };
   // What checking the edges found ends in the same transition as the batch: never a final state without it.
-  const found = verification ? { verification } : {};
+  const found = { ...(verification ? { verification } : {}), ...acceptance };
   const patch =
     ending.state === 'succeeded'
       ? { state, progress: 100, ...NO_ERROR, ...found }
@@ -46,7 +53,8 @@ export async function finish(
   const now = ctx.now();
   const increments = pollsNow > 0 ? { polls: pollsNow } : {};
   // The same transition gives the batch's quota back when the CDN never accepted it (no remote id).
-  const charges = target && !data.remoteId ? ctx.quotaCharges?.(target, data.acceptedAt) : undefined;
+  const accepted = data.remoteId ?? acceptance?.remoteId;
+  const charges = target && !accepted ? ctx.quotaCharges?.(target, data.acceptedAt) : undefined;
   const result = await ctx.store.update(ref(data), patch, now, increments, charges);
   const polls = data.polls + pollsNow;
   if (result.outcome === 'applied') {

@@ -50,6 +50,11 @@ export interface BatchJobData {
   lane?: Priority;
   remoteId?: string;
   submittedAt?: number;
+  /**
+   * Set when the CDN has no status to poll (SubmitResult.doneAtAcceptance): the batch is done at this time
+   * (its acceptance plus the CDN's estimate), and its `poll` step ends it then without asking the CDN.
+   */
+  doneAt?: number;
   polls: number;
   lastProgress?: number;
   /** What the polls saw of the CDN task's progress, for the adaptive schedule (pipeline/poll-track.ts). */

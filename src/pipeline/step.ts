@@ -3,7 +3,7 @@ import { describeError, errorCodeOf, isRetryable, PurgeError } from '../errors.t
 import { type PurgeTarget, targetSize } from '../model/purge.ts';
 import { callOutcome, type PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Provider } from '../providers/provider.ts';
+import type { Provider, SubmitResult } from '../providers/provider.ts';
 import type { QuotaCharge, StatusStore, TakeResult } from '../status/store.ts';
 import { boundedRetryAfter, nextPollDelay, type Random } from './backoff.ts';
 import { finish, NO_ERROR, ref, timedOut } from './finish.ts';
@@ -133,11 +133,10 @@ async function submitStep(
     // Ended already (a re-run after a crash, a retry from the dashboard): purging again would only cost quota.
     if (claimed.outcome !== 'applied') return { kind: 'skipped', callbacksDue: claimed.callbacksDue };
   }
-  let remoteId: string;
-  let requestId: string | undefined;
+  let accepted: SubmitResult;
   const sentAt = ctx.now();
   try {
-    ({ remoteId, requestId } = await provider.submit(target, ctx.signal));
+    accepted = await provider.submit(target, ctx.signal);
   } catch (error) {
     // Not a failure, not even on the last attempt: the next worker submits again (counted in `attempts`).
     if (ctx.signal?.aborted) return released(ctx, 'submit');
@@ -164,10 +163,33 @@ async function submitStep(
       : reason;
     return finish(data, ctx, { state: 'failed', reason: why, code: errorCodeOf(error) }, {}, target);
   }
+  const { remoteId, requestId } = accepted;
   const submittedAt = ctx.now();
   ctx.events?.emit('cdn:call', { cdnId: data.cdnId, op: 'submit', outcome: callOutcome() });
+  // The CDN's rate headers said this call was the window's last: every worker waits for its reset now,
+  // instead of spending the next call on a 429.
+  if (accepted.rateLimit && accepted.rateLimit.remaining <= 0)
+    await holdOff(Math.max(1, accepted.rateLimit.resetAfterMs), data, ctx);
   // The CDN has it: from here the poll deadline counts, from now (the queue's time is behind it).
   const deadlineAt = submittedAt + laneDeadlines(ctx.policy, data.lane ?? 'normal').pollMs;
+  const logAccepted = () =>
+    log.info(
+      { remoteId, purgeIds, items: targetSize(target), ...(requestId ? { cdnRequestId: requestId } : {}) },
+      'purge accepted by CDN',
+    );
+  const emitSubmitted = () =>
+    ctx.events?.emit('batch:submitted', {
+      cdnId: data.cdnId,
+      batchId: data.batchId,
+      secondsSinceQueued: (submittedAt - data.acceptedAt) / 1000,
+    });
+  if (accepted.doneAtAcceptance) {
+    const settled = { remoteId, submittedAt, deadlineAt, done: accepted.doneAtAcceptance };
+    return settleAtAcceptance(data, ctx, settled, () => {
+      logAccepted();
+      emitSubmitted();
+    });
+  }
   const first = await pollingOf(ctx).first(submittedAt, sentAt);
   const until = Math.min(submittedAt + first.delayMs, deadlineAt);
   const next: BatchJobData = {
@@ -186,16 +208,91 @@ async function submitStep(
     { state: 'submitted', remoteId, submittedAt, deadlineAt, ...NO_ERROR },
     submittedAt,
   );
-  log.info(
-    { remoteId, purgeIds, items: targetSize(target), ...(requestId ? { cdnRequestId: requestId } : {}) },
-    'purge accepted by CDN',
-  );
-  const secondsSinceQueued = (submittedAt - data.acceptedAt) / 1000;
-  ctx.events?.emit('batch:submitted', { cdnId: data.cdnId, batchId: data.batchId, secondsSinceQueued });
+  logAccepted();
+  emitSubmitted();
   return { kind: 'wait', until, data: next, persisted: true };
 }
 
+/*
+ * A CDN with no status to poll (Fastly, Cloudflare, Akamai Fast Purge v3, Varnish) said at its acceptance
+ * when the batch is done: now, or after its own estimate (Akamai's estimatedSeconds). Nothing asks the CDN
+ * again; the batch's `completion` says how it was judged done. Crash windows:
+ * - done now: killed before the one transition that ends it, the re-run submits again (harmless: a purge
+ *   repeated, counted in `attempts`); after it, the re-run finds the batch final and only re-sends callbacks.
+ * - done later: killed before checkpoint(), the re-run submits again; after it, the delayed job is the wait,
+ *   durable in Redis, and its `poll` step ends the batch at `doneAt` without a call (pollStep).
+ */
+async function settleAtAcceptance(
+  data: TakenBatchJobData,
+  ctx: StepContext,
+  settled: {
+    remoteId: string;
+    submittedAt: number;
+    deadlineAt: number;
+    done: NonNullable<SubmitResult['doneAtAcceptance']>;
+  },
+  announce: () => void,
+): Promise<StepOutcome> {
+  const { remoteId, submittedAt, done } = settled;
+  // Never past the poll deadline: an estimate beyond it would only end the batch timed out later.
+  const deadlineAt = Math.max(submittedAt, settled.deadlineAt);
+  const doneAt = Math.min(submittedAt + Math.max(0, done.afterMs), deadlineAt);
+  const next: TakenBatchJobData = {
+    ...data,
+    step: 'poll',
+    remoteId,
+    submittedAt,
+    deadlineAt,
+    polls: 0,
+    doneAt,
+    readyAt: doneAt,
+  };
+  const acceptance = { remoteId, submittedAt, completion: done.note };
+  if (doneAt > submittedAt) {
+    await ctx.checkpoint(next);
+    await ctx.store.update(
+      ref(data),
+      { state: 'submitted', ...acceptance, deadlineAt, ...NO_ERROR },
+      submittedAt,
+    );
+    announce();
+    return { kind: 'wait', until: doneAt, data: next, persisted: true };
+  }
+  announce();
+  return doneNow(next, ctx, acceptance);
+}
+
+/** The batch is done by the CDN's own account (no status call): its edges are checked next, if configured. */
+async function doneNow(
+  data: TakenBatchJobData,
+  ctx: StepContext,
+  acceptance?: { remoteId: string; submittedAt: number; completion: string },
+): Promise<StepOutcome> {
+  const { verification } = ctx;
+  if (!verification) return finish(data, ctx, { state: 'succeeded' }, acceptance ? { acceptance } : {});
+  // The record learns of the acceptance before it says `verifying`: a check judges from submittedAt.
+  if (acceptance) {
+    const submitted = {
+      state: 'submitted',
+      ...acceptance,
+      deadlineAt: data.deadlineAt,
+      ...NO_ERROR,
+    } as const;
+    await ctx.store.update(ref(data), submitted, acceptance.submittedAt);
+  }
+  return startVerification(data, { ...ctx, verification }, 0);
+}
+
+/** A batch whose CDN has no status to poll, at (or, on an early re-run, before) the time it is done. */
+async function settledStep(data: TakenBatchJobData & { doneAt: number }, ctx: StepContext) {
+  const now = ctx.now();
+  if (now < data.doneAt) return { kind: 'wait', until: data.doneAt, data } as const;
+  return doneNow(data, ctx);
+}
+
 async function pollStep(data: TakenBatchJobData, ctx: StepContext): Promise<StepOutcome> {
+  // No pretend polling: a CDN with no status endpoint said at acceptance when the batch is done.
+  if (data.doneAt !== undefined) return settledStep({ ...data, doneAt: data.doneAt }, ctx);
   const { provider, store, log } = ctx;
   const remoteId = data.remoteId as string;
   const polls = data.polls + 1;
@@ -315,13 +412,17 @@ async function holdOffIfRateLimited(
   ctx: StepContext,
 ): Promise<boolean> {
   if (!(error instanceof PurgeError) || error.code !== 'CDN_RATE_LIMITED') return false;
-  const asked = error.retryAfterMs ?? ctx.policy.submit.initialIntervalMs;
-  try {
-    await ctx.onRateLimited?.(Math.max(1, boundedRetryAfter(asked, waitBounds(data, ctx))));
-  } catch (pauseError) {
-    ctx.log.error({ err: describeError(pauseError) }, 'cannot pause the queue after a 429');
-  }
+  await holdOff(error.retryAfterMs ?? ctx.policy.submit.initialIntervalMs, data, ctx);
   return true;
+}
+
+/** Every worker's calls to this CDN wait `askedMs` (bounded by the deadlines); a failure to pause is logged. */
+async function holdOff(askedMs: number, data: TakenBatchJobData, ctx: StepContext): Promise<void> {
+  try {
+    await ctx.onRateLimited?.(Math.max(1, boundedRetryAfter(askedMs, waitBounds(data, ctx))));
+  } catch (pauseError) {
+    ctx.log.error({ err: describeError(pauseError) }, 'cannot pause the queue for the CDN rate limit');
+  }
 }
 
 function errorPatch(error: unknown) {

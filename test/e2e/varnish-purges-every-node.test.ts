@@ -58,6 +58,9 @@ describe('a purge through Varnish nodes', () => {
       cdnId: 'cache',
       state: 'succeeded',
       attempts: 1,
+      // Ended at its acceptance, never polled, and the status says why.
+      polls: 0,
+      completion: 'Varnish answers once purged: all 3 node(s) did, nothing to poll',
       remoteId: expect.stringMatching(/^varnish:3n:/),
     });
     // One PURGE and one BAN per node, nothing more: status never went back to the nodes.

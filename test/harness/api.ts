@@ -42,7 +42,9 @@ export async function startTestApi(
     service,
     keys: async () =>
       (await service.redis.keys(`${service.config.redis.prefix}*`))
-        .filter((key) => !key.endsWith(':meta') && !key.endsWith(':stalled-check') && !key.endsWith(':limiter'))
+        .filter(
+          (key) => !key.endsWith(':meta') && !key.endsWith(':stalled-check') && !key.endsWith(':limiter'),
+        )
         .sort(),
     async close() {
       await app.close();

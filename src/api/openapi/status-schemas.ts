@@ -100,6 +100,11 @@ export const purgeBatchSchema = {
     acceptedAt: { ...epochMs, description: 'when its oldest target was accepted (epoch ms)' },
     deadlineAt: { ...epochMs, description: 'when it ends `timed_out` if not ended otherwise (epoch ms)' },
     verification: { $ref: 'BatchVerification#' },
+    completion: {
+      type: 'string',
+      description:
+        'set when the CDN has no status to poll (Fastly, Cloudflare, Akamai, Varnish): how the batch was judged done',
+    },
   },
 } as const;
 
