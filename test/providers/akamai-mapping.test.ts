@@ -156,3 +156,17 @@ describe('Akamai mapping', () => {
     expect(purgeActionOf({ action: 'invalidate', soft: false })).toMatchObject({ ok: false });
   });
 });
+
+describe('Akamai batches', () => {
+  it('keep the targets as given, measured by what is sent', () => {
+    const given = 'https://www.example.com/a#part';
+    expect(splitIntoBatches({ urls: [given], dirs: [] }, OPTIONS)).toEqual([{ urls: [given], dirs: [] }]);
+    expect(toCalls({ urls: [given, 'https://www.example.com/a'], dirs: [] }, OPTIONS)).toEqual([
+      {
+        type: 'url',
+        objects: ['https://www.example.com/a'],
+        body: '{"objects":["https://www.example.com/a"]}',
+      },
+    ]);
+  });
+});

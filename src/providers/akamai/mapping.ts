@@ -160,15 +160,33 @@ export function toCalls(batch: PurgeTarget, options: MappingOptions): AkamaiCall
   return calls;
 }
 
-/** Each call as a batch of its own: what the pipeline stores and later hands back to `submit`. */
+/**
+ * Each call as a batch of its own: what the pipeline stores and later hands back to `submit`. Batches keep
+ * the targets as given (the pipeline matches them to the purges that asked); their wire form (wireUrl) is
+ * what is measured, and what `submit` sends.
+ */
 export function splitIntoBatches(target: PurgeTarget, options: MappingOptions): PurgeTarget[] {
   refuseUnsupported(target, options);
   if (target.all) return [{ urls: [], dirs: [], all: true }];
-  return toCalls(target, options).map((call) =>
-    call.type === 'url'
-      ? { urls: call.objects as string[], dirs: [] }
-      : { urls: [], dirs: [], tags: call.objects as string[] },
-  );
+  const urls = [...new Set(target.urls)];
+  const tags = [...new Set(target.tags ?? [])];
+  const batches: PurgeTarget[] = [];
+  /** The given values, cut where their wire forms' calls were cut. */
+  const cut = (given: string[], calls: AkamaiCall[]): string[][] => {
+    let from = 0;
+    return calls.map((call) => {
+      const part = given.slice(from, from + call.objects.length);
+      from += call.objects.length;
+      return part;
+    });
+  };
+  for (const part of cut(urls, packObjects('url', urls.map(wireUrl), options.maxBodyBytes))) {
+    batches.push({ urls: part, dirs: [] });
+  }
+  for (const part of cut(tags, packObjects('tag', tags.map(checkTag), options.maxBodyBytes))) {
+    batches.push({ urls: [], dirs: [], tags: part });
+  }
+  return batches;
 }
 
 /**
