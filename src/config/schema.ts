@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { prioritySchema } from '../model/purge.ts';
 import { DEFAULT_MAX_URL_LENGTH, LARGEST_MAX_URL_LENGTH } from '../model/url.ts';
-import { cloudfrontSettingsSchema } from '../providers/cloudfront/config.ts';
+import { akamaiSettingsSchema } from '../providers/akamai/config.ts';
 import { cloudflareSettingsSchema } from '../providers/cloudflare/config.ts';
+import { cloudfrontSettingsSchema } from '../providers/cloudfront/config.ts';
 import { quantilSettingsSchema } from '../providers/quantil/config.ts';
 import { varnishSettingsSchema } from '../providers/varnish/config.ts';
 import { vimsSettingsSchema } from '../providers/vims/config.ts';
@@ -16,6 +17,7 @@ export const quantilCdnSchema = cdnEntryBaseSchema.extend(quantilSettingsSchema.
 export const varnishCdnSchema = cdnEntryBaseSchema.extend(varnishSettingsSchema.shape);
 export const cloudfrontCdnSchema = cdnEntryBaseSchema.extend(cloudfrontSettingsSchema.shape);
 export const cloudflareCdnSchema = cdnEntryBaseSchema.extend(cloudflareSettingsSchema.shape);
+export const akamaiCdnSchema = cdnEntryBaseSchema.extend(akamaiSettingsSchema.shape);
 
 /** A new provider adds its entry schema here (two lines) and to providers/registry.ts. */
 export const cdnSchema = z.discriminatedUnion('provider', [
@@ -24,6 +26,7 @@ export const cdnSchema = z.discriminatedUnion('provider', [
   varnishCdnSchema,
   cloudfrontCdnSchema,
   cloudflareCdnSchema,
+  akamaiCdnSchema,
 ]);
 
 const hostPattern = z

@@ -1,6 +1,7 @@
 import type { CdnConfig } from '../config/schema.ts';
-import { createCloudFrontProvider } from './cloudfront/provider.ts';
+import { createAkamaiProvider } from './akamai/provider.ts';
 import { createCloudflareProvider } from './cloudflare/provider.ts';
+import { createCloudFrontProvider } from './cloudfront/provider.ts';
 import type { HttpClient } from './http.ts';
 import type { Provider } from './provider.ts';
 import { createQuantilProvider } from './quantil/provider.ts';
@@ -24,5 +25,7 @@ export function createProvider(config: CdnConfig, deps: ProviderDeps): Provider 
       return createCloudFrontProvider(config, deps);
     case 'cloudflare':
       return createCloudflareProvider(config, deps);
+    case 'akamai':
+      return createAkamaiProvider(config, deps);
   }
 }

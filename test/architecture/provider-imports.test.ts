@@ -51,7 +51,14 @@ describe('provider folders', () => {
   });
 
   it('exist for every provider the config accepts', () => {
-    expect(providerFolders.sort()).toEqual(['cloudflare', 'cloudfront', 'quantil', 'varnish', 'vims']);
+    expect(providerFolders.sort()).toEqual([
+      'akamai',
+      'cloudflare',
+      'cloudfront',
+      'quantil',
+      'varnish',
+      'vims',
+    ]);
   });
 
   it('finds a module however it is reached', () => {
