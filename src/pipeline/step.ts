@@ -405,7 +405,7 @@ function budgetFull(cdn: string, reservation: Reservation & { fits: false }): Pu
   return new PurgeError(
     'CDN_BUSY',
     `${cdn}: ${items} of ${limit.items} paths${wildcardText} already in progress; this batch waits for earlier ones to finish`,
-    { retryable: true },
+    { retryable: true, ...(limit.recheckMs === undefined ? {} : { retryAfterMs: limit.recheckMs }) },
   );
 }
 

@@ -29,7 +29,12 @@ export interface ProviderCapabilities {
    * the batch ends, so a flush over the budget waits instead of failing; `toBatches` never returns a batch
    * bigger than the whole budget.
    */
-  inProgressLimit?: { items: number; wildcards?: number };
+  inProgressLimit?: {
+    items: number;
+    wildcards?: number;
+    /** How long a batch held back waits before it looks again (CloudFront's tasks take minutes). */
+    recheckMs?: number;
+  };
   /** Most tags (surrogate keys, cache tags) one batch carries, when the CDN counts them apart from items. */
   maxTagsPerCall?: number;
   /** Most dirs one batch carries, when the CDN caps them apart from items (CloudFront's wildcard paths). */

@@ -7,6 +7,7 @@ import { inProgressKey } from './keys.ts';
 export interface InProgressLimit {
   items: number;
   wildcards?: number;
+  recheckMs?: number;
 }
 
 export type Reservation =

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type CloudFrontSimulator,
   DEFAULT_CLOUDFRONT_ACCOUNT,
@@ -75,9 +75,9 @@ describe('a purge through CloudFront', () => {
     expect(submits().length - before).toBe(1);
   });
 
-  it('waits while the in-progress budget is full (CDN_BUSY) and then succeeds, for a purge bigger than the budget', async () => {
-    // One purge in progress (it completes only when the test says so), then one of 3,500 URLs: more than
-    // the 3,000 paths CloudFront lets be in progress at once, even alone.
+  it('holds a batch back while the in-progress budget is full, without CloudFront refusing it, then succeeds', async () => {
+    // One purge in progress (it completes only when the test says so), then one of 3,500 URLs: its 3,000-URL
+    // batch cannot be in progress beside the first 100 (CloudFront's 3,000 paths per distribution).
     sim.setInvalidationDuration(3_600_000);
     const first = await service.runtime.producer.enqueuePurge({
       urls: Array.from({ length: 100 }, (_, i) => `https://www.example.com/first/${i}.html`),
@@ -86,19 +86,54 @@ describe('a purge through CloudFront', () => {
     const busyBefore = busy();
     const urls = Array.from({ length: 3500 }, (_, i) => `https://www.example.com/big/${i}.html`);
     const big = await service.runtime.producer.enqueuePurge({ urls });
-    // CloudFront refused a batch of it for the budget: let every invalidation in progress complete now.
-    await sim.waitForRefusal('TooManyInvalidationsInProgress', busyBefore + 1);
+    // The pipeline holds the batch back itself: its record says why, and CloudFront never had to refuse it.
+    const held = await vi.waitFor(
+      async () => {
+        const status = await service.runtime.store.get(big.id);
+        const waiting = status?.batches.find((b) => b.errorCode === 'CDN_BUSY');
+        if (!waiting) throw new Error('no batch held back yet');
+        return waiting;
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    expect(held.error).toMatch(/ of 3000 paths and 0 of 15 wildcards already in progress/);
+    expect(sim.inProgress(DEFAULT_DISTRIBUTION_ID).files).toBeLessThanOrEqual(3000);
+    sim.finish();
     sim.setInvalidationDuration(0);
 
     expect((await service.waitForFinish(first.id)).state).toBe('succeeded');
-    const status = await service.waitForFinish(big.id);
+    const status = await service.waitForFinish(big.id, 20_000);
     expect(status.state).toBe('succeeded');
-    expect(status.batches.every((b) => b.state === 'succeeded')).toBe(true);
-    expect(busy()).toBeGreaterThan(busyBefore);
+    // Waiting was no attempt: each batch made one submit call.
+    expect(status.batches.map((b) => [b.state, b.attempts])).toEqual([
+      ['succeeded', 1],
+      ['succeeded', 1],
+    ]);
+    expect(busy()).toBe(busyBefore);
     const sent = new Set(sim.invalidations.flatMap((i) => i.paths));
     expect(urls.every((url) => sent.has(new URL(url).pathname))).toBe(true);
-    // No invalidation ever held more than the budget.
     expect(Math.max(...sim.invalidations.map((i) => i.paths.length))).toBeLessThanOrEqual(3000);
+    sim.setInvalidationDuration(150);
+  });
+
+  it("waits when CloudFront itself says too much is in progress (another tool's invalidations), then succeeds", async () => {
+    // Invalidations made outside the pipeline fill the budget: only CloudFront knows of them. (Every earlier
+    // one is completed for good first: a longer duration applies to running ones too.)
+    sim.finish();
+    sim.setInvalidationDuration(3_600_000);
+    const provider = service.runtime.providers.get('cf');
+    const outside = Array.from({ length: 3000 }, (_, i) => `https://www.example.com/outside/${i}.html`);
+    await provider?.submit({ urls: outside, dirs: [] });
+    const busyBefore = busy();
+    const { id } = await service.runtime.producer.enqueuePurge({
+      urls: ['https://www.example.com/after-outside.html'],
+    });
+    await sim.waitForRefusal('TooManyInvalidationsInProgress', busyBefore + 1);
+    sim.finish();
+    sim.setInvalidationDuration(0);
+    const status = await service.waitForFinish(id, 20_000);
+    expect(status.state).toBe('succeeded');
+    expect(busy()).toBeGreaterThan(busyBefore);
     sim.setInvalidationDuration(150);
   });
 

@@ -119,7 +119,7 @@ describe('CloudFront provider shape', () => {
       kinds: provider.capabilities.kinds,
       maxItemsPerCall: 3000,
       maxDirsPerCall: 15,
-      inProgressLimit: { items: 3000, wildcards: 15 },
+      inProgressLimit: { items: 3000, wildcards: 15, recheckMs: 60_000 },
     });
     expect(provider.quotaAccount).toBe(ACCOUNT.accessKeyId);
     const tagged = build({ cacheTags: true });

@@ -92,7 +92,12 @@ export function createCloudFrontProvider(config: CloudFrontCdnConfig, deps: Clou
       maxItemsPerCall: config.maxItemsPerCall,
       maxDirsPerCall: IN_PROGRESS_WILDCARDS,
       ...(config.cacheTags ? { maxTagsPerCall: config.maxItemsPerCall } : {}),
-      inProgressLimit: { items: IN_PROGRESS_ITEMS, wildcards: IN_PROGRESS_WILDCARDS },
+      inProgressLimit: {
+        items: IN_PROGRESS_ITEMS,
+        wildcards: IN_PROGRESS_WILDCARDS,
+        // Held back by our own count, a batch looks again as soon as after CloudFront's own refusal.
+        recheckMs: config.busyRetryAfterMs,
+      },
     },
     // Invalidation pricing (1,000 free paths a month) is per AWS account, whatever the distribution.
     quotaAccount: config.accessKeyId,
