@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { prioritySchema } from '../model/purge.ts';
 import { DEFAULT_MAX_URL_LENGTH, LARGEST_MAX_URL_LENGTH } from '../model/url.ts';
+import { fastlySettingsSchema } from '../providers/fastly/config.ts';
 import { quantilSettingsSchema } from '../providers/quantil/config.ts';
 import { varnishSettingsSchema } from '../providers/varnish/config.ts';
 import { vimsSettingsSchema } from '../providers/vims/config.ts';
@@ -12,12 +13,14 @@ import { sourceSchema } from './sources.ts';
 export const vimsCdnSchema = cdnEntryBaseSchema.extend(vimsSettingsSchema.shape);
 export const quantilCdnSchema = cdnEntryBaseSchema.extend(quantilSettingsSchema.shape);
 export const varnishCdnSchema = cdnEntryBaseSchema.extend(varnishSettingsSchema.shape);
+export const fastlyCdnSchema = cdnEntryBaseSchema.extend(fastlySettingsSchema.shape);
 
 /** A new provider adds its entry schema here (two lines) and to providers/registry.ts. */
 export const cdnSchema = z.discriminatedUnion('provider', [
   vimsCdnSchema,
   quantilCdnSchema,
   varnishCdnSchema,
+  fastlyCdnSchema,
 ]);
 
 const hostPattern = z

@@ -1,4 +1,5 @@
 import type { CdnConfig } from '../config/schema.ts';
+import { createFastlyProvider } from './fastly/provider.ts';
 import type { HttpClient } from './http.ts';
 import type { Provider } from './provider.ts';
 import { createQuantilProvider } from './quantil/provider.ts';
@@ -18,5 +19,7 @@ export function createProvider(config: CdnConfig, deps: ProviderDeps): Provider 
       return createQuantilProvider(config, deps);
     case 'varnish':
       return createVarnishProvider(config, deps);
+    case 'fastly':
+      return createFastlyProvider(config, deps);
   }
 }

@@ -49,7 +49,7 @@ describe('provider folders', () => {
   });
 
   it('exist for every provider the config accepts', () => {
-    expect(providerFolders.sort()).toEqual(['quantil', 'varnish', 'vims']);
+    expect(providerFolders.sort()).toEqual(['fastly', 'quantil', 'varnish', 'vims']);
   });
 
   it('finds a module however it is reached', () => {
