@@ -2,8 +2,13 @@ import type { Config } from './schema.ts';
 
 export const MASK = '********';
 
-/** Fields holding a credential wherever they appear: API tokens, VIMS tokens, QUANTIL keys, passwords, secrets. */
-const SECRET_KEY = /^(token|apiKey|password|secret)$/i;
+/**
+ * Fields holding a credential wherever they appear: API tokens (ours, VIMS's, Cloudflare's), QUANTIL keys,
+ * passwords, secrets, CloudFront's AWS credentials (secretAccessKey, sessionToken), Akamai's EdgeGrid
+ * credentials (clientSecret; clientToken and accessToken identify the API client).
+ */
+const SECRET_KEY =
+  /^(token|apiToken|apiKey|password|secret|secretAccessKey|sessionToken|clientSecret|clientToken|accessToken)$/i;
 /** Check headers (cdns[].verify.headers) whose value is a credential by its name. */
 const SECRET_HEADER = /auth|token|key|secret|pass|cookie|session/i;
 

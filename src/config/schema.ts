@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { prioritySchema } from '../model/purge.ts';
 import { DEFAULT_MAX_URL_LENGTH, LARGEST_MAX_URL_LENGTH } from '../model/url.ts';
+import { akamaiSettingsSchema } from '../providers/akamai/config.ts';
+import { cloudflareSettingsSchema } from '../providers/cloudflare/config.ts';
+import { cloudfrontSettingsSchema } from '../providers/cloudfront/config.ts';
 import { fastlySettingsSchema } from '../providers/fastly/config.ts';
 import { quantilSettingsSchema } from '../providers/quantil/config.ts';
 import { varnishSettingsSchema } from '../providers/varnish/config.ts';
@@ -13,6 +16,9 @@ import { sourceSchema } from './sources.ts';
 export const vimsCdnSchema = cdnEntryBaseSchema.extend(vimsSettingsSchema.shape);
 export const quantilCdnSchema = cdnEntryBaseSchema.extend(quantilSettingsSchema.shape);
 export const varnishCdnSchema = cdnEntryBaseSchema.extend(varnishSettingsSchema.shape);
+export const cloudfrontCdnSchema = cdnEntryBaseSchema.extend(cloudfrontSettingsSchema.shape);
+export const cloudflareCdnSchema = cdnEntryBaseSchema.extend(cloudflareSettingsSchema.shape);
+export const akamaiCdnSchema = cdnEntryBaseSchema.extend(akamaiSettingsSchema.shape);
 export const fastlyCdnSchema = cdnEntryBaseSchema.extend(fastlySettingsSchema.shape);
 
 /** A new provider adds its entry schema here (two lines) and to providers/registry.ts. */
@@ -20,6 +26,9 @@ export const cdnSchema = z.discriminatedUnion('provider', [
   vimsCdnSchema,
   quantilCdnSchema,
   varnishCdnSchema,
+  cloudfrontCdnSchema,
+  cloudflareCdnSchema,
+  akamaiCdnSchema,
   fastlyCdnSchema,
 ]);
 

@@ -21,6 +21,10 @@ export const REDACTED_PATHS = [
   '*.headers.authorization',
   'config.cdns[*].token',
   'config.cdns[*].apiKey',
+  // The credentials of the later CDNs (Cloudflare, CloudFront, Akamai, Fastly), wherever a config is logged.
+  ...['apiToken', 'secretAccessKey', 'sessionToken', 'clientSecret', 'clientToken', 'accessToken'].flatMap(
+    (field) => [field, `*.${field}`, `config.cdns[*].${field}`],
+  ),
 ];
 
 export interface LoggerOptions {

@@ -63,6 +63,8 @@ export interface BatchJobData {
   readyAt?: number;
   /** Set once the CDN reported the batch done and its edges are being checked (step `verify`). */
   verify?: VerifyJobState;
+  /** Waiting for the CDN's in-progress budget (CDN_BUSY): its next claim counts no attempt, no call was made. */
+  heldBack?: boolean;
   /** A flush of an extra slot (queue/flush.ts): it takes only a full call, beside the CDN's own flush. */
   flushSlot?: number;
   /** A flush added by the one before it, which left a full call behind: a drain already under way. */

@@ -4,6 +4,7 @@ import { type PurgeTarget, targetSize } from '../model/purge.ts';
 import { callOutcome, type PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Provider, SubmitResult } from '../providers/provider.ts';
+import type { InProgressBudget, Reservation } from '../status/in-progress.ts';
 import type { QuotaCharge, StatusStore, TakeResult } from '../status/store.ts';
 import { boundedRetryAfter, nextPollDelay, type Random } from './backoff.ts';
 import { finish, NO_ERROR, ref, timedOut } from './finish.ts';
@@ -38,6 +39,8 @@ export interface StepContext {
   signal?: AbortSignal;
   /** The CDN's poll schedule and what it learnt of its tasks (pipeline/poll-plan.ts); default: unlearnt. */
   polling?: Polling;
+  /** Set for a CDN with an in-progress budget (capabilities.inProgressLimit): reserved before each submit. */
+  inProgress?: InProgressBudget;
 }
 
 /**
@@ -129,9 +132,18 @@ async function submitStep(
   // The take claimed it in the same call when it could; a batch it did not claim (ended, or a re-run that
   // starts here) is claimed, or refused, by a transition of its own.
   if (!taken?.claimed) {
-    const claimed = await store.update(ref(data), { state: 'submitting' }, ctx.now(), { attempts: 1 });
+    // A batch held back for the in-progress budget made no call since its last claim: no attempt to count.
+    const attempts = data.heldBack ? {} : { attempts: 1 };
+    const claimed = await store.update(ref(data), { state: 'submitting' }, ctx.now(), attempts);
     // Ended already (a re-run after a crash, a retry from the dashboard): purging again would only cost quota.
     if (claimed.outcome !== 'applied') return { kind: 'skipped', callbacksDue: claimed.callbacksDue };
+  }
+  // A CDN that lets only so much be in progress (CloudFront): the batch waits its turn instead of failing.
+  // Crash window: killed after the reservation and before the submit, the re-run holds the same reservation
+  // (by batch id); a batch that ends any way at all gives it back at the next reservation (in-progress.lua).
+  if (ctx.inProgress) {
+    const reservation = await ctx.inProgress.reserve(data.batchId, target);
+    if (!reservation.fits) return heldBack(data, ctx, budgetFull(provider.name, reservation));
   }
   let accepted: SubmitResult;
   const sentAt = ctx.now();
@@ -146,6 +158,8 @@ async function submitStep(
       op: 'submit',
       outcome: callOutcome(error as PurgeError),
     });
+    // The CDN's own count of what is in progress (another tool's invalidations count too): wait, as above.
+    if (error instanceof PurgeError && error.code === 'CDN_BUSY') return heldBack(data, ctx, error);
     const rateLimited = await holdOffIfRateLimited(error, data, ctx);
     // A 429 is the CDN asking us to wait, not a failed attempt: it is retried until the deadline.
     if (isRetryable(error) && (!ctx.isLastAttempt || rateLimited)) {
@@ -164,6 +178,8 @@ async function submitStep(
     return finish(data, ctx, { state: 'failed', reason: why, code: errorCodeOf(error) }, {}, target);
   }
   const { remoteId, requestId } = accepted;
+  const { heldBack: _held, ...submitted } = data;
+  data = submitted;
   const submittedAt = ctx.now();
   ctx.events?.emit('cdn:call', { cdnId: data.cdnId, op: 'submit', outcome: callOutcome() });
   // The CDN's rate headers said this call was the window's last: every worker waits for its reset now,
@@ -377,6 +393,34 @@ async function pollStep(data: TakenBatchJobData, ctx: StepContext): Promise<Step
   const next = await pollingOf(ctx).next(data, status, now);
   const until = Math.min(now + next.delayMs, data.deadlineAt);
   return { kind: 'wait', until, data: { ...data, polls, ...progressPatch, ...next.data, readyAt: until } };
+}
+
+/** How long a batch held back for the in-progress budget waits before it looks again, unless told. */
+export const HELD_BACK_MS = 10_000;
+
+function budgetFull(cdn: string, reservation: Reservation & { fits: false }): PurgeError {
+  const { items, wildcards, limit } = reservation;
+  const wildcardText =
+    limit.wildcards === undefined ? '' : ` and ${wildcards} of ${limit.wildcards} wildcards`;
+  return new PurgeError(
+    'CDN_BUSY',
+    `${cdn}: ${items} of ${limit.items} paths${wildcardText} already in progress; this batch waits for earlier ones to finish`,
+    { retryable: true },
+  );
+}
+
+/**
+ * The CDN has as much in progress as it allows: the batch goes back to waiting (a delayed job, no attempt
+ * spent), to look again later, until its queue deadline ends it timed out. Its record says why meanwhile.
+ */
+async function heldBack(data: TakenBatchJobData, ctx: StepContext, error: PurgeError): Promise<StepOutcome> {
+  const now = ctx.now();
+  const waitMs = boundedRetryAfter(error.retryAfterMs ?? HELD_BACK_MS, waitBounds(data, ctx));
+  const until = Math.min(now + Math.max(1, waitMs), data.deadlineAt);
+  ctx.log.info({ err: error.message, until }, 'CDN in-progress budget full; batch waits');
+  ctx.events?.emit('batch:retry', { cdnId: data.cdnId, op: 'submit' });
+  await ctx.store.update(ref(data), errorPatch(error), now);
+  return { kind: 'wait', until, data: { ...data, step: 'submit', heldBack: true, readyAt: until } };
 }
 
 function released(ctx: StepContext, op: 'submit' | 'poll'): StepOutcome {

@@ -1,4 +1,7 @@
 import type { CdnConfig } from '../config/schema.ts';
+import { createAkamaiProvider } from './akamai/provider.ts';
+import { createCloudflareProvider } from './cloudflare/provider.ts';
+import { createCloudFrontProvider } from './cloudfront/provider.ts';
 import { createFastlyProvider } from './fastly/provider.ts';
 import type { HttpClient } from './http.ts';
 import type { Provider } from './provider.ts';
@@ -19,6 +22,12 @@ export function createProvider(config: CdnConfig, deps: ProviderDeps): Provider 
       return createQuantilProvider(config, deps);
     case 'varnish':
       return createVarnishProvider(config, deps);
+    case 'cloudfront':
+      return createCloudFrontProvider(config, deps);
+    case 'cloudflare':
+      return createCloudflareProvider(config, deps);
+    case 'akamai':
+      return createAkamaiProvider(config, deps);
     case 'fastly':
       return createFastlyProvider(config, deps);
   }

@@ -11,6 +11,7 @@ import { runStep } from '../pipeline/step.ts';
 import type { VerificationContext } from '../pipeline/verify-step.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { TakeBudget } from '../status/flush-forecast.ts';
+import type { InProgressBudget } from '../status/in-progress.ts';
 import type { QuotaCharge, StatusStore } from '../status/store.ts';
 import { scheduleAfterTake } from './after-take.ts';
 import { type FlushScheduler, flushBatchId } from './flush.ts';
@@ -38,6 +39,8 @@ export interface BatchProcessorDeps {
   verification?: VerificationContext;
   /** This CDN's poll schedule and its learnt task durations (pipeline/poll-plan.ts). */
   polling?: Polling;
+  /** Set for a CDN with an in-progress budget (CloudFront): each submit reserves its share first. */
+  inProgress?: InProgressBudget;
 }
 
 /**
@@ -139,6 +142,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         take: () => take(job),
         ...(deps.verification ? { verification: deps.verification } : {}),
         ...(deps.polling ? { polling: deps.polling } : {}),
+        ...(deps.inProgress ? { inProgress: deps.inProgress } : {}),
         ...(deps.chargesOf ? { quotaCharges: deps.chargesOf } : {}),
         ...(deps.events ? { events: deps.events } : {}),
         ...(signal ? { signal } : {}),

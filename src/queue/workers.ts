@@ -9,13 +9,14 @@ import type { BatchJobData } from '../pipeline/job.ts';
 import { createPolling } from '../pipeline/poll-plan.ts';
 import { summary, verificationGivenUp } from '../pipeline/verification.ts';
 import type { Provider } from '../providers/provider.ts';
+import { createInProgressBudget } from '../status/in-progress.ts';
 import { createPollDurations } from '../status/poll-durations.ts';
 import type { QuotaLedger } from '../status/quota.ts';
 import type { StatusStore } from '../status/store.ts';
 import { withTimeout } from '../with-timeout.ts';
 import { createBatchProcessor } from './batch-processor.ts';
 import { callBudgetOf } from './call-budget.ts';
-import { createRedisConnection } from './connection.ts';
+import { createRedisConnection, type RedisClient } from './connection.ts';
 import { createFlushScheduler, flushBatchId, flushSettings } from './flush.ts';
 import { BACKOFF_TYPE, queueName } from './names.ts';
 import { applyRateLimit } from './rate-limit.ts';
@@ -77,6 +78,22 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
     return verification ? { verification } : {};
   };
 
+  // A CDN that lets only so much be in progress (CloudFront) keeps its ledger on the worker connection.
+  const inProgressFor = (cdnId: string, provider: Provider, redis: RedisClient) => {
+    const limit = provider.capabilities.inProgressLimit;
+    if (!limit) return {};
+    const { prefix } = config.redis;
+    return {
+      inProgress: createInProgressBudget({
+        redis,
+        prefix,
+        cdnId,
+        limit,
+        ttlSeconds: config.statusTtlSeconds,
+      }),
+    };
+  };
+
   config.cdns.forEach((cdn, index) => {
     const provider = providers.get(cdn.id);
     if (!provider) throw new Error(`no provider for CDN ${cdn.id}`);
@@ -100,6 +117,7 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
       chargesOf: (target, queuedAt) => deps.quota?.chargesOf(provider, target, queuedAt) ?? [],
       flushes,
       callBudget: callBudgetOf(provider),
+      ...inProgressFor(cdn.id, provider, connection),
       ...verifying(cdn, provider),
       polling: createPolling({
         policy: policy.poll,

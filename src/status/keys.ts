@@ -137,3 +137,12 @@ export const PURGE_FIELDS = {
   failed: (cdnId: string) => `failed:${cdnId}`,
   timedOut: (cdnId: string) => `timedout:${cdnId}`,
 } as const;
+
+/**
+ * What a CDN with an in-progress budget (CloudFront: 3,000 paths, 15 wildcards per distribution) has in
+ * progress: batch id -> "<items> <wildcards>". Entries whose batch has ended (or expired) are dropped by the
+ * next reservation, so no release step can be lost to a crash.
+ */
+export function inProgressKey(prefix: string, cdnId: string): string {
+  return `${prefix}:in-progress:${cdnId}`;
+}

@@ -91,7 +91,7 @@ describe('config validation', () => {
   });
 
   it('refuses an unknown provider and names the discriminator', () => {
-    const error = errorOf(() => parseConfig({ cdns: [{ ...vims, provider: 'akamai' }] }, {}));
+    const error = errorOf(() => parseConfig({ cdns: [{ ...vims, provider: 'limelight' }] }, {}));
     expect(error.message).toContain('cdns[0].provider');
   });
 
