@@ -4,6 +4,7 @@ import { DEFAULT_MAX_URL_LENGTH, LARGEST_MAX_URL_LENGTH } from '../model/url.ts'
 import { akamaiSettingsSchema } from '../providers/akamai/config.ts';
 import { cloudflareSettingsSchema } from '../providers/cloudflare/config.ts';
 import { cloudfrontSettingsSchema } from '../providers/cloudfront/config.ts';
+import { fastlySettingsSchema } from '../providers/fastly/config.ts';
 import { quantilSettingsSchema } from '../providers/quantil/config.ts';
 import { varnishSettingsSchema } from '../providers/varnish/config.ts';
 import { vimsSettingsSchema } from '../providers/vims/config.ts';
@@ -18,6 +19,7 @@ export const varnishCdnSchema = cdnEntryBaseSchema.extend(varnishSettingsSchema.
 export const cloudfrontCdnSchema = cdnEntryBaseSchema.extend(cloudfrontSettingsSchema.shape);
 export const cloudflareCdnSchema = cdnEntryBaseSchema.extend(cloudflareSettingsSchema.shape);
 export const akamaiCdnSchema = cdnEntryBaseSchema.extend(akamaiSettingsSchema.shape);
+export const fastlyCdnSchema = cdnEntryBaseSchema.extend(fastlySettingsSchema.shape);
 
 /** A new provider adds its entry schema here (two lines) and to providers/registry.ts. */
 export const cdnSchema = z.discriminatedUnion('provider', [
@@ -27,6 +29,7 @@ export const cdnSchema = z.discriminatedUnion('provider', [
   cloudfrontCdnSchema,
   cloudflareCdnSchema,
   akamaiCdnSchema,
+  fastlyCdnSchema,
 ]);
 
 const hostPattern = z

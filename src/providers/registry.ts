@@ -2,6 +2,7 @@ import type { CdnConfig } from '../config/schema.ts';
 import { createAkamaiProvider } from './akamai/provider.ts';
 import { createCloudflareProvider } from './cloudflare/provider.ts';
 import { createCloudFrontProvider } from './cloudfront/provider.ts';
+import { createFastlyProvider } from './fastly/provider.ts';
 import type { HttpClient } from './http.ts';
 import type { Provider } from './provider.ts';
 import { createQuantilProvider } from './quantil/provider.ts';
@@ -27,5 +28,7 @@ export function createProvider(config: CdnConfig, deps: ProviderDeps): Provider 
       return createCloudflareProvider(config, deps);
     case 'akamai':
       return createAkamaiProvider(config, deps);
+    case 'fastly':
+      return createFastlyProvider(config, deps);
   }
 }

@@ -55,6 +55,7 @@ describe('provider folders', () => {
       'akamai',
       'cloudflare',
       'cloudfront',
+      'fastly',
       'quantil',
       'varnish',
       'vims',
