@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { akamaiCdnSchema } from '../../src/config/schema.ts';
 import type { PurgeTarget } from '../../src/model/purge.ts';
 import { createAkamaiProvider } from '../../src/providers/akamai/provider.ts';
-import { createHttpClient } from '../../src/providers/http.ts';
 import {
   type AkamaiSimulatorOptions,
   DEFAULT_AKAMAI_CLIENT,
@@ -11,16 +10,10 @@ import {
   wafBurstFault,
 } from '../../src/simulator/akamai.ts';
 import type { FaultInjector } from '../../src/simulator/faults.ts';
+import { providerTestClient } from '../harness/provider-http.ts';
 import { runProviderContract } from './contract.ts';
 
-const http = () =>
-  createHttpClient({
-    connectTimeoutMs: 500,
-    headersTimeoutMs: 500,
-    bodyTimeoutMs: 500,
-    totalTimeoutMs: 1000,
-    maxResponseBytes: 1 << 20,
-  });
+const http = providerTestClient;
 
 async function rig(options: AkamaiSimulatorOptions = {}, entry: Record<string, unknown> = {}) {
   const sim = await startAkamaiSimulator(options);

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { fastlyCdnSchema } from '../../src/config/schema.ts';
 import type { PurgeTarget } from '../../src/model/purge.ts';
 import { CHECK_KEY, createFastlyProvider } from '../../src/providers/fastly/provider.ts';
-import { createHttpClient } from '../../src/providers/http.ts';
 import {
   DEFAULT_FASTLY_SERVICE,
   DEFAULT_FASTLY_TOKEN,
@@ -10,16 +9,10 @@ import {
   startFastlySimulator,
 } from '../../src/simulator/fastly.ts';
 import type { FaultInjector } from '../../src/simulator/faults.ts';
+import { providerTestClient } from '../harness/provider-http.ts';
 import { runProviderContract } from './contract.ts';
 
-const http = () =>
-  createHttpClient({
-    connectTimeoutMs: 500,
-    headersTimeoutMs: 500,
-    bodyTimeoutMs: 500,
-    totalTimeoutMs: 1000,
-    maxResponseBytes: 1 << 20,
-  });
+const http = providerTestClient;
 
 /** One fixed clock for the simulator and the provider, so a reset header reads as an exact wait. */
 const NOW = Date.UTC(2025, 0, 1, 12, 0, 0, 250);

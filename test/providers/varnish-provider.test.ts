@@ -1,20 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { varnishCdnSchema } from '../../src/config/schema.ts';
-import { createHttpClient } from '../../src/providers/http.ts';
 import { createVarnishProvider } from '../../src/providers/varnish/provider.ts';
 import type { FaultInjector } from '../../src/simulator/faults.ts';
 import { startVarnishNodes, type VarnishNodesOptions } from '../../src/simulator/varnish.ts';
+import { providerTestClient } from '../harness/provider-http.ts';
 import { runProviderContract } from './contract.ts';
 
 const SECRET = { header: 'x-purge-token', value: 'a-shared-secret-of-the-vcl' };
-const http = () =>
-  createHttpClient({
-    connectTimeoutMs: 500,
-    headersTimeoutMs: 500,
-    bodyTimeoutMs: 500,
-    totalTimeoutMs: 1000,
-    maxResponseBytes: 1 << 20,
-  });
+const http = providerTestClient;
 
 async function rig(options: VarnishNodesOptions = {}, entry: Record<string, unknown> = {}) {
   const varnish = await startVarnishNodes({ count: 3, secret: SECRET, ...options });

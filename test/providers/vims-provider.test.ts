@@ -1,20 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { vimsCdnSchema } from '../../src/config/schema.ts';
-import { createHttpClient } from '../../src/providers/http.ts';
 import { createVimsProvider } from '../../src/providers/vims/provider.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import type { VimsOptions } from '../../src/simulator/vims.ts';
+import { providerTestClient } from '../harness/provider-http.ts';
 import { runProviderContract } from './contract.ts';
 
 const TOKEN = 'sk_live_contract';
-const http = () =>
-  createHttpClient({
-    connectTimeoutMs: 500,
-    headersTimeoutMs: 500,
-    bodyTimeoutMs: 500,
-    totalTimeoutMs: 1000,
-    maxResponseBytes: 1 << 20,
-  });
+const http = providerTestClient;
 
 async function rig(options: VimsOptions = {}, entry: Record<string, unknown> = {}) {
   const simulator = await startSimulator({ vims: { tokens: [TOKEN], taskDurationMs: 60_000, ...options } });
