@@ -1,7 +1,17 @@
 import { parse } from 'yaml';
 import { parseConfig } from './load.ts';
 
-export type StarterCdn = 'vims' | 'quantil';
+/** The CDNs `init` can write an entry for, in the order they are written. */
+export const STARTER_CDNS = [
+  'vims',
+  'quantil',
+  'cloudfront',
+  'fastly',
+  'cloudflare',
+  'akamai',
+  'varnish',
+] as const;
+export type StarterCdn = (typeof STARTER_CDNS)[number];
 
 const HEADER = `# purge-worker config, written by \`purge-worker init\`. README "Configuration" lists every field.
 # Secrets are \${ENV} references, filled from the environment at start-up: set each before \`npm start\`
@@ -44,6 +54,75 @@ const CDN_ENTRIES: Record<StarterCdn, { id: string; text: string }> = {
     apiKey: "\${QUANTIL_API_KEY}"
     # EDIT: the account's domains; a purge of "all" purges each one's root.
     domains: [www.example.com]
+`,
+  },
+  cloudfront: {
+    id: 'cloudfront-main',
+    text: `  # Amazon CloudFront, README "CloudFront". One entry is one distribution.
+  - id: cloudfront-main
+    provider: cloudfront
+    baseUrl: https://cloudfront.amazonaws.com
+    # EDIT: the distribution's id.
+    distributionId: EDFDVBD632BHDS5
+    # An IAM identity allowed cloudfront:CreateInvalidation, GetInvalidation and ListInvalidations on it.
+    accessKeyId: "\${AWS_ACCESS_KEY_ID}"
+    secretAccessKey: "\${AWS_SECRET_ACCESS_KEY}"
+    # EDIT: the distribution's alternate domain names (a path names no host).
+    hosts: [www.example.com]
+    # Invalidations take minutes: give polling longer than the 15-minute default.
+    policy:
+      poll: { deadlineMs: 1800000 }
+`,
+  },
+  fastly: {
+    id: 'fastly-main',
+    text: `  # Fastly, README "Fastly". One entry is one service.
+  - id: fastly-main
+    provider: fastly
+    # EDIT: the service id.
+    serviceId: SU1Z0isxPaozGVKXdv0eY
+    # An API token with purge_select (and purge_all, for "all") on the service.
+    token: "\${FASTLY_API_TOKEN}"
+    # Soft purge: objects are marked stale, not removed.
+    soft: false
+`,
+  },
+  cloudflare: {
+    id: 'cloudflare-main',
+    text: `  # Cloudflare, README "Cloudflare". One entry is one zone.
+  - id: cloudflare-main
+    provider: cloudflare
+    # EDIT: the zone id (32 hex digits, on the zone's Overview page).
+    zoneId: 023e105f4ecef8ad9ca31a8372d0c353
+    # An API token with the zone's Cache Purge permission.
+    apiToken: "\${CLOUDFLARE_API_TOKEN}"
+    # EDIT: the zone's plan (free, pro, business, enterprise): it sets the per-call caps.
+    plan: free
+`,
+  },
+  akamai: {
+    id: 'akamai-main',
+    text: `  # Akamai Fast Purge v3, README "Akamai". The four values of an .edgerc section.
+  - id: akamai-main
+    provider: akamai
+    # EDIT: the .edgerc host.
+    baseUrl: https://akab-xxxxxxxxxxxxxxxx-xxxxxxxxxxxxxxxx.luna.akamaiapis.net
+    clientToken: "\${AKAMAI_CLIENT_TOKEN}"
+    clientSecret: "\${AKAMAI_CLIENT_SECRET}"
+    accessToken: "\${AKAMAI_ACCESS_TOKEN}"
+    network: production
+`,
+  },
+  varnish: {
+    id: 'varnish-main',
+    text: `  # Varnish, README "Varnish": every cache node is sent each purge; its VCL must allow PURGE and BAN.
+  - id: varnish-main
+    provider: varnish
+    # EDIT: one cache node, then the others.
+    baseUrl: http://varnish-1.internal:6081
+    nodes: [http://varnish-2.internal:6081]
+    # EDIT: the sites' Host values, which a pattern or "all" purge bans on.
+    hosts: [www.example.com]
 `,
   },
 };
@@ -99,7 +178,12 @@ export function placeholderNames(text: string): string[] {
   return [...new Set([...values.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1] as string))];
 }
 
-/** A stand-in for each variable, long enough for a secret: only to validate the template's shape. */
+/**
+ * A stand-in for each variable, long enough for a secret and letters and digits only (an AWS access key id
+ * allows no more): only to validate the template's shape.
+ */
 function placeholderValues(text: string): NodeJS.ProcessEnv {
-  return Object.fromEntries(placeholderNames(text).map((name) => [name, `placeholder-for-${name}`]));
+  return Object.fromEntries(
+    placeholderNames(text).map((name) => [name, `Placeholder0${name.replace(/[^A-Za-z0-9]/g, '')}`]),
+  );
 }

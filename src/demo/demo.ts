@@ -1,6 +1,7 @@
 import { loadConfigFile } from '../config/load.ts';
 import { describeRedis, redisHost } from '../queue/connection.ts';
 import type { Role } from '../roles.ts';
+import { MORE_CDN_PORT_OFFSETS, type MoreCdns, startMoreCdns } from '../simulator/more-cdns.ts';
 import { DEFAULT_QUANTIL_ACCOUNT } from '../simulator/quantil.ts';
 import { type Simulator, startSimulator } from '../simulator/server.ts';
 import { describeSimulator, intFromEnv, simulatorSettings } from '../simulator/settings.ts';
@@ -40,8 +41,9 @@ export async function startDemo(options: {
   const notes: DemoNote[] = [];
   let redis: PrivateRedis | undefined;
   let sim: Simulator | undefined;
+  let more: MoreCdns | undefined;
   const close = async () => {
-    await Promise.all([sim?.close(), redis?.stop()]);
+    await Promise.all([sim?.close(), more?.close(), redis?.stop()]);
   };
   try {
     const wanted = config.redis.url;
@@ -66,8 +68,9 @@ export async function startDemo(options: {
     // An API-only process calls no CDN: the simulator belongs to the one that runs the workers.
     if (options.role !== 'api') {
       sim = await startDemoSimulator(settings);
+      more = await startDemoMoreCdns(settings);
       // One line per field even in pino-pretty: a person reads it at a terminal.
-      const { edges } = describeSimulator(sim);
+      const { edges, moreCdns } = describeSimulator(sim, more);
       const urls = (list: ReadonlyArray<{ url: string }>) => list.map(({ url }) => url).join(' ');
       notes.push({
         level: 'info',
@@ -80,15 +83,26 @@ export async function startDemo(options: {
         },
         msg: `demo: the CDN simulator (VIMS and QUANTIL) runs in this process on ${sim.url}`,
       });
+      notes.push({
+        level: 'info',
+        fields: {
+          cloudfront: moreCdns.cloudfront,
+          fastly: moreCdns.fastly,
+          cloudflare: moreCdns.cloudflare,
+          akamai: moreCdns.akamai,
+          varnishNodes: moreCdns.varnish.join(' '),
+        },
+        msg: 'demo: CloudFront, Fastly, Cloudflare, Akamai and two Varnish nodes are simulated in this process too',
+      });
     }
   } catch (error) {
     await close();
     throw error;
   }
-  const simulatorUrl = sim?.url;
+  const simulatorUrls = sim && more ? demoBaseUrls(sim, more) : undefined;
   const redisUrl = redis?.url;
   return {
-    adjust: (raw) => withDemoAddresses(raw, { simulatorUrl, redisUrl, apiPort }),
+    adjust: (raw) => withDemoAddresses(raw, { simulatorUrls, redisUrl, apiPort }),
     notes,
     close,
   };
@@ -113,17 +127,50 @@ async function startDemoSimulator(settings: ReturnType<typeof simulatorSettings>
   }
 }
 
+async function startDemoMoreCdns(settings: ReturnType<typeof simulatorSettings>): Promise<MoreCdns> {
+  try {
+    return await startMoreCdns({ basePort: settings.port, taskDurationMs: settings.tasks.taskDurationMs });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    const last = settings.port + Math.max(...MORE_CDN_PORT_OFFSETS.varnish);
+    throw new Error(
+      `the demo's simulated CDNs need 127.0.0.1:${settings.port + 1}-${last}, and one of them is in use ` +
+        '(a `npm run simulator` still running?): stop what holds it, or set SIM_PORT to a free port',
+    );
+  }
+}
+
+/** Where the demo config's entries go, by provider: the fields of an entry that name its addresses. */
+type DemoAddresses = Record<string, Record<string, unknown>>;
+
+function demoBaseUrls(sim: Simulator, more: MoreCdns): DemoAddresses {
+  const [varnishBase, ...varnishNodes] = more.varnish.urls;
+  return {
+    vims: { baseUrl: sim.url },
+    quantil: { baseUrl: sim.url },
+    cloudfront: { baseUrl: more.cloudfront.url },
+    fastly: { baseUrl: more.fastly.url },
+    cloudflare: { baseUrl: more.cloudflare.url },
+    akamai: { baseUrl: more.akamai.url },
+    varnish: { baseUrl: varnishBase, nodes: varnishNodes },
+  };
+}
+
 /** The demo config with the addresses of what the demo started in place of the file's. */
 function withDemoAddresses(
   raw: unknown,
-  to: { simulatorUrl: string | undefined; redisUrl: string | undefined; apiPort: number | undefined },
+  to: { simulatorUrls: DemoAddresses | undefined; redisUrl: string | undefined; apiPort: number | undefined },
 ): unknown {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
   const root = { ...(raw as Record<string, unknown>) };
-  if (to.simulatorUrl && Array.isArray(root.cdns))
-    root.cdns = root.cdns.map((cdn: unknown) =>
-      cdn !== null && typeof cdn === 'object' ? { ...cdn, baseUrl: to.simulatorUrl } : cdn,
-    );
+  const urls = to.simulatorUrls;
+  if (urls && Array.isArray(root.cdns))
+    root.cdns = root.cdns.map((cdn: unknown) => {
+      if (cdn === null || typeof cdn !== 'object') return cdn;
+      const provider = (cdn as { provider?: unknown }).provider;
+      const addresses = typeof provider === 'string' ? urls[provider] : undefined;
+      return addresses ? { ...cdn, ...addresses } : cdn;
+    });
   if (to.redisUrl) root.redis = { ...asObject(root.redis), url: to.redisUrl };
   if (to.apiPort !== undefined) root.api = { ...asObject(root.api), port: to.apiPort };
   return root;

@@ -1,3 +1,4 @@
+import { startMoreCdns } from './more-cdns.ts';
 import { DEFAULT_QUANTIL_ACCOUNT } from './quantil.ts';
 import { startSimulator } from './server.ts';
 import { describeSimulator, simulatorSettings } from './settings.ts';
@@ -21,13 +22,19 @@ async function main(): Promise<void> {
     quantil: { accounts: [{ user: quantilUser, apiKey: quantilKey }], ...tasks },
     edges: { count: edgeCount },
   });
+  const more = await startMoreCdns({ basePort: port, host, taskDurationMs: tasks.taskDurationMs }).catch(
+    async (error: unknown) => {
+      await sim.close();
+      throw error;
+    },
+  );
   // process.on, not once: a Ctrl-C under `npm run simulator` arrives twice (the terminal's and npm's), and
   // the second, with no listener left, would kill the process before it has closed.
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
-    sim.close().then(
+    Promise.all([sim.close(), more.close()]).then(
       () => log(process.stdout, { msg: 'simulator stopped', signal }),
       (error: unknown) => {
         log(process.stderr, { msg: 'simulator stop failed', error: String(error) });
@@ -38,11 +45,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   // Only now: whoever waits for this line may signal at once, and must find the listeners in place.
-  const { url, providers, vimsServices, edges } = describeSimulator(sim);
+  const { url, providers, moreCdns, vimsServices, edges } = describeSimulator(sim, more);
   log(process.stdout, {
     msg: 'simulator listening',
     url,
     providers,
+    moreCdns,
     quantilUser,
     vimsServices,
     ...tasks,

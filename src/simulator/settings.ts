@@ -1,3 +1,4 @@
+import type { MoreCdns } from './more-cdns.ts';
 import { isProgressCurve, PROGRESS_CURVES, type ProgressCurve } from './progress-curves.ts';
 import type { Simulator } from './server.ts';
 
@@ -51,15 +52,27 @@ export function simulatorSettings(env: NodeJS.ProcessEnv): SimulatorSettings {
 }
 
 /** What a start-up line says of a running simulator. Credentials are deliberately absent, demo ones too. */
-export function describeSimulator(sim: Simulator) {
+export function describeSimulator(sim: Simulator, more: MoreCdns) {
   return {
     url: sim.url,
     providers: ['vims', 'quantil'],
+    moreCdns: describeMoreCdns(more),
     vimsServices: sim.vims.services.map((s) => ({ id: s.id, hosts: s.hosts.map((h) => h.vmId) })),
     edges: {
       vims: sim.edges.vims.addresses().map(({ id, url }) => ({ id, url })),
       quantil: sim.edges.quantil.addresses().map(({ id, url }) => ({ id, url })),
       origin: sim.edges.origin.url ?? null,
     },
+  };
+}
+
+/** Where each of the five other CDNs listens: what a config names as its `baseUrl` (Varnish: its nodes). */
+export function describeMoreCdns(more: MoreCdns) {
+  return {
+    cloudfront: more.cloudfront.url,
+    fastly: more.fastly.url,
+    cloudflare: more.cloudflare.url,
+    akamai: more.akamai.url,
+    varnish: [...more.varnish.urls],
   };
 }

@@ -13,8 +13,10 @@ import { clientIp, NodeCache, parseKeys, type SynthReply, synth } from './varnis
 export type VarnishOp = 'submit' | 'get';
 
 export interface VarnishNodesOptions {
-  /** Nodes to start (default 2), each on a free loopback port. */
+  /** Nodes to start (default 2), each on a free loopback port unless `ports` names one. */
   count?: number;
+  /** Each node's port, by index (the demo's fixed addresses); a missing one or 0 is a free port. */
+  ports?: readonly number[];
   /** `acl purge { ... }`: client addresses allowed to PURGE/BAN (default loopback, so the worker may). */
   acl?: readonly string[];
   /** A shared-secret header the VCL also checks (a VCL choice: inferred); unset, none is needed. */
@@ -175,7 +177,7 @@ async function startNode(index: number, options: VarnishNodesOptions): Promise<V
         resolve((raw.server.address() as AddressInfo).port);
       });
     });
-  let port = await listenOn(0);
+  let port = await listenOn(options.ports?.[index] ?? 0);
   let running = true;
   return {
     index,

@@ -77,7 +77,63 @@ describe('purge-worker init', () => {
 
     const none = await runCli(['init', 'other.yaml'], { cwd });
     expect(none.code).toBe(2);
-    expect(none.stderr).toContain('name the CDNs to configure: --vims, --quantil, or both');
+    expect(none.stderr).toContain(
+      'name the CDNs to configure, one or more of: --vims, --quantil, --cloudfront, --fastly, --cloudflare, --akamai, --varnish',
+    );
+  });
+
+  it.concurrent('writes CloudFront, Fastly, Cloudflare, Akamai and Varnish entries that config check accepts', async ({
+    expect,
+  }) => {
+    const cwd = await emptyDir();
+    const result = await runCli(
+      ['init', '--cloudfront', '--fastly', '--cloudflare', '--akamai', '--varnish'],
+      {
+        cwd,
+      },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(
+      'wrote purge-worker.yaml (cloudfront, fastly, cloudflare, akamai, varnish)',
+    );
+    const raw = parse(await readFile(join(cwd, 'purge-worker.yaml'), 'utf8'));
+    expect(raw.cdns.map((cdn: { provider: string }) => cdn.provider)).toEqual([
+      'cloudfront',
+      'fastly',
+      'cloudflare',
+      'akamai',
+      'varnish',
+    ]);
+    // Every credential is an ${ENV} reference; nothing secret is written into the file.
+    expect(raw.cdns[0]).toMatchObject({
+      accessKeyId: '${AWS_ACCESS_KEY_ID}',
+      secretAccessKey: '${AWS_SECRET_ACCESS_KEY}',
+      policy: { poll: { deadlineMs: 1_800_000 } },
+    });
+    expect(raw.cdns[1].token).toBe('${FASTLY_API_TOKEN}');
+    expect(raw.cdns[2].apiToken).toBe('${CLOUDFLARE_API_TOKEN}');
+    expect(raw.cdns[3]).toMatchObject({
+      clientToken: '${AKAMAI_CLIENT_TOKEN}',
+      clientSecret: '${AKAMAI_CLIENT_SECRET}',
+      accessToken: '${AKAMAI_ACCESS_TOKEN}',
+    });
+
+    const env = {
+      ...SECRET_ENV,
+      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      FASTLY_API_TOKEN: 'fastly-token-0123456789',
+      CLOUDFLARE_API_TOKEN: 'cloudflare-token-0123456789abcdef',
+      AKAMAI_CLIENT_TOKEN: 'akab-client-token-0123456789',
+      AKAMAI_CLIENT_SECRET: 'c2VjcmV0LW9mLXRoZS10ZXN0LWNsaWVudA==',
+      AKAMAI_ACCESS_TOKEN: 'akab-access-token-0123456789',
+    };
+    const check = await runCli(['config', 'check'], { cwd, env });
+    expect(check.code, check.stderr).toBe(0);
+    expect(check.stdout).toContain('is valid');
+    // config check masks credentials: the values given above never reach its output.
+    for (const secret of [env.AWS_SECRET_ACCESS_KEY, env.FASTLY_API_TOKEN, env.AKAMAI_CLIENT_SECRET])
+      expect(check.stdout).not.toContain(secret);
   });
 
   it.concurrent('says when npm start in that directory would use another file', async ({ expect }) => {

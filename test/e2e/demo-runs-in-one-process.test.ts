@@ -73,6 +73,48 @@ describe.skipIf(!hasRedisServer)('npm start with no config: the bundled demo', (
     expect(isRunning(Number(privateRedis?.redisPid))).toBe(false);
   });
 
+  it('also runs CloudFront, Fastly, Cloudflare, Akamai and Varnish: a purge of their host and one of tags succeed', async () => {
+    const demo = startInEmptyDirectory(emptyDir, { REDIS_URL: deadRedis, SIM_PORT: '0' });
+    await demo.printed('purge-worker started');
+    const lines = jsonLines(demo.output());
+    expect(lines.some((line) => String(line.msg).startsWith('demo: CloudFront, Fastly'))).toBe(true);
+    const api = String(lines.find((line) => line.msg === 'purge-worker started')?.address);
+    const headers = { authorization: `Bearer ${DEMO_TOKEN}`, 'content-type': 'application/json' };
+    const purge = async (body: unknown) => {
+      const accepted = await fetch(`${api}/v1/purges`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+      });
+      expect(accepted.status).toBe(202);
+      return (await accepted.json()) as { id: string; cdns: string[] };
+    };
+    const media = await purge({ urls: ['https://media.example.com/video/1.mp4'] });
+    expect(media.cdns).toEqual([
+      'cloudfront-demo',
+      'fastly-demo',
+      'cloudflare-demo',
+      'akamai-demo',
+      'varnish-demo',
+    ]);
+    const tags = await purge({ tags: ['article-42'] });
+    expect(tags.cdns).toEqual(expect.arrayContaining(['fastly-demo', 'cloudflare-demo', 'akamai-demo']));
+    for (const { id, cdns } of [media, tags])
+      await vi.waitFor(
+        async () => {
+          const status = (await (await fetch(`${api}/v1/purges/${id}`, { headers })).json()) as {
+            state: string;
+            batches: Array<{ cdnId: string; state: string }>;
+          };
+          expect(status.state).toBe('succeeded');
+          expect(status.batches.map((batch) => batch.cdnId).sort()).toEqual([...cdns].sort());
+        },
+        { timeout: 20_000, interval: 200 },
+      );
+    demo.process.kill('SIGTERM');
+    expect(await demo.exited()).toBe(0);
+  });
+
   it('stops, once started, on a SIGTERM sent while it was starting, and leaves no redis-server behind', async () => {
     const demo = startInEmptyDirectory(emptyDir, { REDIS_URL: deadRedis, SIM_PORT: '0' });
     // Logged before the API listens: the signal lands in the middle of the start.

@@ -35,15 +35,17 @@ describe("a flush's take", () => {
     // no flush waiting.)
     expect(await queue.getDeduplicationJobId(flushDeduplicationId('vims-main'))).not.toBe(flushing);
 
+    // Its add was not folded into the held flush: a flush of its own takes it and ends it while the first
+    // is still held at the CDN. (Not read back through the key: with no window, that flush may already
+    // have run its own take and dropped the key by the time a read arrives.)
     const second = await service.runtime.producer.enqueuePurge({ urls: ['https://www.example.com/second'] });
-    const next = await queue.getDeduplicationJobId(flushDeduplicationId('vims-main'));
-    expect(next).not.toBeNull();
-    expect(next).not.toBe(flushing);
+    const b = await service.waitForFinish(second.id);
+    expect(b.batches).toMatchObject([{ state: 'succeeded' }]);
+    expect((await service.runtime.store.get(first.id))?.state).not.toBe('succeeded');
     held.release();
 
-    const [a, b] = await Promise.all([service.waitForFinish(first.id), service.waitForFinish(second.id)]);
+    const a = await service.waitForFinish(first.id);
     expect(a.batches).toMatchObject([{ batchId: `vims-main-${flushing}`, state: 'succeeded' }]);
-    expect(b.batches).toMatchObject([{ state: 'succeeded' }]);
     expect(b.batches[0]?.batchId).not.toBe(a.batches[0]?.batchId);
   });
 });

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { findConfig } from '../../config/load.ts';
-import { placeholderNames, type StarterCdn, starterConfig } from '../../config/starter.ts';
+import { placeholderNames, STARTER_CDNS, type StarterCdn, starterConfig } from '../../config/starter.ts';
 import { CliExit, EXIT } from '../exit-codes.ts';
 
 export const DEFAULT_INIT_PATH = 'purge-worker.yaml';
@@ -14,13 +14,19 @@ export function initCommand(program: Command): void {
     .argument('[file]', 'where to write it', DEFAULT_INIT_PATH)
     .option('--vims', 'configure a VIMS (Planisys) CDN')
     .option('--quantil', 'configure a QUANTIL CDN')
+    .option('--cloudfront', 'configure an Amazon CloudFront distribution')
+    .option('--fastly', 'configure a Fastly service')
+    .option('--cloudflare', 'configure a Cloudflare zone')
+    .option('--akamai', 'configure Akamai Fast Purge')
+    .option('--varnish', 'configure Varnish cache nodes')
     .option('--force', 'overwrite the file if it exists')
-    .action(async (file: string, options: { vims?: boolean; quantil?: boolean; force?: boolean }) => {
-      const cdns: StarterCdn[] = [];
-      if (options.vims) cdns.push('vims');
-      if (options.quantil) cdns.push('quantil');
+    .action(async (file: string, options: Partial<Record<StarterCdn | 'force', boolean>>) => {
+      const cdns = STARTER_CDNS.filter((cdn) => options[cdn] === true);
       if (cdns.length === 0)
-        throw new CliExit(EXIT.USAGE, 'name the CDNs to configure: --vims, --quantil, or both');
+        throw new CliExit(
+          EXIT.USAGE,
+          `name the CDNs to configure, one or more of: ${STARTER_CDNS.map((cdn) => `--${cdn}`).join(', ')}`,
+        );
       const text = starterConfig(cdns);
       try {
         // 'wx': refused by the file system itself if the file exists, even one created a moment ago.
