@@ -148,7 +148,9 @@ async function submitStep(
   let accepted: SubmitResult;
   const sentAt = ctx.now();
   try {
-    accepted = await provider.submit(target, ctx.signal);
+    // Crash window: killed after the CDN accepted and before the record says so, the re-run submits again
+    // with the same key, so a CDN that has one (CloudFront) hands back the same purge instead of a second.
+    accepted = await provider.submit(target, ctx.signal, { submitKey: `${data.batchId}:${data.acceptedAt}` });
   } catch (error) {
     // Not a failure, not even on the last attempt: the next worker submits again (counted in `attempts`).
     if (ctx.signal?.aborted) return released(ctx, 'submit');

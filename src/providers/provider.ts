@@ -59,6 +59,16 @@ export interface SubmitResult {
   rateLimit?: { remaining: number; resetAfterMs: number };
 }
 
+/** What the pipeline tells a provider of the batch it submits. */
+export interface SubmitContext {
+  /**
+   * The same for every attempt at one batch, and never for another batch (its id and the time it was
+   * taken, so not after a Redis that lost its counters either): what a CDN's idempotency key is made of,
+   * such as CloudFront's CallerReference.
+   */
+  submitKey: string;
+}
+
 /** What a CDN says about a submitted purge. A CDN reporting failure is a result, not an exception. */
 export type RemoteStatus =
   | {
@@ -96,7 +106,8 @@ export interface Provider {
   readonly quotaAccount?: string;
   /** Pure: splits a target into API-call-sized batches; throws KIND_UNSUPPORTED for a kind it cannot do. */
   toBatches(target: PurgeTarget): PurgeTarget[];
-  submit(batch: PurgeTarget, signal?: AbortSignal): Promise<SubmitResult>;
+  /** `context` comes from the pipeline; a caller with no batch (a check, a library test) leaves it out. */
+  submit(batch: PurgeTarget, signal?: AbortSignal, context?: SubmitContext): Promise<SubmitResult>;
   /**
    * What the CDN says of a submitted purge. A CDN with no status endpoint answers from the remote id alone
    * (its submits say `doneAtAcceptance`, so the pipeline never polls it): no call, no pretending.

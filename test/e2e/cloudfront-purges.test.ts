@@ -75,6 +75,37 @@ describe('a purge through CloudFront', () => {
     expect(submits().length - before).toBe(1);
   });
 
+  it('gives a newer purge of the same URL an invalidation of its own while the earlier one still runs', async () => {
+    sim.setInvalidationDuration(3_600_000);
+    const url = 'https://www.example.com/news/republished.html';
+    const earlier = await service.runtime.producer.enqueuePurge({ urls: [url] });
+    const earlierBatch = await vi.waitFor(
+      async () => {
+        const batch = (await service.runtime.store.get(earlier.id))?.batches[0];
+        if (!batch?.remoteId) throw new Error('not accepted yet');
+        return batch;
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    // Published again: the earlier invalidation began before this change, so it cannot stand for it.
+    const newer = await service.runtime.producer.enqueuePurge({ urls: [url] });
+    const newerBatch = await vi.waitFor(
+      async () => {
+        const batch = (await service.runtime.store.get(newer.id))?.batches[0];
+        if (!batch?.remoteId) throw new Error('not accepted yet');
+        return batch;
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    expect(newerBatch.remoteId).not.toBe(earlierBatch.remoteId);
+    const made = sim.invalidations.filter((inv) => inv.paths.includes('/news/republished.html'));
+    expect(made.map((inv) => inv.id)).toEqual([earlierBatch.remoteId, newerBatch.remoteId]);
+    sim.finish();
+    sim.setInvalidationDuration(150);
+    for (const id of [earlier.id, newer.id])
+      expect((await service.waitForFinish(id)).state).toBe('succeeded');
+  });
+
   it('holds a batch back while the in-progress budget is full, without CloudFront refusing it, then succeeds', async () => {
     // One purge in progress (it completes only when the test says so), then one of 3,500 URLs: its 3,000-URL
     // batch cannot be in progress beside the first 100 (CloudFront's 3,000 paths per distribution).

@@ -4,6 +4,7 @@ import { PurgeError } from '../../src/errors.ts';
 import { toPurgeError } from '../../src/providers/cloudfront/errors.ts';
 import {
   type BatchOptions,
+  batchCallerReference,
   callerReference,
   freshCallerReference,
   idFromLocation,
@@ -148,6 +149,18 @@ describe('CloudFront batches', () => {
 
 describe('CloudFront CallerReference', () => {
   const paths = ['/a', '/b/*'];
+
+  it("is a batch's own when the pipeline gives a submit key: the key as it is, or its digest", () => {
+    const paths = ['/a.html', '/news/*'];
+    const ref = batchCallerReference(paths, 'cf-main-12:1796220000000');
+    expect(ref).toMatch(/^purge-worker:[0-9a-f]{40}:cf-main-12:1796220000000$/);
+    expect(batchCallerReference(paths, 'cf-main-12:1796220000000')).toBe(ref);
+    expect(batchCallerReference(paths, 'cf-main-13:1796220000000')).not.toBe(ref);
+    expect(batchCallerReference(['/a.html'], 'cf-main-12:1796220000000')).not.toBe(ref);
+    // A key outside the readable set (or too long) stands as its digest: a bounded, plain reference.
+    expect(batchCallerReference(paths, 'x'.repeat(101))).toMatch(/^purge-worker:[0-9a-f]{40}:[0-9a-f]{40}$/);
+    expect(batchCallerReference(paths, 'a b')).toMatch(/^purge-worker:[0-9a-f]{40}:[0-9a-f]{40}$/);
+  });
 
   it('is the same for the same paths within one slot, and new in the next or for other paths', () => {
     const at = 1_800_000_000_000;

@@ -188,6 +188,27 @@ describe('CloudFront provider submit', () => {
     expect(submits(sim)).toHaveLength(3);
   });
 
+  it("names each batch's invalidation by its submit key: a later batch of the same paths gets its own", async () => {
+    const { sim, provider } = await setup();
+    const batch = { urls: ['https://www.example.com/index.html'], dirs: [] };
+    const first = await provider.submit(batch, undefined, { submitKey: 'cf-1:1796220000000' });
+    // A second batch of the same URL, a moment later (a newer publish): the first's invalidation, still
+    // running, started before this change and may have passed edges already, so it cannot stand for it.
+    const later = await provider.submit(batch, undefined, { submitKey: 'cf-2:1796220000100' });
+    expect(later.remoteId).not.toBe(first.remoteId);
+    // The first batch resubmitted (its answer lost, or a crash before it was recorded): the same one back,
+    // even once it has Completed, since that invalidation was made for this very batch.
+    sim.finish(first.remoteId);
+    const again = await provider.submit(batch, undefined, { submitKey: 'cf-1:1796220000000' });
+    expect(again.remoteId).toBe(first.remoteId);
+    expect(sim.invalidations).toHaveLength(2);
+    expect(submits(sim).map((r) => (r.body as { callerReference: string }).callerReference)).toEqual([
+      expect.stringMatching(/^purge-worker:[0-9a-f]{40}:cf-1:1796220000000$/),
+      expect.stringMatching(/^purge-worker:[0-9a-f]{40}:cf-2:1796220000100$/),
+      expect.stringMatching(/^purge-worker:[0-9a-f]{40}:cf-1:1796220000000$/),
+    ]);
+  });
+
   it('sends `all` as /* alone, and tags as #tag paths when the distribution has cache tags', async () => {
     const { sim, build } = await setup({
       distributions: [{ id: DEFAULT_DISTRIBUTION_ID, cacheTags: true }],

@@ -40,9 +40,10 @@ export const cloudfrontSettingsSchema = z.strictObject({
    */
   cacheTags: z.boolean().default(false),
   /**
-   * How long a CallerReference stays the same for the same paths (see mapping.ts `callerReference`): a
-   * submit retried within it gets the invalidation it already made instead of a second one. 0: every
-   * submit is a new invalidation.
+   * For a submit with no submit key (from outside the pipeline, which gives each batch a reference of its
+   * own: mapping.ts `batchCallerReference`): how long a CallerReference stays the same for the same paths
+   * (mapping.ts `callerReference`), so that a retry within it gets the invalidation it already made. 0:
+   * every such submit is a new invalidation.
    */
   callerReferenceWindowMs: z.number().int().min(0).max(3_600_000).default(60_000),
   /**

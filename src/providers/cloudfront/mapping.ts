@@ -165,7 +165,8 @@ export function toInvalidationPaths(batch: PurgeTarget): InvalidationPaths {
 }
 
 /**
- * The CallerReference of an invalidation: the same for the same paths within one `windowMs` slot of the
+ * Without a submit key (a submit from outside the pipeline): the CallerReference of an invalidation is the
+ * same for the same paths within one `windowMs` slot of the
  * clock, so CloudFront treats a resend as the same invalidation (same reference + same paths returns the
  * one it made; it never purges or charges twice).
  *
@@ -184,14 +185,34 @@ export function toInvalidationPaths(batch: PurgeTarget): InvalidationPaths {
  */
 export function callerReference(paths: readonly string[], now: number, windowMs: number): string {
   if (windowMs <= 0) return freshCallerReference(paths);
-  const digest = createHash('sha256').update(paths.join('\n')).digest('hex').slice(0, 40);
-  return `purge-worker:${digest}:${Math.floor(now / windowMs)}`;
+  return `purge-worker:${pathsDigest(paths)}:${Math.floor(now / windowMs)}`;
+}
+
+/** What a submit key may be to stand in a reference as it is (batch ids are `<cdn id>-<n>:<ms>`). */
+const READABLE_KEY = /^[A-Za-z0-9._:-]{1,100}$/;
+
+/**
+ * The CallerReference of one batch's invalidation, from the pipeline's submit key: every attempt at the
+ * batch sends the same one, so CloudFront makes one invalidation for it however often it is resent (a lost
+ * answer, a crash before the record), and hands that one back even once it has Completed, which is right:
+ * it was made for this batch, after the change it purges. A later batch of the same paths has a key of its
+ * own, so it gets an invalidation of its own. The paths' digest stays in: the same key with other paths
+ * would be CloudFront's InvalidationBatchAlreadyExists, which a reference of both cannot meet.
+ */
+export function batchCallerReference(paths: readonly string[], submitKey: string): string {
+  const key = READABLE_KEY.test(submitKey)
+    ? submitKey
+    : createHash('sha256').update(submitKey).digest('hex').slice(0, 40);
+  return `purge-worker:${pathsDigest(paths)}:${key}`;
+}
+
+function pathsDigest(paths: readonly string[]): string {
+  return createHash('sha256').update(paths.join('\n')).digest('hex').slice(0, 40);
 }
 
 /** A reference no other submit uses: a new invalidation whatever CloudFront remembers. */
 export function freshCallerReference(paths: readonly string[]): string {
-  const digest = createHash('sha256').update(paths.join('\n')).digest('hex').slice(0, 40);
-  return `purge-worker:${digest}:${randomUUID()}`;
+  return `purge-worker:${pathsDigest(paths)}:${randomUUID()}`;
 }
 
 /**

@@ -12,6 +12,7 @@ import type { Provider, ProviderCheck, RemoteStatus, SubmitResult } from '../pro
 import { type CloudFrontCdnConfig, IN_PROGRESS_ITEMS, IN_PROGRESS_WILDCARDS } from './config.ts';
 import { toPurgeError } from './errors.ts';
 import {
+  batchCallerReference,
   callerReference,
   freshCallerReference,
   idFromLocation,
@@ -106,17 +107,19 @@ export function createCloudFrontProvider(config: CloudFrontCdnConfig, deps: Clou
       return splitIntoBatches(target, batchOptions);
     },
 
-    async submit(batch, signal): Promise<SubmitResult> {
+    async submit(batch, signal, context): Promise<SubmitResult> {
       const { paths } = toInvalidationPaths(batch);
-      let answer: CreateInvalidationCommandOutput = await create(
-        paths,
-        callerReference(paths, now(), config.callerReferenceWindowMs),
-        signal,
-      );
-      // A new invalidation is always InProgress: Completed means CloudFront handed back an earlier one for
-      // the same reference, which ran before this batch's change (mapping.ts callerReference says when).
-      if (answer.Invalidation?.Status === 'Completed')
-        answer = await create(paths, freshCallerReference(paths), signal);
+      let answer: CreateInvalidationCommandOutput;
+      if (context) {
+        // One reference per batch: a resend gets this batch's invalidation back, Completed or not.
+        answer = await create(paths, batchCallerReference(paths, context.submitKey), signal);
+      } else {
+        answer = await create(paths, callerReference(paths, now(), config.callerReferenceWindowMs), signal);
+        // A new invalidation is always InProgress: Completed means CloudFront handed back an earlier one for
+        // the same reference, which ran before this batch's change (mapping.ts callerReference says when).
+        if (answer.Invalidation?.Status === 'Completed')
+          answer = await create(paths, freshCallerReference(paths), signal);
+      }
       const remoteId = answer.Invalidation?.Id ?? idFromLocation(answer.Location);
       if (remoteId === undefined) {
         // Accepted but unaddressable: a resend would only be handed the same answer back.
