@@ -36,7 +36,7 @@ runProviderContract({
     pattern: { urls: [], dirs: [], pattern: '\\.jpg$' },
     all: { urls: [], dirs: [], all: true },
   },
-  refused: [],
+  refused: [{ kind: 'tags', target: { urls: [], dirs: [], tags: ['article-42'] } }],
 });
 
 describe('VIMS provider specifics', () => {

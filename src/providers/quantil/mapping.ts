@@ -22,6 +22,10 @@ export function splitIntoBatches(target: PurgeTarget, options: BatchOptions): Pu
   if (target.pattern !== undefined) {
     throw new PurgeError('KIND_UNSUPPORTED', `CDN ${cdnId} (quantil) cannot purge by pattern`);
   }
+  // Refused, not dropped: a batch without its tags would end `succeeded` having purged none of them.
+  if ((target.tags?.length ?? 0) > 0) {
+    throw new PurgeError('KIND_UNSUPPORTED', `CDN ${cdnId} (quantil) cannot purge tags`);
+  }
   const items = [
     ...target.urls.map((value) => ({ kind: 'urls' as const, value })),
     ...target.dirs.map((value) => ({ kind: 'dirs' as const, value })),
