@@ -35,6 +35,8 @@ function maskField(key: string, value: unknown, path: readonly string[]): unknow
   const parent = path.at(-2);
   if (typeof value === 'string') {
     if (SECRET_KEY.test(key)) return MASK;
+    // A credential held as an object ({ header, value }: Varnish's shared secret): its value, not its name.
+    if (key === 'value' && parent !== undefined && SECRET_KEY.test(parent)) return MASK;
     if (parent === 'headers' && SECRET_HEADER.test(key)) return MASK;
     if (path.join('.') === 'redis.url') return withoutPassword(value);
   }

@@ -67,8 +67,9 @@ const CDN_ENTRIES: Record<StarterCdn, { id: string; text: string }> = {
     # An IAM identity allowed cloudfront:CreateInvalidation, GetInvalidation and ListInvalidations on it.
     accessKeyId: "\${AWS_ACCESS_KEY_ID}"
     secretAccessKey: "\${AWS_SECRET_ACCESS_KEY}"
-    # EDIT: the distribution's alternate domain names (a path names no host).
-    hosts: [www.example.com]
+    # The distribution's alternate domain names: set, a URL of any other host is refused (a path names no
+    # host). Unset, every routed URL is sent by its path; routes decide which hosts reach this entry.
+    # hosts: [www.example.com]
     # Invalidations take minutes: give polling longer than the 15-minute default.
     policy:
       poll: { deadlineMs: 1800000 }

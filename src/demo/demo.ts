@@ -1,7 +1,7 @@
 import { loadConfigFile } from '../config/load.ts';
 import { describeRedis, redisHost } from '../queue/connection.ts';
 import type { Role } from '../roles.ts';
-import { MORE_CDN_PORT_OFFSETS, type MoreCdns, startMoreCdns } from '../simulator/more-cdns.ts';
+import { MORE_CDN_PORT_SPAN, type MoreCdns, startMoreCdns } from '../simulator/more-cdns.ts';
 import { DEFAULT_QUANTIL_ACCOUNT } from '../simulator/quantil.ts';
 import { type Simulator, startSimulator } from '../simulator/server.ts';
 import { describeSimulator, intFromEnv, simulatorSettings } from '../simulator/settings.ts';
@@ -132,7 +132,7 @@ async function startDemoMoreCdns(settings: ReturnType<typeof simulatorSettings>)
     return await startMoreCdns({ basePort: settings.port, taskDurationMs: settings.tasks.taskDurationMs });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    const last = settings.port + Math.max(...MORE_CDN_PORT_OFFSETS.varnish);
+    const last = settings.port + MORE_CDN_PORT_SPAN;
     throw new Error(
       `the demo's simulated CDNs need 127.0.0.1:${settings.port + 1}-${last}, and one of them is in use ` +
         '(a `npm run simulator` still running?): stop what holds it, or set SIM_PORT to a free port',

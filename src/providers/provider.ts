@@ -62,9 +62,9 @@ export interface SubmitResult {
 /** What the pipeline tells a provider of the batch it submits. */
 export interface SubmitContext {
   /**
-   * The same for every attempt at one batch, and never for another batch (its id and the time it was
-   * taken, so not after a Redis that lost its counters either): what a CDN's idempotency key is made of,
-   * such as CloudFront's CallerReference.
+   * The same for every attempt at one batch, and never for another batch (its id and when its oldest target
+   * was accepted, so a Redis that lost its counters does not repeat one either): what a CDN's idempotency key
+   * is made of, such as CloudFront's CallerReference.
    */
   submitKey: string;
 }

@@ -42,7 +42,15 @@ export interface MoreCdns {
   close(): Promise<void>;
 }
 
+/** The highest offset: the last port the five take. */
+export const MORE_CDN_PORT_SPAN = Math.max(...MORE_CDN_PORT_OFFSETS.varnish);
+
 export async function startMoreCdns(options: MoreCdnsOptions): Promise<MoreCdns> {
+  if (options.basePort !== 0 && options.basePort + MORE_CDN_PORT_SPAN > 65_535)
+    throw new Error(
+      `the simulated CDNs take ports ${options.basePort + 1}-${options.basePort + MORE_CDN_PORT_SPAN}, ` +
+        `past 65535: pick a simulator port of at most ${65_535 - MORE_CDN_PORT_SPAN}`,
+    );
   const port = (offset: number) => (options.basePort === 0 ? 0 : options.basePort + offset);
   const host = options.host ?? '127.0.0.1';
   const started: Array<{ close(): Promise<void> }> = [];
@@ -69,7 +77,8 @@ export async function startMoreCdns(options: MoreCdnsOptions): Promise<MoreCdns>
     const varnish = keep(await startVarnishNodes({ ports: MORE_CDN_PORT_OFFSETS.varnish.map(port) }));
     return { cloudfront, fastly, cloudflare, akamai, varnish, close: closeAll };
   } catch (error) {
-    await closeAll();
+    // The start's own error is the one to report, not a close that failed after it.
+    await closeAll().catch(() => undefined);
     throw error;
   }
 }

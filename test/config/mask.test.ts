@@ -53,4 +53,21 @@ describe('maskSecrets (config check)', () => {
     // Not a secret, and left as resolved: the defaults filled in.
     expect(masked.worker.shutdownGraceMs).toBe(20_000);
   });
+
+  it("masks a secret held in an object's value (Varnish's shared-secret header), keeping the header's name", () => {
+    const value = 'varnish-shared-secret-0123456789';
+    const config = parseConfig({
+      cdns: [
+        {
+          id: 'varnish-main',
+          provider: 'varnish',
+          baseUrl: 'http://127.0.0.1:6081',
+          secret: { header: 'x-purge-token', value },
+        },
+      ],
+    });
+    const masked = maskSecrets(config) as { cdns: Array<{ secret: unknown }> };
+    expect(JSON.stringify(masked)).not.toContain(value);
+    expect(masked.cdns[0]?.secret).toEqual({ header: 'x-purge-token', value: MASK });
+  });
 });

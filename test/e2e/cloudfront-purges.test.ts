@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import {
   type CloudFrontSimulator,
   DEFAULT_CLOUDFRONT_ACCOUNT,
@@ -78,6 +78,11 @@ describe('a purge through CloudFront', () => {
   it('gives a newer purge of the same URL an invalidation of its own while the earlier one still runs', async () => {
     sim.setInvalidationDuration(3_600_000);
     const url = 'https://www.example.com/news/republished.html';
+    // Put back whatever happens, so that a failure here cannot leave the next tests hour-long invalidations.
+    onTestFinished(() => {
+      sim.finish();
+      sim.setInvalidationDuration(150);
+    });
     const earlier = await service.runtime.producer.enqueuePurge({ urls: [url] });
     const earlierBatch = await vi.waitFor(
       async () => {
@@ -101,7 +106,6 @@ describe('a purge through CloudFront', () => {
     const made = sim.invalidations.filter((inv) => inv.paths.includes('/news/republished.html'));
     expect(made.map((inv) => inv.id)).toEqual([earlierBatch.remoteId, newerBatch.remoteId]);
     sim.finish();
-    sim.setInvalidationDuration(150);
     for (const id of [earlier.id, newer.id])
       expect((await service.waitForFinish(id)).state).toBe('succeeded');
   });

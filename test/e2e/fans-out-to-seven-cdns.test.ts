@@ -65,8 +65,8 @@ describe('one purge routed to all seven CDNs at once', () => {
     service = startTestService(testConfigInput(simulator.url, {}, cdns));
   });
   afterAll(async () => {
-    await service.close();
-    await Promise.all([simulator.close(), more.close()]);
+    await service?.close();
+    await Promise.all([simulator?.close(), more?.close()]);
   });
 
   it('reaches every CDN in its own wire, each batch ending as that CDN defines done', async () => {

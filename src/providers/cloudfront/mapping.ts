@@ -165,23 +165,16 @@ export function toInvalidationPaths(batch: PurgeTarget): InvalidationPaths {
 }
 
 /**
- * Without a submit key (a submit from outside the pipeline): the CallerReference of an invalidation is the
- * same for the same paths within one `windowMs` slot of the
- * clock, so CloudFront treats a resend as the same invalidation (same reference + same paths returns the
- * one it made; it never purges or charges twice).
- *
- * What that means when the pipeline retries a submit: a retry after a lost answer (a timeout, a reset, a
- * 5xx after acceptance) within the same slot gets the invalidation that was made, so the batch polls it
- * and costs one invalidation. A retry that lands in the next slot (the slot boundary fell between the two
- * tries, or the retry waited out a Throttling) makes a second invalidation: a purge repeated, harmless but
- * charged. TooManyInvalidationsInProgress and other refusals made nothing, so their retries can only make
- * the first. The batch itself has no id the provider sees (submit gets its targets only), so the paths are
- * what identifies it: a *later* batch of exactly the same paths within the slot would get the earlier
- * invalidation back. When that one has already Completed, it cannot cover a change made after it ran:
- * the provider sees `Completed` in a create answer (a new invalidation is always InProgress) and submits
- * once more with a fresh reference (`freshCallerReference`). One still InProgress is taken as this batch's
- * (it started at most one slot earlier), which is why the slot is short (a minute by default).
- * Same reference with different paths (InvalidationBatchAlreadyExists) cannot happen by construction.
+ * Without a submit key (a submit from outside the pipeline, with no batch: the pipeline's own submits use
+ * `batchCallerReference`): the CallerReference is the same for the same paths within one `windowMs` slot of
+ * the clock, so CloudFront treats a resend as the same invalidation (same reference + same paths returns
+ * the one it made; it never purges or charges twice). A resend that lands in the next slot makes a second
+ * invalidation (harmless, charged). A *later* submit of exactly the same paths within the slot is handed
+ * the earlier invalidation: when that one has already Completed it cannot cover a change made after it ran,
+ * so the provider, seeing `Completed` in a create answer (a new invalidation is always InProgress), submits
+ * once more with a fresh reference (`freshCallerReference`); one still InProgress is taken (it started at
+ * most one slot earlier), which is why the slot is short (a minute by default). Same reference with
+ * different paths (InvalidationBatchAlreadyExists) cannot happen by construction.
  */
 export function callerReference(paths: readonly string[], now: number, windowMs: number): string {
   if (windowMs <= 0) return freshCallerReference(paths);
