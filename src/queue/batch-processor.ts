@@ -87,9 +87,10 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
   /**
    * The flush's take. Its deduplication key goes first, in the take's own call (take.lua), so a target
    * accepted from now on gets a flush of its own instead of being folded into this one, which may already
-   * have taken its targets. What it leaves pending gets its flushes as after-take.ts says.
+   * have taken its targets. What it leaves pending gets its flushes as after-take.ts says, from `schedule`,
+   * which runs beside the submit (nothing in it waits on them) and is awaited before the run ends.
    */
-  async function take(job: Job<BatchJobData>) {
+  async function take(job: Job<BatchJobData>, schedule: (scheduling: Promise<void>) => void) {
     const { cdnId } = job.data;
     const jobId = String(job.id);
     const taken = await deps.store.take({
@@ -114,7 +115,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         : {}),
       ...(job.data.flushSlot ? { fullOnly: true } : {}),
     });
-    await scheduleAfterTake(deps, job.data, taken);
+    schedule(scheduleAfterTake(deps, job.data, taken));
     return taken;
   }
 
@@ -125,6 +126,9 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     log: Logger,
   ) {
     let outcome: Awaited<ReturnType<typeof runStep>>;
+    // Never rejects (after-take.ts logs what failed). Crash window: killed before these adds land, the
+    // leftovers wait for the next purge's flush or the reconciler's sweep, as after-take.ts says.
+    let scheduling: Promise<void> | undefined;
     try {
       outcome = await runStep(job.data, {
         provider: deps.provider,
@@ -133,13 +137,20 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         log,
         now: deps.now,
         random: deps.random,
-        checkpoint: (data) => job.updateData(data),
+        // The priority the job will wait with goes with its data, in the same round trip (both on the job's
+        // connection): the wait's own prioritisePoll below then has nothing left to change.
+        checkpoint: async (data) => {
+          await Promise.all([job.updateData(data), prioritisePoll(job, data)]);
+        },
         isLastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
         onRateLimited: async (ms) => {
           const pauseMs = await pauseForRateLimit(deps.queue, ms, deps.now());
           deps.events?.emit('queue:rate-limited', { cdnId: job.data.cdnId, pauseMs });
         },
-        take: () => take(job),
+        take: () =>
+          take(job, (next) => {
+            scheduling = next;
+          }),
         ...(deps.verification ? { verification: deps.verification } : {}),
         ...(deps.polling ? { polling: deps.polling } : {}),
         ...(deps.inProgress ? { inProgress: deps.inProgress } : {}),
@@ -151,6 +162,8 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       // The queue is paused for the CDN's Retry-After; waiting for it is not a failed attempt.
       if (isPurgeError(error) && error.code === 'CDN_RATE_LIMITED') throw new RateLimitError();
       throw error;
+    } finally {
+      await scheduling;
     }
     if (outcome.kind === 'released') {
       // Back to the queue due now, and not as an attempt (moveToDelayed skips counting one), so even a job on
@@ -172,7 +185,9 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     for (const purgeId of outcome.callbacksDue) await deps.onCallbackDue?.(purgeId);
     if (outcome.kind === 'skipped') return { skipped: 'the batch had already ended' };
     if (outcome.state !== 'succeeded') throw new UnrecoverableError(`${outcome.state}: ${outcome.reason}`);
-    await showProgress(job, 100);
+    // Not awaited: cosmetic, and sent before BullMQ's completion goes out on the same connection, which
+    // Redis runs in order, so a completed job shows 100 all the same.
+    void showProgress(job, 100);
     return { state: outcome.state };
   }
 
