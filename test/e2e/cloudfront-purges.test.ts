@@ -83,25 +83,21 @@ describe('a purge through CloudFront', () => {
       sim.finish();
       sim.setInvalidationDuration(150);
     });
+    // The purge's one batch, once CloudFront has accepted it (its invalidation id recorded).
+    const accepted = (purgeId: string) =>
+      vi.waitFor(
+        async () => {
+          const batch = (await service.runtime.store.get(purgeId))?.batches[0];
+          if (!batch?.remoteId) throw new Error('not accepted yet');
+          return batch;
+        },
+        { timeout: 10_000, interval: 20 },
+      );
     const earlier = await service.runtime.producer.enqueuePurge({ urls: [url] });
-    const earlierBatch = await vi.waitFor(
-      async () => {
-        const batch = (await service.runtime.store.get(earlier.id))?.batches[0];
-        if (!batch?.remoteId) throw new Error('not accepted yet');
-        return batch;
-      },
-      { timeout: 10_000, interval: 20 },
-    );
+    const earlierBatch = await accepted(earlier.id);
     // Published again: the earlier invalidation began before this change, so it cannot stand for it.
     const newer = await service.runtime.producer.enqueuePurge({ urls: [url] });
-    const newerBatch = await vi.waitFor(
-      async () => {
-        const batch = (await service.runtime.store.get(newer.id))?.batches[0];
-        if (!batch?.remoteId) throw new Error('not accepted yet');
-        return batch;
-      },
-      { timeout: 10_000, interval: 20 },
-    );
+    const newerBatch = await accepted(newer.id);
     expect(newerBatch.remoteId).not.toBe(earlierBatch.remoteId);
     const made = sim.invalidations.filter((inv) => inv.paths.includes('/news/republished.html'));
     expect(made.map((inv) => inv.id)).toEqual([earlierBatch.remoteId, newerBatch.remoteId]);
