@@ -142,6 +142,15 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         checkpoint: async (data) => {
           await Promise.all([job.updateData(data), prioritisePoll(job, data)]);
         },
+        // BullMQ's own key for the job (what job.updateData writes): the record's transition stores the
+        // data there in its call, as updateData would.
+        jobData: {
+          key: deps.queue.toKey(String(job.id)),
+          alongside: (data) => prioritisePoll(job, data),
+          adopt: (data) => {
+            job.data = data;
+          },
+        },
         isLastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
         onRateLimited: async (ms) => {
           const pauseMs = await pauseForRateLimit(deps.queue, ms, deps.now());

@@ -216,6 +216,8 @@ export interface StatusStore {
     now: number,
     increments?: Partial<Record<'attempts' | 'polls', number>>,
     charges?: readonly QuotaCharge[],
+    /** The batch job's hash and its next data, stored in the same call (see transition.lua). */
+    jobData?: { key: string; data: unknown },
   ): Promise<TransitionResult>;
   get(purgeId: string): Promise<PurgeStatus | undefined>;
   /** Each batch's last polls, oldest first (none for a batch not polled yet, or gone). */
@@ -493,17 +495,20 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         : batch;
     },
 
-    async update(batch, patch, now, increments = {}, charges = []) {
+    async update(batch, patch, now, increments = {}, charges = [], jobData = undefined) {
+      const record = batchKey(prefix, batch.batchId);
       const [result, ...due] = await client.purgeTransition(
-        3 + charges.length,
-        batchKey(prefix, batch.batchId),
+        4 + charges.length,
+        record,
         openBatchesKey(prefix, batch.cdnId),
         callbacksDueKey(prefix),
+        jobData?.key ?? record,
         ...charges.map((charge) => charge.key),
         JSON.stringify(patch),
         JSON.stringify(increments),
         String(now),
         prefix,
+        jobData ? JSON.stringify(jobData.data) : '',
         ...charges.map((charge) => String(charge.amount)),
       );
       const outcome = result === 1 ? 'applied' : result === 0 ? 'already_final' : 'missing';

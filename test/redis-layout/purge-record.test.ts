@@ -1,3 +1,4 @@
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type AcceptRequest, createStatusStore, type StatusStore } from '../../src/status/store.ts';
@@ -399,5 +400,31 @@ describe('purges, pending targets and batches in Redis', () => {
     expect(await store.openBatches('x', 10)).toEqual([]);
     expect(await redis.zrange(`${prefix}:open:x`, 0, -1)).toEqual([]);
     expect(await take('x', {}, 'fx')).toMatchObject({ batchId: undefined });
+  });
+
+  it("stores a batch job's next data in the record's own transition, as BullMQ's updateData writes it", async () => {
+    const queue = new Queue('layout-jobs', { connection: redis, prefix });
+    try {
+      const job = await queue.add('purge', { step: 'take', cdnId: 'jd', polls: 0 });
+      const key = queue.toKey(String(job.id));
+      await accept('p-jd', [urls('jd', 'j1')]);
+      const batch = { cdnId: 'jd', batchId: (await take('jd', { claim: true })).batchId as string };
+      const next = { step: 'poll', cdnId: 'jd', batchId: batch.batchId, remoteId: 't-1', polls: 0 };
+      const result = await store.update(batch, { state: 'submitted', remoteId: 't-1' }, 3000, {}, [], {
+        key,
+        data: next,
+      });
+      expect(result.outcome).toBe('applied');
+      // Read back through BullMQ: the job moved on in the same call as its record.
+      expect((await queue.getJob(String(job.id)))?.data).toEqual(next);
+      expect((await store.get('p-jd'))?.batches[0]).toMatchObject({ state: 'submitted', remoteId: 't-1' });
+      // A job that is gone (removed from the dashboard) is not created again; the record still moves on.
+      await job.remove();
+      await store.update(batch, { progress: 10 }, 3100, { polls: 1 }, [], { key, data: next });
+      expect(await redis.exists(key)).toBe(0);
+      expect((await store.get('p-jd'))?.batches[0]).toMatchObject({ progress: 10 });
+    } finally {
+      await queue.close();
+    }
   });
 });
