@@ -110,11 +110,12 @@ async function takeStep(data: BatchJobData, ctx: StepContext): Promise<StepOutco
 
 /*
  * Crash windows of a submit, and why none loses the purge:
- * - killed before the CDN answered, or after it accepted but before checkpoint(): the job is still active in
- *   BullMQ; its lock lapses, the stalled-job check re-queues it, and the re-run (at `take` or `submit`: the
- *   same batch either way) claims and submits again. The CDN may purge twice (harmless, counted in
- *   `attempts`), never zero times.
- * - killed after checkpoint(): the re-run finds `remoteId` in the job data and polls instead.
+ * - killed before the CDN answered, or after it accepted but before its data is stored (storeWithRecord):
+ *   the job is still active in BullMQ; its lock lapses, the stalled-job check re-queues it, and the re-run
+ *   (at `take` or `submit`: the same batch either way) claims and submits again. The CDN may purge twice
+ *   (harmless, counted in `attempts`; CloudFront hands the same invalidation back for the submit key),
+ *   never zero times.
+ * - killed after that: the re-run finds `remoteId` in the job data and polls instead.
  * - killed after the job moved to delayed: that delayed job is the poll, already durable in Redis.
  */
 async function submitStep(
