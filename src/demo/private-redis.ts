@@ -16,8 +16,8 @@ const READY_WITHIN_MS = 5_000;
 
 /**
  * Starts `redis-server` from PATH on a free loopback port, with persistence off and a scratch directory;
- * undefined when there is no redis-server to run. It is killed when this process exits, or hangs up; not
- * when it is SIGKILLed.
+ * undefined when there is no redis-server to run. It is killed when this process exits or hangs up, and,
+ * by its watchdog, when this process is SIGKILLed.
  */
 export async function startPrivateRedis(): Promise<PrivateRedis | undefined> {
   const port = await freeLoopbackPort();
@@ -28,7 +28,9 @@ export async function startPrivateRedis(): Promise<PrivateRedis | undefined> {
     { stdio: 'ignore' },
   );
   const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  const watchdog = child.pid === undefined ? undefined : startWatchdog(child.pid, dir);
   const killOnExit = () => {
+    watchdog?.kill('SIGKILL');
     child.kill('SIGKILL');
     removeDir();
   };
@@ -56,6 +58,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis | undefined> {
   const outcome = await Promise.race([ready, failed]);
   if (outcome !== 'ready') {
     forget();
+    watchdog?.kill('SIGKILL');
     child.kill('SIGKILL');
     removeDir();
     if (outcome === 'missing') return undefined;
@@ -69,6 +72,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis | undefined> {
     stop() {
       stopping ??= (async () => {
         forget();
+        // The watchdog first: it must not outlive the server and signal a pid the system may hand out again.
+        watchdog?.kill('SIGKILL');
         if (child.exitCode === null && child.signalCode === null) {
           const exited = new Promise((resolve) => child.once('exit', resolve));
           child.kill('SIGTERM');
@@ -79,6 +84,24 @@ export async function startPrivateRedis(): Promise<PrivateRedis | undefined> {
       return stopping;
     },
   };
+}
+
+/**
+ * A process that kills the server (and removes its directory) when this one dies in a way no listener of
+ * ours sees: a SIGKILL. It waits on a pipe that only this process holds open; the system closes it when
+ * this process ends however it ends, and `cat` returns at that end of input. No polling, nothing to keep
+ * this process's event loop alive.
+ */
+function startWatchdog(serverPid: number, dir: string): ChildProcess {
+  // The pid and the directory as arguments ($1, $2), never spliced into the script's text.
+  const script = 'cat >/dev/null; kill -KILL "$1" 2>/dev/null; rm -rf "$2"';
+  const watchdog = spawn('sh', ['-c', script, 'purge-worker-demo-watchdog', String(serverPid), dir], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  watchdog.unref();
+  (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  watchdog.on('error', () => {});
+  return watchdog;
 }
 
 /** Whether a Redis at `url` answers PING within `ms`; never retries, never throws. */

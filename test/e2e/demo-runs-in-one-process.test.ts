@@ -141,6 +141,19 @@ describe.skipIf(!hasRedisServer)('npm start with no config: the bundled demo', (
     await vi.waitFor(() => expect(isRunning(Number(privateRedis?.redisPid))).toBe(false));
   });
 
+  it('takes its private Redis with it even when it is SIGKILLed (no listener of its own runs then)', async () => {
+    const demo = startInEmptyDirectory(emptyDir, { REDIS_URL: deadRedis, SIM_PORT: '0' });
+    await demo.printed('purge-worker started');
+    const privateRedis = jsonLines(demo.output()).find((line) =>
+      String(line.msg).includes('started a private redis-server'),
+    );
+    const pid = Number(privateRedis?.redisPid);
+    expect(isRunning(pid)).toBe(true);
+    demo.process.kill('SIGKILL');
+    await demo.exited();
+    await vi.waitFor(() => expect(isRunning(pid)).toBe(false), { timeout: 5_000, interval: 50 });
+  });
+
   it('says which port to free, or SIM_PORT, when the simulator port is taken, and exits 2', async () => {
     holder = createServer();
     await new Promise<void>((resolve) => holder?.listen(0, '127.0.0.1', resolve));
