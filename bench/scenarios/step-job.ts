@@ -69,8 +69,9 @@ export async function stepJobBaseline(
   const queue = new Queue<BatchJobData>('bench-step', { connection: queueConnection, prefix });
   let workerConnection: Redis | undefined;
   let worker: Worker<BatchJobData> | undefined;
-  const calls = options.cdnCalls ? await startCdnCalls(ctx) : undefined;
+  let calls: CdnCalls | undefined;
   try {
+    if (options.cdnCalls) calls = await startCdnCalls(ctx);
     const createdAt = Date.now();
     await queue.addBulk(
       Array.from({ length: jobs }, (_, index) => {

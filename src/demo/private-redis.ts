@@ -29,6 +29,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis | undefined> {
   );
   const removeDir = () => rmSync(dir, { recursive: true, force: true });
   const watchdog = child.pid === undefined ? undefined : startWatchdog(child.pid, dir);
+  // A server that ended on its own disarms it: its pid may be given to another process later.
+  child.once('exit', () => watchdog?.kill('SIGKILL'));
   const killOnExit = () => {
     watchdog?.kill('SIGKILL');
     child.kill('SIGKILL');

@@ -28,8 +28,8 @@ export interface StepContext {
   /**
    * Where the job's data is kept, so that a transition of the record can store it in the same call (one
    * atomic step, no crash window between the two, one round trip fewer); unset, `checkpoint` stores it
-   * first. `alongside` runs beside that call (what `checkpoint` does besides storing: the wait's priority);
-   * `adopt` is told once it is stored.
+   * first. `alongside` runs beside that call (the wait's priority); `adopt` is told the data as the call
+   * goes out, as the queue's own update of a job's data does.
    */
   jobData?: {
     key: string;
@@ -263,8 +263,11 @@ async function storeWithRecord(
     return;
   }
   const jobData = { key: ctx.jobData.key, data: next };
-  await Promise.all([ctx.store.update(ref(data), patch, at, {}, [], jobData), ctx.jobData.alongside(next)]);
+  // Adopted before the call, as BullMQ's own updateData does: should the call fail, the queue layer still
+  // sees a batch the CDN has accepted (its task id in the data) and polls it again, rather than spending a
+  // submit attempt (or, on the last, failing a purge the CDN is doing).
   ctx.jobData.adopt(next);
+  await Promise.all([ctx.store.update(ref(data), patch, at, {}, [], jobData), ctx.jobData.alongside(next)]);
 }
 
 /*

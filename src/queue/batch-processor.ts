@@ -115,7 +115,13 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         : {}),
       ...(job.data.flushSlot ? { fullOnly: true } : {}),
     });
-    schedule(scheduleAfterTake(deps, job.data, taken));
+    // Guarded although it handles its own failures: left pending across the CDN call, a rejection would be
+    // unhandled, and would crash the worker mid-submit.
+    schedule(
+      scheduleAfterTake(deps, job.data, taken).catch((error: unknown) => {
+        deps.log.warn({ err: describeError(error), cdnId: job.data.cdnId }, 'cannot schedule the next flush');
+      }),
+    );
     return taken;
   }
 
@@ -137,15 +143,14 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         log,
         now: deps.now,
         random: deps.random,
-        // The priority the job will wait with goes with its data, in the same round trip (both on the job's
-        // connection): the wait's own prioritisePoll below then has nothing left to change.
-        checkpoint: async (data) => {
-          await Promise.all([job.updateData(data), prioritisePoll(job, data)]);
-        },
+        checkpoint: (data) => job.updateData(data),
         // BullMQ's own key for the job (what job.updateData writes): the record's transition stores the
         // data there in its call, as updateData would.
         jobData: {
           key: deps.queue.toKey(String(job.id)),
+          // The priority the job will wait with, in the same round trip (the wait's own prioritisePoll
+          // then has nothing left to change). Best effort, as prioritisePoll always is: should the
+          // transition fail, the re-run's step sets the priority its own wait needs.
           alongside: (data) => prioritisePoll(job, data),
           adopt: (data) => {
             job.data = data;

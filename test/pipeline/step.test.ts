@@ -109,6 +109,28 @@ describe('one step of a batch', () => {
     });
   });
 
+  it("keeps the CDN's task id in the job's data when the write that stores it with the record fails", async () => {
+    const data = await batchFor('write-fails');
+    await store.update(ref('write-fails'), { state: 'submitting' }, Date.now(), { attempts: 1 });
+    const adopted: BatchJobData[] = [];
+    // The record's `submitted` transition fails (a Redis error, a failover): our store's call, not Redis, fails.
+    const failing: StatusStore = {
+      ...store,
+      update: (batch, patch, ...rest) =>
+        patch.state === 'submitted'
+          ? Promise.reject(new Error('READONLY You cannot write against a read only replica.'))
+          : store.update(batch, patch, ...rest),
+    };
+    const jobData = {
+      key: 'unused',
+      alongside: async () => {},
+      adopt: (next: BatchJobData) => adopted.push(next),
+    };
+    await expect(runStep(data, context({ store: failing, jobData }))).rejects.toThrow(/READONLY/);
+    // The queue layer sees a batch the CDN accepted, and polls it again rather than spending an attempt.
+    expect(adopted).toEqual([expect.objectContaining({ step: 'poll', remoteId: expect.any(String) })]);
+  });
+
   it('sends nothing when re-run for a batch that has already ended', async () => {
     const data = await batchFor('ended');
     await store.update(ref('ended'), { state: 'failed', error: 'earlier' }, Date.now());
