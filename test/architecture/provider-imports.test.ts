@@ -6,10 +6,13 @@ const providerFolders = readdirSync(providersDir, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name);
 
-/** What a provider folder may import: its own files, the provider contract, and libraries. */
+/**
+ * What a provider folder may import: its own files, the provider contract and the helpers shared by
+ * providers (HTTP, Retry-After, a submit's fan-out of calls), and libraries.
+ */
 const ALLOWED = [
   /^\.\/[\w-]+\.ts$/,
-  /^\.\.\/(provider|http|retry-after)\.ts$/,
+  /^\.\.\/(provider|http|retry-after|fan-out)\.ts$/,
   /^\.\.\/\.\.\/(model\/[\w-]+|errors)\.ts$/,
   /^node:/,
   /^(zod|fast-xml-parser|undici)$/,

@@ -1,9 +1,9 @@
 import { PurgeError } from '../../errors.ts';
 import { type PurgeTarget, targetKinds } from '../../model/purge.ts';
+import { failureOfCalls, runBounded } from '../fan-out.ts';
 import { type HttpClient, isSuccess } from '../http.ts';
 import type { Provider, ProviderCheck, SubmitResult } from '../provider.ts';
 import { FASTLY_MAX_KEYS_PER_CALL, type FastlyCdnConfig } from './config.ts';
-import { failureOfCalls, runBounded } from './fan-out.ts';
 import {
   FASTLY_KINDS,
   type FastlyRequest,
@@ -80,7 +80,11 @@ export function createFastlyProvider(config: FastlyCdnConfig, deps: FastlyDeps):
         (request) => send(request, signal),
         describe,
       );
-      const failure = failureOfCalls(failures, requests.length);
+      const failure = failureOfCalls(failures, requests.length, {
+        cdn: 'Fastly',
+        calls: 'purge call(s)',
+        singleAsIs: true,
+      });
       if (failure) throw failure;
       const purgeIds = results.flatMap((result) => result.purgeIds);
       const rateLimit = tightest(results.flatMap((result) => (result.rateLimit ? [result.rateLimit] : [])));

@@ -1,9 +1,9 @@
 import { PurgeError } from '../../errors.ts';
 import { type PurgeTarget, type TargetKind, targetKinds } from '../../model/purge.ts';
+import { type CallFailure, failureOfCalls, runBounded } from '../fan-out.ts';
 import { bodyExcerpt, errorForStatus, type HttpClient, type HttpResponse, isSuccess } from '../http.ts';
 import type { Provider, ProviderCheck } from '../provider.ts';
 import { nodesOf, type VarnishCdnConfig } from './config.ts';
-import { failureOfNodes, type NodeFailure } from './fan-out.ts';
 import {
   remoteIdFor,
   splitIntoBatches,
@@ -41,28 +41,20 @@ export function createVarnishProvider(config: VarnishCdnConfig, deps: VarnishDep
 
   /** Every request to every node, nodes in parallel and at most `perNodeConcurrency` at once on each. */
   async function fanOut(requests: readonly VarnishRequest[], signal?: AbortSignal): Promise<void> {
-    const failures: NodeFailure[] = [];
-    await Promise.all(
+    const perNode = await Promise.all(
       nodes.map(async (node) => {
-        let next = 0;
-        let failed = false;
-        const lane = async (): Promise<void> => {
-          while (next < requests.length && !failed) {
-            const request = requests[next++] as VarnishRequest;
-            try {
-              await send(node, request, signal);
-            } catch (error) {
-              // This node failed: its other requests wait for the retry, which resends them all.
-              if (!failed) failures.push({ node, error });
-              failed = true;
-            }
-          }
-        };
-        const lanes = Math.min(config.perNodeConcurrency, requests.length);
-        await Promise.all(Array.from({ length: lanes }, lane));
+        // A node that failed starts no more requests: the retry resends them all, to every node.
+        const { failures } = await runBounded(
+          requests,
+          config.perNodeConcurrency,
+          (request) => send(node, request, signal),
+          () => node,
+        );
+        return failures.slice(0, 1);
       }),
     );
-    const failure = failureOfNodes(failures, nodes.length);
+    const failures: CallFailure[] = perNode.flat();
+    const failure = failureOfCalls(failures, nodes.length, { cdn: 'Varnish', calls: 'node(s)' });
     if (failure) throw failure;
   }
 

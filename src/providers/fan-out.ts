@@ -1,7 +1,8 @@
-import { PurgeError } from '../../errors.ts';
+import { PurgeError } from '../errors.ts';
 
+/** One call of a submit's fan-out that failed (several calls to one CDN, or one call to each cache node). */
 export interface CallFailure {
-  /** What the call purged (a URL, "N surrogate keys", "purge_all"): named in the error, never a secret. */
+  /** What the call purged or where it went (a URL, "N surrogate keys", a node): named in the error, never a secret. */
   what: string;
   error: unknown;
 }
@@ -35,16 +36,30 @@ export async function runBounded<Item, Result>(
   return { results, failures };
 }
 
+export interface FailureWording {
+  /** Who made the calls: "Fastly", "Varnish". */
+  cdn: string;
+  /** What was counted: "purge call(s)", "node(s)". */
+  calls: string;
+  /** A submit of one call fails with that call's own error, unwrapped. */
+  singleAsIs?: boolean;
+}
+
 /**
- * One error for the calls of a submit that failed. Permanent if any is (retrying cannot fix a token), else
- * transient, waiting the longest Retry-After (or rate-limit reset) any call asked for.
+ * One error for the calls of a submit that failed, or undefined if none did. Permanent if any is (retrying
+ * cannot fix a token or an ACL), else transient, waiting the longest Retry-After (or rate-limit reset) any
+ * call asked for.
  */
-export function failureOfCalls(failures: readonly CallFailure[], callCount: number): PurgeError | undefined {
+export function failureOfCalls(
+  failures: readonly CallFailure[],
+  callCount: number,
+  wording: FailureWording,
+): PurgeError | undefined {
   if (failures.length === 0) return undefined;
   const errors = failures.map(({ error }) => toPurgeError(error));
   const permanent = errors.find((error) => !error.retryable);
   const chosen = permanent ?? (errors[0] as PurgeError);
-  if (callCount === 1) return chosen;
+  if (callCount === 1 && wording.singleAsIs) return chosen;
   const detail = failures
     .map(({ what }, index) => `${what}: ${(errors[index] as PurgeError).message}`)
     .join('; ');
@@ -53,7 +68,7 @@ export function failureOfCalls(failures: readonly CallFailure[], callCount: numb
   );
   return new PurgeError(
     chosen.code,
-    `Fastly: ${failures.length} of ${callCount} purge call(s) failed — ${detail}`,
+    `${wording.cdn}: ${failures.length} of ${callCount} ${wording.calls} failed — ${detail}`,
     {
       retryable: chosen.retryable,
       cause: chosen,
