@@ -5,7 +5,7 @@ import {
   internalErrorFault,
   startAkamaiSimulator,
 } from '../../src/simulator/akamai.ts';
-import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
+import { purgeThrough, startTestService, type TestService, testConfigInput } from '../harness/service.ts';
 
 function entry(id: string, sim: AkamaiSimulator, overrides: Record<string, unknown> = {}) {
   return { id, provider: 'akamai', baseUrl: sim.url, ...DEFAULT_AKAMAI_CLIENT, ...overrides };
@@ -48,11 +48,9 @@ describe('a purge through Akamai Fast Purge v3', () => {
   const submits = (sim: AkamaiSimulator) => sim.requests.filter((r) => r.op === 'submit');
 
   it('succeeds estimatedSeconds after acceptance, signed, without any status call', async () => {
-    const before = submits(main).length;
-    const { id } = await service.runtime.producer.enqueuePurge({
+    const { status, sent } = await purgeThrough(service, () => submits(main), {
       urls: ['https://www.example.com/news/a.html', 'https://www.example.com/b.html'],
     });
-    const status = await service.waitForFinish(id);
 
     expect(status.state).toBe('succeeded');
     expect(status.batches).toHaveLength(1);
@@ -71,9 +69,7 @@ describe('a purge through Akamai Fast Purge v3', () => {
       'https://www.example.com/news/a.html',
     ]);
     // One signed purge call; Akamai was never asked again.
-    expect(submits(main).slice(before)).toMatchObject([
-      { authorized: true, path: '/ccu/v3/invalidate/url/production' },
-    ]);
+    expect(sent).toMatchObject([{ authorized: true, path: '/ccu/v3/invalidate/url/production' }]);
     expect(main.requests.filter((r) => r.op !== 'submit')).toHaveLength(0);
   });
 
@@ -115,15 +111,13 @@ describe('a purge through Akamai Fast Purge v3', () => {
 
   it('retries a 503 and then succeeds', async () => {
     main.faults.inject('submit', internalErrorFault(503));
-    const before = submits(main).length;
-    const { id } = await service.runtime.producer.enqueuePurge({
+    const { status, sent } = await purgeThrough(service, () => submits(main), {
       urls: ['https://www.example.com/retry.html'],
     });
-    const status = await service.waitForFinish(id);
 
     expect(status.state).toBe('succeeded');
     expect(status.batches[0]).toMatchObject({ state: 'succeeded', attempts: 2 });
-    expect(submits(main).length - before).toBe(2);
+    expect(sent.length).toBe(2);
     expect(main.faults.pending()).toBe(0);
   });
 

@@ -5,7 +5,7 @@ import {
   DEFAULT_CLOUDFLARE_ZONE,
   startCloudflareSimulator,
 } from '../../src/simulator/cloudflare.ts';
-import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
+import { purgeThrough, startTestService, type TestService, testConfigInput } from '../harness/service.ts';
 
 describe('a purge through Cloudflare', () => {
   let sim: CloudflareSimulator;
@@ -44,12 +44,10 @@ describe('a purge through Cloudflare', () => {
     sim.cache.put('https://www.example.com/news/a.html');
     sim.cache.put('https://www.example.com/sport/live.html?minute=12');
     sim.cache.put('https://www.example.com/weather.html');
-    const before = submits().length;
-    const { id } = await service.runtime.producer.enqueuePurge({
+    const { status, sent } = await purgeThrough(service, () => submits(), {
       urls: ['https://www.example.com/news/a.html'],
       dirs: ['https://www.example.com/sport/'],
     });
-    const status = await service.waitForFinish(id);
 
     expect(status.state).toBe('succeeded');
     for (const batch of status.batches) {
@@ -65,17 +63,13 @@ describe('a purge through Cloudflare', () => {
     // Coalesced or not, each kind went in a call of its own: two calls in all, whatever the batches.
     const calls = status.batches.map((batch) => Number(/^cloudflare:(\d)c:/.exec(batch.remoteId ?? '')?.[1]));
     expect(calls.reduce((sum, n) => sum + n, 0)).toBe(2);
-    expect(
-      submits()
-        .slice(before)
-        .map((r) => r.body),
-    ).toEqual(
+    expect(sent.map((r) => r.body)).toEqual(
       expect.arrayContaining([
         { files: ['https://www.example.com/news/a.html'] },
         { prefixes: ['www.example.com/sport/'] },
       ]),
     );
-    expect(submits().length - before).toBe(2);
+    expect(sent.length).toBe(2);
     expect(sim.requests.every((r) => r.op === 'submit')).toBe(true);
     expect(sim.cache.has('https://www.example.com/news/a.html')).toBe(false);
     expect(sim.cache.has('https://www.example.com/sport/live.html?minute=12')).toBe(false);
@@ -85,9 +79,7 @@ describe('a purge through Cloudflare', () => {
   it("splits a call the zone refuses as too many files into calls it takes, and refuses a prefix Cloudflare can't take at once", async () => {
     const urls = Array.from({ length: 5 }, (_, i) => `https://www.example.com/many/${i}.html`);
     for (const url of urls) sim.cache.put(url);
-    const before = submits().length;
-    const { id } = await service.runtime.producer.enqueuePurge({ urls });
-    const status = await service.waitForFinish(id);
+    const { status, sent } = await purgeThrough(service, () => submits(), { urls });
 
     expect(status.state).toBe('succeeded');
     expect(status.batches).toHaveLength(1);
@@ -96,9 +88,7 @@ describe('a purge through Cloudflare', () => {
       remoteId: expect.stringMatching(/^cloudflare:3c:/),
     });
     // 5 refused ("No more than 2 files"), then 2 + 2 + 1.
-    const sizes = submits()
-      .slice(before)
-      .map((r) => (r.body as { files: string[] }).files.length);
+    const sizes = sent.map((r) => (r.body as { files: string[] }).files.length);
     expect(sizes).toEqual([5, 2, 2, 1]);
     expect(urls.some((url) => sim.cache.has(url))).toBe(false);
 
@@ -112,13 +102,13 @@ describe('a purge through Cloudflare', () => {
   it('waits out a 429 for its Retry-After, then succeeds', async () => {
     sim.buckets.flex.drain(Date.now());
     sim.cache.put('https://www.example.com/tagged/x.html');
-    const before = submits().length;
-    const { id } = await service.runtime.producer.enqueuePurge({ dirs: ['https://www.example.com/tagged/'] });
-    const status = await service.waitForFinish(id);
+    const { status, sent } = await purgeThrough(service, () => submits(), {
+      dirs: ['https://www.example.com/tagged/'],
+    });
 
     expect(status.state).toBe('succeeded');
-    const [limited, accepted] = submits().slice(before);
-    expect(submits().length - before).toBe(2);
+    const [limited, accepted] = sent;
+    expect(sent.length).toBe(2);
     // The retry came no sooner than the Retry-After (1 s) the 429 asked for.
     expect((accepted?.at ?? 0) - (limited?.at ?? 0)).toBeGreaterThanOrEqual(950);
     expect(sim.purges.at(-1)?.purge).toEqual({ field: 'prefixes', items: ['www.example.com/tagged/'] });
@@ -127,25 +117,21 @@ describe('a purge through Cloudflare', () => {
 
   it('retries a 503', async () => {
     sim.faults.inject('submit', { kind: 'status', status: 503 });
-    const before = submits().length;
-    const { id } = await service.runtime.producer.enqueuePurge({
+    const { status, sent } = await purgeThrough(service, () => submits(), {
       urls: ['https://www.example.com/retry.html'],
     });
-    const status = await service.waitForFinish(id);
 
     expect(status.state).toBe('succeeded');
     expect(status.batches[0]).toMatchObject({ state: 'succeeded', attempts: 2 });
-    expect(submits().length - before).toBe(2);
+    expect(sent.length).toBe(2);
     expect(sim.faults.pending()).toBe(0);
   });
 
   it('fails at once, without retrying, when Cloudflare refuses the token', async () => {
-    const before = submits().length;
-    const { id } = await service.runtime.producer.enqueuePurge({
+    const { status, sent } = await purgeThrough(service, () => submits(), {
       urls: ['https://www.example.com/a.html'],
       cdns: ['cf-locked'],
     });
-    const status = await service.waitForFinish(id);
 
     expect(status.state).toBe('failed');
     expect(status.batches[0]).toMatchObject({
@@ -156,6 +142,6 @@ describe('a purge through Cloudflare', () => {
     });
     expect(status.batches[0]?.error).toMatch(/HTTP 401 — 10000 Authentication error/);
     expect(status.batches[0]?.error).not.toContain('a-token-cloudflare-never-issued');
-    expect(submits().length - before).toBe(1);
+    expect(sent.length).toBe(1);
   });
 });

@@ -7,7 +7,7 @@ import {
   startCloudFrontSimulator,
   THROTTLING_FAULT,
 } from '../../src/simulator/cloudfront.ts';
-import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
+import { purgeThrough, startTestService, type TestService, testConfigInput } from '../harness/service.ts';
 
 const WRONG_SECRET = 'a-secret-access-key-aws-never-issued';
 
@@ -58,12 +58,10 @@ describe('a purge through CloudFront', () => {
   const busy = () => sim.refusals.filter((r) => r.code === 'TooManyInvalidationsInProgress').length;
 
   it('submits the paths, polls the invalidation until Completed, and succeeds', async () => {
-    const before = submits().length;
-    const { id } = await service.runtime.producer.enqueuePurge({
+    const { status, sent } = await purgeThrough(service, () => submits(), {
       urls: ['https://www.example.com/news/a.html?x=1'],
       dirs: ['https://www.example.com/sport/'],
     });
-    const status = await service.waitForFinish(id);
 
     expect(status.state).toBe('succeeded');
     expect(status.batches).toHaveLength(1);
@@ -72,7 +70,7 @@ describe('a purge through CloudFront', () => {
     expect(batch?.polls).toBeGreaterThanOrEqual(1);
     const invalidation = sim.invalidation(batch?.remoteId ?? '');
     expect(invalidation).toMatchObject({ status: 'Completed', paths: ['/news/a.html?x=1', '/sport/*'] });
-    expect(submits().length - before).toBe(1);
+    expect(sent.length).toBe(1);
   });
 
   it('gives a newer purge of the same URL an invalidation of its own while the earlier one still runs', async () => {
@@ -170,40 +168,34 @@ describe('a purge through CloudFront', () => {
 
   it('waits out Throttling (a 400 with no Retry-After) for the configured time, then succeeds', async () => {
     sim.faults.inject('submit', THROTTLING_FAULT);
-    const before = submits().length;
-    const { id } = await service.runtime.producer.enqueuePurge({
+    const { status, sent } = await purgeThrough(service, () => submits(), {
       urls: ['https://www.example.com/throttled.html'],
     });
-    const status = await service.waitForFinish(id);
 
     expect(status.state).toBe('succeeded');
-    const [limited, accepted] = submits().slice(before);
-    expect(submits().length - before).toBe(2);
+    const [limited, accepted] = sent;
+    expect(sent.length).toBe(2);
     // The retry came no sooner than throttleRetryAfterMs (1 s) asked.
     expect((accepted?.at ?? 0) - (limited?.at ?? 0)).toBeGreaterThanOrEqual(950);
   });
 
   it('retries a 503 ServiceUnavailable', async () => {
     sim.faults.inject('submit', SERVICE_UNAVAILABLE_FAULT);
-    const before = submits().length;
-    const { id } = await service.runtime.producer.enqueuePurge({
+    const { status, sent } = await purgeThrough(service, () => submits(), {
       urls: ['https://www.example.com/retry.html'],
     });
-    const status = await service.waitForFinish(id);
 
     expect(status.state).toBe('succeeded');
     expect(status.batches[0]).toMatchObject({ state: 'succeeded', attempts: 2 });
-    expect(submits().length - before).toBe(2);
+    expect(sent.length).toBe(2);
     expect(sim.faults.pending()).toBe(0);
   });
 
   it('fails at once, without retrying, when CloudFront refuses the signature', async () => {
-    const before = submits().length;
-    const { id } = await service.runtime.producer.enqueuePurge({
+    const { status, sent } = await purgeThrough(service, () => submits(), {
       urls: ['https://www.example.com/a.html'],
       cdns: ['cf-locked'],
     });
-    const status = await service.waitForFinish(id);
 
     expect(status.state).toBe('failed');
     expect(status.batches[0]).toMatchObject({
@@ -214,6 +206,6 @@ describe('a purge through CloudFront', () => {
     });
     expect(status.batches[0]?.error).toMatch(/SignatureDoesNotMatch \(HTTP 403\)/);
     expect(status.batches[0]?.error).not.toContain(WRONG_SECRET);
-    expect(submits().length - before).toBe(1);
+    expect(sent.length).toBe(1);
   });
 });

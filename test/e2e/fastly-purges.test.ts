@@ -5,7 +5,7 @@ import {
   type FastlySimulator,
   startFastlySimulator,
 } from '../../src/simulator/fastly.ts';
-import { startTestService, type TestService, testConfigInput } from '../harness/service.ts';
+import { purgeThrough, startTestService, type TestService, testConfigInput } from '../harness/service.ts';
 
 describe('a purge through Fastly', () => {
   let sim: FastlySimulator;
@@ -48,13 +48,11 @@ describe('a purge through Fastly', () => {
     sim.cache.put('img.example.com', '/logo.png?v=3');
     sim.cache.put('www.example.com', '/p/42', ['product-42']);
     sim.cache.put('www.example.com', '/weather.html');
-    const before = submits().length;
-    const { id } = await service.runtime.producer.enqueuePurge({
+    const { status, sent } = await purgeThrough(service, () => submits(), {
       urls: ['https://www.example.com/news/a.html', 'https://img.example.com/logo.png?v=3'],
       tags: ['product-42'],
       cdns: ['fastly'],
     });
-    const status = await service.waitForFinish(id);
 
     expect(status.state).toBe('succeeded');
     for (const batch of status.batches) {
@@ -69,12 +67,7 @@ describe('a purge through Fastly', () => {
         remoteId: expect.stringMatching(/^fastly:\d+-\d+-\d{6}/),
       });
     }
-    expect(
-      submits()
-        .slice(before)
-        .map((r) => r.path)
-        .sort(),
-    ).toEqual([
+    expect(sent.map((r) => r.path).sort()).toEqual([
       '/purge/img.example.com/logo.png?v=3',
       '/purge/www.example.com/news/a.html',
       `/service/${DEFAULT_FASTLY_SERVICE}/purge`,
@@ -88,13 +81,10 @@ describe('a purge through Fastly', () => {
 
   it('keeps to 256 surrogate keys a call, and fails at once on the 400 Fastly refuses a call with', async () => {
     const tags = Array.from({ length: 300 }, (_, i) => `key-${i}`);
-    const before = submits().length;
-    const { id } = await service.runtime.producer.enqueuePurge({ tags, cdns: ['fastly'] });
-    const status = await service.waitForFinish(id);
+    const { status, sent } = await purgeThrough(service, () => submits(), { tags, cdns: ['fastly'] });
 
     expect(status.state).toBe('succeeded');
-    const sizes = submits()
-      .slice(before)
+    const sizes = sent
       .map((r) => ((r.body as { json: { surrogate_keys: string[] } }).json.surrogate_keys ?? []).length)
       .sort((a, b) => b - a);
     expect(sizes[0]).toBeLessThanOrEqual(256);
@@ -118,13 +108,11 @@ describe('a purge through Fastly', () => {
     sim.exhaustRateWindow();
     const { resetAt } = sim.rateWindow();
     sim.cache.put('www.example.com', '/everything.html');
-    const before = submits().length;
-    const { id } = await service.runtime.producer.enqueuePurge({ all: true, cdns: ['fastly'] });
-    const status = await service.waitForFinish(id);
+    const { status, sent } = await purgeThrough(service, () => submits(), { all: true, cdns: ['fastly'] });
 
     expect(status.state).toBe('succeeded');
-    const [limited, accepted] = submits().slice(before);
-    expect(submits().length - before).toBe(2);
+    const [limited, accepted] = sent;
+    expect(sent.length).toBe(2);
     expect(limited?.path).toBe(`/service/${DEFAULT_FASTLY_SERVICE}/purge_all`);
     // The retry came no sooner than the window's reset the 429's headers named.
     expect(accepted?.at ?? 0).toBeGreaterThanOrEqual(resetAt - 50);
@@ -139,25 +127,21 @@ describe('a purge through Fastly', () => {
 
   it('retries a 503', async () => {
     sim.faults.inject('submit', { kind: 'status', status: 503 });
-    const before = submits().length;
-    const { id } = await service.runtime.producer.enqueuePurge({
+    const { status, sent } = await purgeThrough(service, () => submits(), {
       urls: ['https://www.example.com/retry.html'],
     });
-    const status = await service.waitForFinish(id);
 
     expect(status.state).toBe('succeeded');
     expect(status.batches[0]).toMatchObject({ state: 'succeeded', attempts: 2 });
-    expect(submits().length - before).toBe(2);
+    expect(sent.length).toBe(2);
     expect(sim.faults.pending()).toBe(0);
   });
 
   it('fails at once, without retrying, when Fastly refuses the key', async () => {
-    const before = submits().length;
-    const { id } = await service.runtime.producer.enqueuePurge({
+    const { status, sent } = await purgeThrough(service, () => submits(), {
       urls: ['https://www.example.com/a.html'],
       cdns: ['fastly-locked'],
     });
-    const status = await service.waitForFinish(id);
 
     expect(status.state).toBe('failed');
     expect(status.batches[0]).toMatchObject({
@@ -168,6 +152,6 @@ describe('a purge through Fastly', () => {
     });
     expect(status.batches[0]?.error).toContain('Provided credentials are missing or invalid');
     expect(status.batches[0]?.error).not.toContain('a-key-fastly-never-issued');
-    expect(submits().length - before).toBe(1);
+    expect(sent.length).toBe(1);
   });
 });

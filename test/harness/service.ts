@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { inject, vi } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { type Config, usesTls } from '../../src/config/schema.ts';
+import type { PurgeRequestInput } from '../../src/model/purge.ts';
 import type { PurgeStatus } from '../../src/model/status.ts';
 import type { HostLookup } from '../../src/net/address-guard.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -113,4 +114,19 @@ export function waitForFinish(runtime: Runtime, purgeId: string, timeoutMs: numb
     },
     { timeout: timeoutMs, interval: 20 },
   );
+}
+
+/**
+ * One purge through the service to its end, with the CDN requests it made: `sent` reads a simulator's log
+ * (its submits, say), and what it held before the purge is left out.
+ */
+export async function purgeThrough<Sent>(
+  service: TestService,
+  sent: () => readonly Sent[],
+  request: PurgeRequestInput,
+): Promise<{ status: PurgeStatus; sent: Sent[] }> {
+  const before = sent().length;
+  const { id } = await service.runtime.producer.enqueuePurge(request);
+  const status = await service.waitForFinish(id);
+  return { status, sent: sent().slice(before) };
 }
