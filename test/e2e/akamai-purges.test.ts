@@ -5,6 +5,7 @@ import {
   internalErrorFault,
   startAkamaiSimulator,
 } from '../../src/simulator/akamai.ts';
+import { expectRefusedCredentials, expectRetriedThenSucceeded } from '../harness/cdn-e2e.ts';
 import { purgeThrough, startTestService, type TestService, testConfigInput } from '../harness/service.ts';
 
 function entry(id: string, sim: AkamaiSimulator, overrides: Record<string, unknown> = {}) {
@@ -111,33 +112,19 @@ describe('a purge through Akamai Fast Purge v3', () => {
 
   it('retries a 503 and then succeeds', async () => {
     main.faults.inject('submit', internalErrorFault(503));
-    const { status, sent } = await purgeThrough(service, () => submits(main), {
-      urls: ['https://www.example.com/retry.html'],
-    });
-
-    expect(status.state).toBe('succeeded');
-    expect(status.batches[0]).toMatchObject({ state: 'succeeded', attempts: 2 });
-    expect(sent.length).toBe(2);
-    expect(main.faults.pending()).toBe(0);
+    await expectRetriedThenSucceeded(
+      service,
+      () => submits(main),
+      () => main.faults.pending(),
+    );
   });
 
   it('fails at once when Akamai refuses the signature (a wrong client secret)', async () => {
     const purgesBefore = main.purges.length;
-    const { id } = await service.runtime.producer.enqueuePurge({
-      urls: ['https://www.example.com/a.html'],
-      cdns: ['forged'],
+    await expectRefusedCredentials(service, () => submits(main), 'forged', {
+      answer: 'HTTP 401 — Not authorized: The signature does not match',
+      secret: 'bm90LXRoZS1z',
     });
-    const status = await service.waitForFinish(id);
-
-    expect(status.state).toBe('failed');
-    expect(status.batches[0]).toMatchObject({
-      cdnId: 'forged',
-      state: 'failed',
-      attempts: 1,
-      errorCode: 'CDN_AUTH',
-    });
-    expect(status.batches[0]?.error).toContain('HTTP 401 — Not authorized: The signature does not match');
-    expect(status.batches[0]?.error).not.toContain('bm90LXRoZS1z');
     expect(main.purges.length).toBe(purgesBefore);
   });
 });
