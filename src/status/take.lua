@@ -140,8 +140,11 @@ else
   local done = false
   for l, key in ipairs(PENDING) do
     local start = 0
+    -- Read in growing chunks: a call that holds a few targets (a CDN's small limit, a lone purge) reads a
+    -- few, not 200 members with their scores, and a long one still takes few reads.
+    local size = 16
     while not done do
-      local chunk = redis.call('ZRANGE', key, start, start + 199, 'WITHSCORES')
+      local chunk = redis.call('ZRANGE', key, start, start + size - 1, 'WITHSCORES')
       if #chunk == 0 then break end
       for i = 1, #chunk, 2 do
         local target = chunk[i]
@@ -177,7 +180,8 @@ else
           lane = lane or LANES[l]
         end
       end
-      start = start + 200
+      start = start + size
+      size = math.min(size * 2, 256)
     end
     if done then break end
   end

@@ -172,6 +172,26 @@ describe('purges, pending targets and batches in Redis', () => {
     expect(await take('d2', { maxChars: 15, charsOf: 'path' })).toMatchObject({ stillPending: 0, items: 3 });
   });
 
+  it('takes a long call oldest first however many reads it takes (chunks grow from 16), leaving the rest pending', async () => {
+    const names = Array.from({ length: 300 }, (_, index) => `long-${String(index).padStart(3, '0')}`);
+    // One purge per target, each accepted a millisecond after the last: the order the take must keep.
+    for (const [index, name] of names.entries()) {
+      await store.accept({
+        purgeId: `p-long-${index}`,
+        createdAt: 1000 + index,
+        request: { urls: 1, dirs: 0 },
+        work: [urls('long', name)],
+      });
+    }
+    const first = await take('long', { maxItems: 250 });
+    expect(first).toMatchObject({ items: 250, stillPending: 50, nextAcceptedAt: 1250 });
+    const { target } = (await store.batchTarget(first.batchId as string)) ?? {};
+    expect(target?.urls).toEqual(names.slice(0, 250).map(url));
+    const rest = await take('long', { maxItems: 250 });
+    expect(rest).toMatchObject({ items: 50, stillPending: 0 });
+    expect((await store.batchTarget(rest.batchId as string))?.target.urls).toEqual(names.slice(250).map(url));
+  });
+
   it('takes only a full call when asked to, and nothing (on a re-run too) when what is pending would not fill one', async () => {
     await accept('p-full', [urls('g', 'a', 'b', 'c')]);
     expect(await take('g', { maxItems: 2, fullOnly: true })).toMatchObject({ items: 2, stillPending: 1 });
