@@ -12,7 +12,10 @@ import { finishedDuration, type PollTrack, startTrack } from './poll-track.ts';
 export interface DurationLearner {
   /** Undefined when they cannot be read: the schedule then does without. */
   prior(): Promise<DurationPrior | undefined>;
+  /** Resolves once the duration is written, which may be a little later, together with others. */
   record(durationMs: number): Promise<void>;
+  /** Writes what waits to be written now (a worker shutting down), and waits for every write under way. */
+  flush(): Promise<void>;
 }
 
 /** A poll's wait, and what the job data carries to the next poll. */
@@ -34,7 +37,10 @@ export interface Polling {
   first(submittedAt: number, sentAt?: number): Promise<PlannedPoll>;
   /** The next poll after one (the job's `polls + 1`-th) found the task still running at `now`. */
   next(data: BatchJobData, status: RemoteStatus, now: number): Promise<PlannedPoll>;
-  /** The task was found done at `now`: its duration is learnt. Never throws. */
+  /**
+   * The task was found done at `now`: its duration is learnt. Never throws; resolves once it is written
+   * (with others, a little later: the step does not wait for it).
+   */
   finished(data: BatchJobData, now: number): Promise<void>;
 }
 

@@ -389,14 +389,12 @@ async function pollStep(data: TakenBatchJobData, ctx: StepContext): Promise<Step
   }
 
   if (status.state === 'succeeded') {
-    // Learning the task's duration never throws and nothing here waits on it: it runs beside the ending.
-    const learnt = pollingOf(ctx).finished(data, ctx.now());
+    // Learning the task's duration never throws, and nothing waits on it: it is written later, with others.
+    void pollingOf(ctx).finished(data, ctx.now());
     const { verification } = ctx;
-    const ended = verification
+    return verification
       ? startVerification(data, { ...ctx, verification }, 1)
       : finish(data, ctx, { state: 'succeeded' }, { polls: 1 });
-    const [outcome] = await Promise.all([ended, learnt]);
-    return outcome;
   }
   if (status.state === 'failed') {
     const ending = { state: 'failed', reason: status.reason, code: 'CDN_TASK_FAILED' } as const;

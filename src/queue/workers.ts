@@ -6,7 +6,7 @@ import type { PipelineEvents } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { submitRetryDelay } from '../pipeline/backoff.ts';
 import type { BatchJobData } from '../pipeline/job.ts';
-import { createPolling } from '../pipeline/poll-plan.ts';
+import { createPolling, type DurationLearner } from '../pipeline/poll-plan.ts';
 import { summary, verificationGivenUp } from '../pipeline/verification.ts';
 import type { Provider } from '../providers/provider.ts';
 import { createInProgressBudget } from '../status/in-progress.ts';
@@ -62,6 +62,8 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
   const random = deps.random ?? Math.random;
   const workers = new Map<string, Worker<BatchJobData>>();
   const queues: Queue[] = [];
+  /** Each CDN's learnt task durations: what waits to be written goes out before the connections close. */
+  const learners: DurationLearner[] = [];
   const onRedisError =
     deps.redisHealth ??
     ((error: Error) => log.error({ err: error.message }, 'Redis connection error (workers)'));
@@ -104,6 +106,13 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
     queues.push(queue);
     flushQueues.set(cdn.id, queue);
 
+    const learner = createPollDurations({
+      redis: connection,
+      prefix: config.redis.prefix,
+      cdnId: cdn.id,
+      now,
+    });
+    learners.push(learner);
     const processor = createBatchProcessor({
       provider,
       policy,
@@ -122,12 +131,7 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
       polling: createPolling({
         policy: policy.poll,
         random,
-        durations: createPollDurations({
-          redis: connection,
-          prefix: config.redis.prefix,
-          cdnId: cdn.id,
-          now,
-        }),
+        durations: learner,
         log,
       }),
     });
@@ -250,6 +254,12 @@ export function startWorkers(deps: WorkerDeps): WorkerPool {
           return;
         }
       }
+      // Best effort, as learning always is (bounded: a Redis that no longer answers is cut off below).
+      await withTimeout(
+        Promise.all(learners.map((learner) => learner.flush())),
+        RELEASE_WINDOW_MS,
+        'writing learnt task durations',
+      ).catch(() => {});
       await Promise.all(queues.map((queue) => queue.close()));
       await Promise.all(
         connections.map((connection) => connection.quit().catch(() => connection.disconnect())),
