@@ -55,7 +55,10 @@ export async function finish(
   // The same transition gives the batch's quota back when the CDN never accepted it (no remote id).
   const accepted = data.remoteId ?? acceptance?.remoteId;
   const charges = target && !accepted ? ctx.quotaCharges?.(target, data.acceptedAt) : undefined;
-  const result = await ctx.store.update(ref(data), patch, now, increments, charges);
+  // A batch that succeeded shows 100 on the dashboard (its job's progress), written by the same call.
+  const progressOfJob =
+    ctx.jobData && state === 'succeeded' ? { key: ctx.jobData.key, progress: 100 } : undefined;
+  const result = await ctx.store.update(ref(data), patch, now, increments, charges, progressOfJob);
   const polls = data.polls + pollsNow;
   if (result.outcome === 'applied') {
     const secondsSinceQueued = (now - data.acceptedAt) / 1000;

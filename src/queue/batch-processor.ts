@@ -199,9 +199,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     for (const purgeId of outcome.callbacksDue) await deps.onCallbackDue?.(purgeId);
     if (outcome.kind === 'skipped') return { skipped: 'the batch had already ended' };
     if (outcome.state !== 'succeeded') throw new UnrecoverableError(`${outcome.state}: ${outcome.reason}`);
-    // Not awaited: cosmetic, and sent before BullMQ's completion goes out on the same connection, which
-    // Redis runs in order, so a completed job shows 100 all the same.
-    void showProgress(job, 100);
+    // Its progress (100) was written by the transition that ended it (finish.ts).
     return { state: outcome.state };
   }
 

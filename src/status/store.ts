@@ -216,8 +216,8 @@ export interface StatusStore {
     now: number,
     increments?: Partial<Record<'attempts' | 'polls', number>>,
     charges?: readonly QuotaCharge[],
-    /** The batch job's hash and its next data, stored in the same call (see transition.lua). */
-    jobData?: { key: string; data: unknown },
+    /** The batch job's hash and its next data or progress, stored in the same call (see transition.lua). */
+    jobData?: { key: string; data?: unknown; progress?: number },
   ): Promise<TransitionResult>;
   get(purgeId: string): Promise<PurgeStatus | undefined>;
   /** Each batch's last polls, oldest first (none for a batch not polled yet, or gone). */
@@ -508,7 +508,8 @@ export function createStatusStore({ redis, prefix, ttlSeconds }: StatusStoreOpti
         JSON.stringify(increments),
         String(now),
         prefix,
-        jobData ? JSON.stringify(jobData.data) : '',
+        jobData?.data === undefined ? '' : JSON.stringify(jobData.data),
+        jobData?.progress === undefined ? '' : JSON.stringify(jobData.progress),
         ...charges.map((charge) => String(charge.amount)),
       );
       const outcome = result === 1 ? 'applied' : result === 0 ? 'already_final' : 'missing';

@@ -2,11 +2,13 @@
 -- also ends its share of every purge it carries (the fan-in), once: a re-run finds the batch final and
 -- changes nothing.
 -- KEYS[1] batch hash; KEYS[2] the CDN's open batches; KEYS[3] callbacks due; KEYS[4] the batch job's hash
--- (BullMQ's, same hash tag) when ARGV[5] is its data to store, else KEYS[1] again, unused; KEYS[5..] quota
+-- (BullMQ's, same hash tag) when ARGV[5] or ARGV[6] is set, else KEYS[1] again, unused; KEYS[5..] quota
 -- counters the batch was charged to.
 -- ARGV[1] JSON patch; ARGV[2] JSON increments; ARGV[3] now (ms); ARGV[4] key prefix; ARGV[5] the job's next
 -- data ('' for none: written as BullMQ's updateData writes it, only to a job that exists, whatever the
--- batch's state, so the job and its record move on in one call); ARGV[6..] the amount charged to each of
+-- batch's state, so the job and its record move on in one call); ARGV[6] the job's progress as JSON ('' for
+-- none: written as BullMQ's updateProgress writes it, without its event, which nothing here listens for: a
+-- batch's end shows 100 on the dashboard with no call of its own); ARGV[7..] the amount charged to each of
 -- KEYS[5..]. A batch that ends without the CDN ever having accepted it (no remoteId) gives its charges back
 -- in the same call: exactly once, no crash window between the two.
 -- Purge records are addressed by prefix (which ones is in the batch); they share the prefix's hash tag.
@@ -15,7 +17,10 @@
 -- (also on a re-run, so a crash right after the batch ended cannot lose a callback: scheduling one is
 -- idempotent); then, for each carried purge this call finished (only this one: a re-run finishes none), its
 -- id, its state and the code its first failed (else timed-out) batch ended with ('' for none).
-if ARGV[5] ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then redis.call('HSET', KEYS[4], 'data', ARGV[5]) end
+if (ARGV[5] ~= '' or ARGV[6] ~= '') and redis.call('EXISTS', KEYS[4]) == 1 then
+  if ARGV[5] ~= '' then redis.call('HSET', KEYS[4], 'data', ARGV[5]) end
+  if ARGV[6] ~= '' then redis.call('HSET', KEYS[4], 'progress', ARGV[6]) end
+end
 local raw = redis.call('HGET', KEYS[1], 'status')
 if not raw then return { -1, 0 } end
 local batch = cjson.decode(raw)
@@ -109,7 +114,7 @@ if batch.remoteId == nil then
   for i = 5, #KEYS do
     -- Never below zero: the counter may have expired (a new day) since the charge.
     local held = tonumber(redis.call('GET', KEYS[i])) or 0
-    local give = math.min(held, tonumber(ARGV[i + 1]) or 0)
+    local give = math.min(held, tonumber(ARGV[i + 2]) or 0)
     if give > 0 then redis.call('DECRBY', KEYS[i], give) end
   end
 end

@@ -438,9 +438,14 @@ describe('purges, pending targets and batches in Redis', () => {
       // Read back through BullMQ: the job moved on in the same call as its record.
       expect((await queue.getJob(String(job.id)))?.data).toEqual(next);
       expect((await store.get('p-jd'))?.batches[0]).toMatchObject({ state: 'submitted', remoteId: 't-1' });
+      // The job's progress too (what a batch's end writes), as BullMQ's updateProgress would; the data stays.
+      await store.update(batch, { progress: 40 }, 3050, { polls: 1 }, [], { key, progress: 40 });
+      const polled = await queue.getJob(String(job.id));
+      expect(polled?.progress).toBe(40);
+      expect(polled?.data).toEqual(next);
       // A job that is gone (removed from the dashboard) is not created again; the record still moves on.
       await job.remove();
-      await store.update(batch, { progress: 10 }, 3100, { polls: 1 }, [], { key, data: next });
+      await store.update(batch, { progress: 10 }, 3100, { polls: 1 }, [], { key, data: next, progress: 10 });
       expect(await redis.exists(key)).toBe(0);
       expect((await store.get('p-jd'))?.batches[0]).toMatchObject({ progress: 10 });
     } finally {
