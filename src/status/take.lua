@@ -56,8 +56,14 @@ end
 -- `fresh`: the batch this call just built ({ status, target, carries, claimed }), not read back.
 local function answer(batchId, fresh)
   local left = 0
-  for _, key in ipairs(PENDING) do left = left + redis.call('ZCARD', key) end
-  local urgentAt, normalAt, bulkAt = oldestAt(PENDING[1]), oldestAt(PENDING[2]), oldestAt(PENDING[3])
+  local oldestOf = {}
+  for l, key in ipairs(PENDING) do
+    local count = redis.call('ZCARD', key)
+    left = left + count
+    -- An empty lane (most often two of the three) has no oldest target to read.
+    oldestOf[l] = count > 0 and oldestAt(key) or 0
+  end
+  local urgentAt, normalAt, bulkAt = oldestOf[1], oldestOf[2], oldestOf[3]
   local status, target, carries, claimed
   if fresh then
     status, target, carries, claimed = fresh.status, fresh.target, fresh.carries, fresh.claimed
