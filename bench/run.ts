@@ -43,13 +43,13 @@ const ROWS: RowSpec[] = [
     id: 'pipeline',
     label: 'pipeline, 1 CDN (VIMS, c=8)',
     unit: 'batches/s',
-    vs: { id: 'step-job', meaning: '÷ step-job baseline' },
+    vs: { id: 'step-job-cdn', meaning: '÷ step-job + the same CDN calls: our own work' },
   },
   {
-    id: 'pipeline-own',
+    id: 'pipeline-bare',
     label: 'pipeline, 1 CDN (as above)',
     unit: 'batches/s',
-    vs: { id: 'step-job-cdn', meaning: '÷ step-job + CDN calls: our own work' },
+    vs: { id: 'step-job', meaning: '÷ bare step-job: our work and the CDN calls' },
   },
   {
     id: 'fanout',
@@ -77,7 +77,12 @@ const ROWS: RowSpec[] = [
   },
 ];
 
-/** The pipeline per batch ÷ the step-job baseline: our own work may at most double a batch's BullMQ cost. */
+/**
+ * The pipeline per batch ÷ a step job that walks the same transitions and makes the same CDN calls: our own
+ * work may at most double what BullMQ and the calls cost a batch. Judged against that step job rather than
+ * the bare one, because the ratio is to say what our own work costs: the two calls alone (the in-process
+ * simulator's side of them included) take a bare step job below 0.5×, with no pipeline at all.
+ */
 const PIPELINE_TARGET = 0.5;
 
 function positiveInt(name: string, fallback: number, min: number, max: number): number {
@@ -138,17 +143,20 @@ function coalescingSettings() {
 }
 
 function pipelineTarget(results: readonly RowResult[]): TargetResult[] {
-  const ratio = results.find((row) => row.id === 'pipeline')?.ratio;
+  const ratioOf = (id: string) => results.find((row) => row.id === id)?.ratio;
+  const ratio = ratioOf('pipeline');
+  const bare = ratioOf('pipeline-bare');
+  const calls = ratioOf('step-job-cdn');
   if (!ratio || ratio.samples.length === 0) return [];
   return [
     {
       id: 'pipeline-vs-step-job',
-      label: 'pipeline ÷ step-job baseline',
+      label: 'pipeline ÷ step-job + the same CDN calls',
       figure: `${ratio.median.toFixed(2)}×`,
       value: ratio.median,
       target: `>= ${PIPELINE_TARGET}×`,
       met: atLeast(ratio.median, PIPELINE_TARGET),
-      detail: `median of the rounds' ratios (${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)}); one URL per call, no window`,
+      detail: `median of the rounds' ratios (${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)}); one URL per call, no window; ÷ bare step-job ${bare ? `${bare.median.toFixed(2)}×` : 'n/a'} (no target: the calls alone make ${calls ? `${calls.median.toFixed(2)}×` : 'n/a'})`,
     },
   ];
 }
@@ -156,7 +164,7 @@ function pipelineTarget(results: readonly RowResult[]): TargetResult[] {
 /** The 1-CDN pipeline, reported against both step-job yardsticks: one measurement, two rows. */
 async function pipelineMeasuredTwice(ctx: BenchContext): Promise<Measurements> {
   const measured = await pipeline(ctx, { id: 'pipeline', cdns: ['vims'], concurrency: 8 });
-  return { ...measured, ...(measured.pipeline ? { 'pipeline-own': measured.pipeline } : {}) };
+  return { ...measured, ...(measured.pipeline ? { 'pipeline-bare': measured.pipeline } : {}) };
 }
 
 /** Every scenario once. Rounds interleave scenarios so slow drift of the machine hits all of them alike. */
@@ -174,7 +182,8 @@ async function round(ctx: BenchContext): Promise<Measurements> {
 
 async function main(): Promise<void> {
   const n = positiveInt('BENCH_N', 500, 10, 5000);
-  const rounds = positiveInt('BENCH_ROUNDS', 5, 1, 20);
+  // Seven: a shared 2-core machine moves single rounds by half their value; the median of seven holds.
+  const rounds = positiveInt('BENCH_ROUNDS', 7, 1, 20);
   const groups = selectedGroups();
   const sizes = coalescingSettings();
   const startedAt = performance.now();
